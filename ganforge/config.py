@@ -1,0 +1,276 @@
+"""Run configuration: typed sections addressed by dotted keys (``train.batch_size``, ``generator.hidden``).
+
+Three kinds of section make up a run's config:
+
+* ``train``, owned by the core (:class:`TrainConfig`);
+* component sections (``data``, ``generator``, ``discriminator``, ``loss``, ...): a ``name`` plus the chosen
+  component's settings, which are the keyword parameters *with defaults* of its factory;
+* the variant's own sections, each a dataclass it declares (vanilla's ``noise`` and ``optim``).
+
+An unknown key, a value of the wrong type or one out of range is a :class:`GanforgeError` naming the key and the
+accepted keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+from ganforge.errors import GanforgeError
+
+
+def at_least(minimum: float, default: Any) -> Any:
+    """A dataclass field whose value may not go below ``minimum``."""
+    return field(default=default, metadata={"min": minimum})
+
+
+@dataclass
+class TrainConfig:
+    """The core's settings: how long, how big, where, and how often to report."""
+
+    epochs: int = at_least(1, 5)  # passes over the training data
+    max_steps: int | None = at_least(1, None)  # stop after this many generator steps (None: run every epoch)
+    batch_size: int = at_least(1, 64)  # examples per minibatch
+    seed: int = 0  # seeds the weights, the noise and the data order
+    device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N
+    amp: bool = True  # mixed precision on CUDA (bf16, else fp16 with loss scaling); no effect on the CPU
+    log_every: int = at_least(1, 50)  # generator steps between lines of metrics.jsonl
+    sample_count: int = at_least(1, 64)  # examples drawn from the fixed noise for each epoch's samples
+    keep_checkpoints: int = at_least(1, 3)  # newest checkpoints kept in checkpoints/
+
+
+@dataclass(frozen=True)
+class Option:
+    """One settable key of a section."""
+
+    name: str
+    annotation: Any
+    default: Any
+    minimum: float | None = None
+
+    def coerce(self, value: Any) -> Any:
+        converted = _coerce(value, self.annotation)
+        if self.minimum is not None and converted is not None and converted < self.minimum:
+            raise ValueError(f"must be at least {self.minimum}, got {converted}")
+        return converted
+
+
+def dataclass_options(cls: type) -> dict[str, Option]:
+    hints = typing.get_type_hints(cls)
+    return {
+        f.name: Option(f.name, hints[f.name], f.default, f.metadata.get("min"))
+        for f in dataclasses.fields(cls)
+    }
+
+
+def factory_options(factory: Any) -> dict[str, Option]:
+    """The user-settable parameters of a component factory: those with defaults."""
+    target = factory.__init__ if inspect.isclass(factory) else factory
+    hints = typing.get_type_hints(target)
+    return {
+        p.name: Option(p.name, hints.get(p.name, type(p.default)), p.default)
+        for p in inspect.signature(factory).parameters.values()
+        if p.default is not inspect.Parameter.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def supplied_parameters(factory: Any) -> list[str]:
+    """The parameters a factory needs from its caller (those without defaults)."""
+    return [
+        p.name
+        for p in inspect.signature(factory).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+
+
+_TRUE, _FALSE, _NONE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}, {"none", "null"}
+
+
+def type_name(annotation: Any) -> str:
+    if typing.get_origin(annotation) is Literal:
+        return " | ".join(repr(a) for a in typing.get_args(annotation))
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        return " | ".join(type_name(a) for a in typing.get_args(annotation))
+    return "None" if annotation is type(None) else getattr(annotation, "__name__", str(annotation))
+
+
+def _coerce(value: Any, annotation: Any) -> Any:
+    """``value`` (a typed value, or a string from the command line) as ``annotation``, or ValueError."""
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        for choice in sorted(typing.get_args(annotation), key=lambda a: a is str):  # try str last
+            try:
+                return _coerce(value, choice)
+            except ValueError:
+                pass
+        raise ValueError(f"expected {type_name(annotation)}, got {value!r}")
+    if origin is Literal:
+        choices = typing.get_args(annotation)
+        if value in choices:
+            return value
+        raise ValueError(f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    if origin in (tuple, list):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ValueError(f"expected a comma-separated list, got {value!r}")
+        (item_type, *_) = typing.get_args(annotation) or (Any,)
+        return origin(_coerce(item, item_type) for item in items)
+    if annotation is type(None):
+        if value is None or (isinstance(value, str) and value.lower() in _NONE):
+            return None
+        raise ValueError(f"expected None, got {value!r}")
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise ValueError(f"expected true or false, got {value!r}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise ValueError(f"expected an integer, got {value!r}")
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ValueError(f"expected a number, got {value!r}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise ValueError(f"expected a string, got {value!r}")
+    if annotation is Any:
+        return value
+    raise ValueError(f"settings of type {type_name(annotation)} cannot be set from the command line")
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, str]:
+    """``["generator.hidden=512", ...]`` as ``{"generator.hidden": "512", ...}``."""
+    parsed = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise GanforgeError(f"--set {assignment!r} is not of the form key=value (for example --set loss.mode=minimax)")
+        parsed[key] = value.strip()
+    return parsed
+
+
+@dataclass
+class ComponentChoice:
+    """A component section: which component, who provides it, and its settings."""
+
+    kind: str
+    name: str
+    plugin: str
+    version: str
+    params: dict[str, Any]
+
+
+class RunConfig:
+    """A fully resolved run configuration; sections are attributes (``config.train.batch_size``)."""
+
+    def __init__(self, variant: ComponentChoice, sections: dict[str, Any]):
+        self.variant = variant
+        self.sections = sections
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["sections"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every section's values, plus which plugin and version provided each component."""
+        out: dict[str, Any] = {"variant": self.variant.name}
+        provenance = {"variant": f"{self.variant.plugin} {self.variant.version}"}
+        for section, value in self.sections.items():
+            if isinstance(value, ComponentChoice):
+                out[section] = {"name": value.name, **value.params}
+                provenance[section] = f"{value.plugin} {value.version}"
+            else:
+                out[section] = dataclasses.asdict(value)
+        out["plugins"] = provenance
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @staticmethod
+    def flatten(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The variant name and dotted-key overrides that :func:`resolve_config` turns back into this config."""
+        flat = {
+            f"{section}.{key}": value
+            for section, values in data.items()
+            if section not in ("variant", "plugins")
+            for key, value in values.items()
+        }
+        return data["variant"], flat
+
+
+def resolve_config(registry, variant_name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """The run config for ``variant_name`` with its defaults, then ``overrides`` (dotted keys), applied."""
+    variant_component = registry.get("variant", variant_name)
+    variant_cls = variant_component.load()
+    values: dict[str, Any] = {**variant_cls.defaults, **(overrides or {})}
+    component_sections = {"data": "dataset", **variant_cls.components}
+    dataclass_sections = {"train": TrainConfig, **variant_cls.sections}
+    all_sections = sorted([*component_sections, *dataclass_sections])
+
+    by_section: dict[str, dict[str, Any]] = {section: {} for section in all_sections}
+    for key, value in values.items():
+        section, _, name = key.partition(".")
+        if section not in by_section or not name:
+            raise GanforgeError(
+                f"unknown config key '{key}' for variant '{variant_component.name}'; "
+                f"keys start with one of: {', '.join(s + '.' for s in all_sections)}"
+            )
+        by_section[section][name] = value
+
+    sections: dict[str, Any] = {}
+    for section in all_sections:
+        given = by_section[section]
+        if section in component_sections:
+            kind = component_sections[section]
+            if "name" not in given:
+                raise GanforgeError(f"variant '{variant_component.name}' names no default {section}; pass {section}.name")
+            component = registry.get(kind, str(given.pop("name")))
+            options = factory_options(component.load())
+            params = _apply(section, options, given, f"{kind} '{component.name}'", named=True)
+            sections[section] = ComponentChoice(kind, component.name, component.plugin, component.version, params)
+        else:
+            cls = dataclass_sections[section]
+            sections[section] = cls(**_apply(section, dataclass_options(cls), given, f"variant '{variant_component.name}'", named=False))
+    variant = ComponentChoice(
+        "variant", variant_component.name, variant_component.plugin, variant_component.version, {}
+    )
+    return RunConfig(variant, sections)
+
+
+def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owner: str, named: bool) -> dict[str, Any]:
+    """Defaults from ``options`` updated with the ``given`` values, each checked and converted."""
+    accepted = [f"{section}.name"] * named + [f"{section}.{name}" for name in options]
+    params = {name: option.default for name, option in options.items()}
+    for name, value in given.items():
+        if name not in options:
+            raise GanforgeError(
+                f"unknown config key '{section}.{name}' for {owner}; accepted keys: {', '.join(accepted) or '(none)'}"
+            )
+        try:
+            params[name] = options[name].coerce(value)
+        except ValueError as exc:
+            raise GanforgeError(f"config key '{section}.{name}': {exc}") from None
+    return params

@@ -1,0 +1,62 @@
+"""Pictures of samples: image grids, and scatter plots for 2-D point data."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from ganforge.data import DataSpec
+
+MIN_TILE = 56  # small images (28x28) are enlarged, nearest-neighbour, to at least this many pixels
+
+
+def image_grid(images: torch.Tensor, columns: int | None = None, padding: int = 2) -> Image.Image:
+    """A grid of (N, C, H, W) images in [-1, 1], ``columns`` wide (default: as square as possible)."""
+    count, channels, height, width = images.shape
+    if channels not in (1, 3):
+        raise ValueError(f"can draw images with 1 or 3 channels, not {channels}")
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    pixels = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    canvas = torch.full((channels, rows * (height + padding) + padding, columns * (width + padding) + padding), 255, dtype=torch.uint8)
+    for index in range(count):
+        top = padding + (index // columns) * (height + padding)
+        left = padding + (index % columns) * (width + padding)
+        canvas[:, top : top + height, left : left + width] = pixels[index]
+    array = canvas.permute(1, 2, 0).squeeze(2).contiguous().numpy()
+    picture = Image.fromarray(array, mode="L" if channels == 1 else "RGB")
+    scale = math.ceil(MIN_TILE / min(height, width))
+    return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) if scale > 1 else picture
+
+
+def scatter_plot(points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512) -> Image.Image:
+    """Generated 2-D ``points`` (red) over the ``reference`` points, such as the true mixture centres (blue)."""
+    points = points.detach().float().cpu()[:, :2]
+    everything = points if reference is None else torch.cat([points, reference.float().cpu()[:, :2]])
+    low, high = everything.min(0).values, everything.max(0).values
+    span = (high - low).max().clamp(min=1e-6) * 1.1
+    centre = (high + low) / 2
+
+    def to_pixels(xy: torch.Tensor) -> list[tuple[float, float]]:
+        scaled = (xy - centre) / span * (size - 20) + size / 2
+        return [(x, size - y) for x, y in scaled.tolist()]
+
+    picture = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(picture)
+    for x, y in to_pixels(points):
+        draw.point((x, y), fill=(200, 30, 30))
+    if reference is not None:
+        for x, y in to_pixels(reference):
+            draw.ellipse((x - 5, y - 5, x + 5, y + 5), outline=(30, 60, 200), width=2)
+    return picture
+
+
+def save_samples(samples: torch.Tensor, spec: DataSpec, path: Path, reference: torch.Tensor | None = None) -> Path:
+    """Write ``samples`` as an image grid (image data) or a scatter plot (point data) to ``path``."""
+    picture = image_grid(samples) if spec.is_image else scatter_plot(samples, reference)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(path)
+    return path

@@ -1,0 +1,95 @@
+"""A run's directory: its config, metrics log, sample pictures and checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from ganforge.checkpoint import SUFFIX
+from ganforge.errors import GanforgeError
+
+CHECKPOINT_NAME = re.compile(r"step_(\d+)" + re.escape(SUFFIX) + "$")
+
+
+class RunDir:
+    """``config.json``, ``metrics.jsonl``, ``samples/`` and ``checkpoints/`` under one path."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.config_path = self.path / "config.json"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.samples_dir = self.path / "samples"
+        self.checkpoints_dir = self.path / "checkpoints"
+
+    @staticmethod
+    def default_path(variant: str, dataset: str, root: Path = Path("runs")) -> Path:
+        """``runs/<variant>-<dataset>-<timestamp>``, with a counter if that exists already."""
+        base = root / f"{variant}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path, counter = base, 1
+        while path.exists():
+            counter += 1
+            path = base.with_name(f"{base.name}-{counter}")
+        return path
+
+    @classmethod
+    def check_writable(cls, path: Path, overwrite: bool) -> None:
+        """Refuse a run directory that holds another run (unless ``overwrite``) or that cannot be written."""
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise GanforgeError(f"output path {path} is a file, not a directory; choose another --out")
+        if path.is_dir() and any(path.iterdir()) and not overwrite:
+            raise GanforgeError(f"output directory {path} is not empty; choose another --out, or pass --overwrite to replace its run")
+        existing = next(parent for parent in [path, *path.parents] if parent.exists())
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise GanforgeError(f"cannot write to {existing} (permission denied); choose another --out")
+
+    @classmethod
+    def create(cls, path: Path) -> "RunDir":
+        run = cls(path)
+        try:
+            for directory in (run.path, run.samples_dir, run.checkpoints_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+            for stale in (run.metrics_path, *run.checkpoints_dir.glob("*" + SUFFIX), *run.samples_dir.glob("*.png")):
+                stale.unlink(missing_ok=True)
+        except OSError as exc:
+            raise GanforgeError(f"cannot create run directory {path}: {exc.strerror}; choose another --out") from None
+        return run
+
+    def write_config(self, config_json: str) -> None:
+        self.config_path.write_text(config_json + "\n")
+
+    def log_metrics(self, record: dict[str, Any]) -> None:
+        with self.metrics_path.open("a") as log:
+            log.write(json.dumps(record) + "\n")
+
+    def sample_path(self, epoch: int) -> Path:
+        return self.samples_dir / f"epoch_{epoch:03d}.png"
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.checkpoints_dir / f"step_{step:08d}{SUFFIX}"
+
+    def checkpoints(self) -> list[Path]:
+        """Checkpoints in this run, oldest first."""
+        found = [(int(m.group(1)), p) for p in self.checkpoints_dir.glob("*" + SUFFIX) if (m := CHECKPOINT_NAME.match(p.name))]
+        return [path for _, path in sorted(found)]
+
+    def prune_checkpoints(self, keep: int) -> None:
+        for old in self.checkpoints()[:-keep]:
+            old.unlink()
+
+
+def find_checkpoint(path: Path) -> Path:
+    """``path`` itself if it is a checkpoint file, else the newest checkpoint of the run directory ``path``."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise GanforgeError(f"{path} does not exist; pass a run directory or a checkpoint file")
+    checkpoints = RunDir(path).checkpoints()
+    if not checkpoints:
+        raise GanforgeError(f"run directory {path} holds no checkpoints in {path / 'checkpoints'}; pass a checkpoint file")
+    return checkpoints[-1]

@@ -1,0 +1,104 @@
+"""The variant (recipe) contract: which networks a GAN has, and how one training step goes.
+
+The core owns the loop, devices, mixed precision, logging, checkpoints and sampling; a variant owns everything
+that differs between GANs. CycleGAN's two generators and two discriminators, or StackGAN's stages, are more
+entries in :attr:`Variant.networks` and :attr:`Variant.optimizers` and a different :meth:`Variant.train_step`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, ClassVar, Iterator
+
+import torch
+from torch import nn
+
+from ganforge.config import RunConfig, supplied_parameters
+from ganforge.data import Batch, DataSpec, TensorData
+from ganforge.device import Precision
+from ganforge.errors import GanforgeError
+
+
+@contextlib.contextmanager
+def frozen(*modules: nn.Module) -> Iterator[None]:
+    """Stop gradients reaching the parameters of ``modules`` while the other network is updated."""
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+class Variant:
+    """A GAN recipe. Subclass it, fill in the class attributes, and implement the four methods below."""
+
+    components: ClassVar[dict[str, str]] = {}  # config section -> component kind, e.g. {"generator": "generator"}
+    sections: ClassVar[dict[str, type]] = {}  # config section -> dataclass of this variant's own settings
+    defaults: ClassVar[dict[str, Any]] = {}  # dotted config key -> default, e.g. {"data.name": "mnist"}
+
+    def __init__(self, config: RunConfig, spec: DataSpec, registry):
+        self.config = config
+        self.spec = spec
+        self.registry = registry
+        self.device = torch.device("cpu")
+        self.networks: dict[str, nn.Module] = {}  # every network here is moved to the device and checkpointed
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}  # every optimizer here is checkpointed
+
+    def make(self, section: str, **supplied: Any) -> Any:
+        """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments."""
+        choice = getattr(self.config, section)
+        factory = self.registry.load(choice.kind, choice.name)
+        wanted = supplied_parameters(factory)
+        missing = [name for name in wanted if name not in supplied]
+        if missing:
+            raise GanforgeError(
+                f"{choice.kind} '{choice.name}' needs {', '.join(missing)}, which variant "
+                f"'{self.config.variant.name}' does not supply; choose another {choice.kind}"
+            )
+        try:
+            return factory(**{name: supplied[name] for name in wanted}, **choice.params)
+        except (TypeError, ValueError) as exc:
+            raise GanforgeError(f"{choice.kind} '{choice.name}' rejected its settings {choice.params}: {exc}") from exc
+
+    def to(self, device: torch.device) -> None:
+        """Move every network to ``device``; :meth:`generate` and :meth:`train_step` work there."""
+        self.device = device
+        for network in self.networks.values():
+            network.to(device)
+
+    @property
+    def batches_per_step(self) -> int:
+        """Minibatches one :meth:`train_step` consumes (Goodfellow's k discriminator steps use k)."""
+        return 1
+
+    def build(self) -> None:
+        """Create :attr:`networks` (on the CPU; the core moves them). Called for training and for sampling."""
+        raise NotImplementedError
+
+    def configure_optimizers(self) -> None:
+        """Create :attr:`optimizers` for the networks, which are on their device by now. Training only."""
+        raise NotImplementedError
+
+    def train_step(self, batch: Batch, precision: Precision) -> dict[str, torch.Tensor]:
+        """One generator step and the discriminator steps that precede it.
+
+        ``batch`` holds :attr:`batches_per_step` minibatches stacked. Use ``precision.autocast()`` around forward
+        passes and ``precision.step(loss, optimizer)`` to update. Return scalar tensors, left on the device (the
+        core averages them and synchronises only when it logs); ``loss_d``, ``loss_g``, ``d_real`` (mean D(x)) and
+        ``d_fake`` (mean D(G(z))) are shown in the progress bar when present.
+        """
+        raise NotImplementedError
+
+    def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> Any:
+        """The fixed inputs (noise, labels, or source images) behind samples, on the CPU.
+
+        ``data`` is the training data during training, and None when sampling from a checkpoint.
+        """
+        raise NotImplementedError
+
+    def generate(self, inputs: Any) -> torch.Tensor:
+        """Outputs for ``inputs`` from :meth:`sample_inputs`: images in [-1, 1] (N, C, H, W) or points (N, D)."""
+        raise NotImplementedError

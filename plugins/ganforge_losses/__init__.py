@@ -1,0 +1,1 @@
+"""Adversarial losses for single-generator, single-discriminator variants."""
