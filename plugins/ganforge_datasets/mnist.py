@@ -1,0 +1,141 @@
+"""MNIST and Fashion-MNIST, read from the official IDX files wherever they already are, else downloaded.
+
+Files are looked for, in order, in the user's data root (``data.root``, else ``$GANFORGE_DATA_DIR``), the
+download cache and the system copy (``/usr/share/datasets``), each either directly or in a ``<dataset>/``
+subdirectory for the first, and gzipped or not. The first directory holding every file a split needs wins,
+so files of one split never mix sources. Only downloads are checked against the official MD5s: system copies
+(Debian's, for one) are re-compressed, so every file is instead validated structurally by :func:`read_idx`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from ganforge.data import DataSpec, TensorData
+from ganforge.errors import GanforgeError
+from ganforge_datasets.download import cache_dir, fetch
+from ganforge_datasets.idx import read_idx
+
+SYSTEM_DIR = Path("/usr/share/datasets")
+SPLITS: dict[str, tuple[str, ...]] = {"train": ("train",), "test": ("t10k",), "all": ("train", "t10k")}
+_KINDS = ("images-idx3-ubyte", "labels-idx1-ubyte")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one MNIST-format dataset comes from."""
+
+    name: str  # also the subdirectory it lives in
+    title: str
+    mirrors: tuple[str, ...]
+    md5: dict[str, str]  # of the official .gz files
+
+
+MNIST = Source(
+    "mnist",
+    "MNIST",
+    ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+    {
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+    },
+)
+FASHION_MNIST = Source(
+    "fashion-mnist",
+    "Fashion-MNIST",
+    ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    {
+        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+    },
+)
+
+
+def mnist(
+    root: str | None = None, split: Literal["train", "test", "all"] = "train", mirror: str | None = None
+) -> TensorData:
+    """Handwritten digits 0-9 (LeCun et al.), 28x28 grey: 60,000 train and 10,000 test images.
+
+    ``root`` is a directory holding the IDX files (or a ``mnist/`` subdirectory of them); ``mirror`` is a
+    base URL (http:// or file://) tried before the official mirrors when the files must be downloaded.
+    """
+    return _load(MNIST, root, split, mirror)
+
+
+def fashion_mnist(
+    root: str | None = None, split: Literal["train", "test", "all"] = "train", mirror: str | None = None
+) -> TensorData:
+    """Zalando's clothing images in 10 classes (Xiao et al.), 28x28 grey: 60,000 train and 10,000 test.
+
+    ``root`` is a directory holding the IDX files (or a ``fashion-mnist/`` subdirectory of them); ``mirror``
+    is a base URL (http:// or file://) tried before the official mirror when the files must be downloaded.
+    """
+    return _load(FASHION_MNIST, root, split, mirror)
+
+
+def _load(source: Source, root: str | None, split: str, mirror: str | None) -> TensorData:
+    if root is not None and not Path(root).expanduser().is_dir():
+        raise GanforgeError(f"data root {root} does not exist or is not a directory; pass an existing --data-root")
+    if split not in SPLITS:
+        raise GanforgeError(f"{source.title} has no split '{split}'; choose one of: {', '.join(SPLITS)}")
+    names = [f"{prefix}-{kind}" for prefix in SPLITS[split] for kind in _KINDS]
+    paths = _locate(source, split, names, root, mirror)
+    parts = [_read_pair(paths[i], paths[i + 1]) for i in range(0, len(paths), 2)]
+    images, labels = (torch.cat(tensors) for tensors in zip(*parts))
+    return TensorData(images.unsqueeze(1), DataSpec((1, 28, 28), num_classes=10, is_image=True), labels=labels.long())
+
+
+def _locate(source: Source, split: str, names: list[str], root: str | None, mirror: str | None) -> list[Path]:
+    """The files ``names`` from the first directory holding all of them, downloading into the cache if none does."""
+    user_dir = root if root is not None else os.environ.get("GANFORGE_DATA_DIR")
+    cache = cache_dir() / source.name
+    directories = [Path(user_dir).expanduser(), Path(user_dir).expanduser() / source.name] if user_dir else []
+    directories += [cache, SYSTEM_DIR / source.name]
+    for directory in directories:
+        found = [_find(directory, name) for name in names]
+        if all(found):
+            return found
+    mirrors = ([mirror] if mirror else []) + list(source.mirrors)
+    try:
+        return [
+            _find(cache, name) or fetch(f"{name}.gz", mirrors, source.md5[f"{name}.gz"], cache) for name in names
+        ]
+    except GanforgeError as exc:
+        looked = ", ".join(str(d) for d in directories)
+        raise GanforgeError(
+            f"{source.title} {split} split not found (looked in {looked}) and {exc}. Pass --data-root DIR or set "
+            f"GANFORGE_DATA_DIR to a directory holding {', '.join(names)} (each .gz or raw), "
+            f"or download from elsewhere with --set data.mirror=URL"
+        ) from exc
+
+
+def _find(directory: Path, name: str) -> Path | None:
+    return next((p for p in (directory / f"{name}.gz", directory / name) if p.is_file()), None)
+
+
+def _read_pair(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N x 28 x 28 uint8) and labels (N uint8, 0-9) from one pair of files, checked to fit together."""
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.dtype != torch.uint8 or images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
+        raise GanforgeError(
+            f"{images_path} holds {images.dtype} data of shape {tuple(images.shape)}, not N x 28 x 28 uint8 images; "
+            "replace it with the official file"
+        )
+    if labels.dtype != torch.uint8 or labels.dim() != 1 or len(labels) != len(images):
+        raise GanforgeError(
+            f"{labels_path} holds {labels.dtype} data of shape {tuple(labels.shape)}, not {len(images)} uint8 labels "
+            f"to go with {images_path}; replace both with the official files"
+        )
+    if len(labels) and int(labels.max()) > 9:
+        raise GanforgeError(f"{labels_path} has label {int(labels.max())}, not 0-9; replace it with the official file")
+    return images, labels
+

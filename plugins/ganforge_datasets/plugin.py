@@ -1,0 +1,15 @@
+"""Registers the built-in datasets by import path, so that listing them never imports torch."""
+
+from ganforge.plugin import hookimpl
+
+
+@hookimpl
+def register_datasets(register):
+    register("mnist", "ganforge_datasets.mnist:mnist", "Handwritten digits 0-9, 28x28 grey (60k train / 10k test)")
+    register(
+        "fashion-mnist",
+        "ganforge_datasets.mnist:fashion_mnist",
+        "Zalando clothing images in 10 classes, 28x28 grey (60k train / 10k test)",
+    )
+    register("ring8", "ganforge_datasets.mixtures:ring8", "2-D benchmark: 8 Gaussians (std 0.01) on the unit circle")
+    register("grid25", "ganforge_datasets.mixtures:grid25", "2-D benchmark: 25 Gaussians (std 0.05) on a 5x5 grid")

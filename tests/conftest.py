@@ -1,0 +1,46 @@
+"""Shared fixtures: the real datasets beside the repo, and tiny model settings that train in seconds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(os.environ.get("GANFORGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+# Small networks, small batches: enough to exercise every code path on two CPU cores in a second or two.
+TINY = {
+    "generator.hidden": 16,
+    "generator.depth": 2,
+    "discriminator.hidden": 16,
+    "discriminator.depth": 2,
+    "noise.dim": 8,
+    "train.batch_size": 32,
+    "train.log_every": 5,
+    "train.sample_count": 16,
+}
+
+
+@pytest.fixture
+def fashion_root() -> Path:
+    root = SHARED_DATA / "fashion-mnist"
+    if not (root / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"real Fashion-MNIST files not found in {root}")
+    return root
+
+
+@pytest.fixture
+def mnist_root() -> Path:
+    root = SHARED_DATA / "mnist"
+    if not (root / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"real MNIST files not found in {root}")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dirs(tmp_path_factory, monkeypatch):
+    """Keep tests away from the user's cache and environment."""
+    monkeypatch.setenv("GANFORGE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("GANFORGE_DATA_DIR", raising=False)
+    monkeypatch.delenv("GANFORGE_DEBUG", raising=False)

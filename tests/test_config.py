@@ -1,0 +1,82 @@
+"""Run-config resolution: defaults, overrides, and the errors a user sees for bad keys and values."""
+
+import json
+
+import pytest
+
+from ganforge.api import configure
+from ganforge.config import RunConfig, parse_assignments, resolve_config
+from ganforge.errors import GanforgeError
+from ganforge.registry import get_registry
+
+
+def test_variant_defaults_fill_every_section():
+    config = configure("vanilla")
+    assert config.data.name == "mnist"
+    assert (config.generator.name, config.discriminator.name, config.loss.name) == ("mlp", "mlp", "bce")
+    assert config.loss.params == {"mode": "non-saturating"}
+    assert config.noise.dim == 100 and config.noise.dist == "normal"
+    assert config.optim.d_steps == 1 and config.train.batch_size == 64
+
+
+def test_command_line_strings_are_converted_to_the_declared_types():
+    settings = parse_assignments(
+        ["generator.hidden=512", "loss.mode=minimax", "noise.dist=uniform", "train.max_steps=10", "optim.lr=1e-3", "train.amp=false"]
+    )
+    config = configure("vanilla", "ring8", settings)
+    assert config.generator.params["hidden"] == 512
+    assert config.loss.params["mode"] == "minimax"
+    assert config.noise.dist == "uniform"
+    assert config.train.max_steps == 10 and config.optim.lr == 1e-3 and config.train.amp is False
+
+
+def test_optional_values_accept_none():
+    assert configure("vanilla", settings={"train.max_steps": "none"}).train.max_steps is None
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("generator.hiden", "512", "unknown config key 'generator.hiden' for generator 'mlp'; accepted keys: generator.name, generator.hidden"),
+        ("train.bogus", "1", "unknown config key 'train.bogus'"),
+        ("nosuchsection.x", "1", "keys start with one of:"),
+        ("generator", "1", "keys start with one of:"),
+        ("generator.hidden", "big", "config key 'generator.hidden': expected an integer, got 'big'"),
+        ("loss.mode", "saturating", "expected one of 'non-saturating', 'minimax'"),
+        ("train.batch_size", "-4", "config key 'train.batch_size': must be at least 1"),
+        ("optim.lr", "-0.1", "config key 'optim.lr': must be at least 0.0"),
+        ("train.amp", "maybe", "expected true or false"),
+        ("generator.name", "mpl", "unknown generator 'mpl'. Did you mean 'mlp'? Run 'ganforge list generator'"),
+    ],
+)
+def test_bad_settings_name_the_key_and_the_choices(key, value, message):
+    with pytest.raises(GanforgeError, match=None) as raised:
+        configure("vanilla", "ring8", {key: value})
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_accepted_keys_are_listed_for_dataclass_sections():
+    with pytest.raises(GanforgeError) as raised:
+        configure("vanilla", settings={"noise.size": "3"})
+    assert "accepted keys: noise.dim, noise.dist" in str(raised.value)
+
+
+@pytest.mark.parametrize("assignment", ["generator.hidden", "=3", ""])
+def test_malformed_set_is_rejected(assignment):
+    with pytest.raises(GanforgeError, match="is not of the form key=value"):
+        parse_assignments([assignment])
+
+
+def test_unknown_variant_suggests_a_name():
+    with pytest.raises(GanforgeError, match="unknown variant 'vanila'. Did you mean 'vanilla'"):
+        configure("vanila")
+
+
+def test_config_round_trips_through_json():
+    config = configure("vanilla", "ring8", {"generator.hidden": "32", "loss.mode": "minimax"})
+    saved = json.loads(config.to_json())
+    assert saved["plugins"]["generator"].startswith("ganforge ")
+    variant, flat = RunConfig.flatten(saved)
+    again = resolve_config(get_registry(), variant, flat)
+    assert again.to_dict() == config.to_dict()
