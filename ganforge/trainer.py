@@ -113,6 +113,8 @@ class Trainer:
                     result.last_metrics = record
                     sums.zero_()
                     since, started = 0, time.perf_counter()
+            if position == steps_per_epoch - 1:
+                self.variant.epoch_ended(epoch)
             sample_path = self.write_samples(epoch, fixed_inputs)
             checkpoint = self.save_checkpoint(step, epoch, order_rng)
             result.samples.append(sample_path)
@@ -144,6 +146,7 @@ class Trainer:
             state, info = optimizer_state(optimizer)
             tensors.update(prefixed(f"optimizer.{name}", state))
             optimizers[name] = info
+        tensors.update(prefixed("variant", self.variant.extra_state()))
         scalers = {
             name: scaler.state_dict()
             for name, optimizer in self.variant.optimizers.items()
@@ -155,6 +158,7 @@ class Trainer:
             "progress": {"step": step, "epoch": epoch},
             "optimizers": optimizers,
             "scalers": scalers,
+            "schedulers": {name: scheduler.state_dict() for name, scheduler in self.variant.schedulers.items()},
             "precision": self.precision.name,
             "spec": dataclasses.asdict(self.data.spec),
         }

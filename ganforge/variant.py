@@ -46,6 +46,7 @@ class Variant:
         self.device = torch.device("cpu")
         self.networks: dict[str, nn.Module] = {}  # every network here is moved to the device and checkpointed
         self.optimizers: dict[str, torch.optim.Optimizer] = {}  # every optimizer here is checkpointed
+        self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}  # stepped each epoch, checkpointed
 
     def make(self, section: str, **supplied: Any) -> Any:
         """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments."""
@@ -91,6 +92,18 @@ class Variant:
         ``d_fake`` (mean D(G(z))) are shown in the progress bar when present.
         """
         raise NotImplementedError
+
+    def epoch_ended(self, epoch: int) -> None:
+        """Called after each epoch (1-based ``epoch``); steps every learning-rate scheduler by default."""
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Training state beyond networks, optimizers and schedulers (CycleGAN's image pool), as tensors."""
+        return {}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`extra_state` returned."""
 
     def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> Any:
         """The fixed inputs (noise, labels, or source images) behind samples, on the CPU.
