@@ -249,7 +249,7 @@ def resolve_config(registry, variant_name: str, overrides: dict[str, Any] | None
         section, _, name = key.partition(".")
         if section not in by_section or not name:
             raise GanforgeError(
-                f"unknown config key '{key}' for variant '{variant_component.name}'; "
+                f"unknown config key {key!r} for variant '{variant_component.name}'; "
                 f"keys start with one of: {', '.join(s + '.' for s in all_sections)}"
             )
         by_section[section][name] = value
@@ -281,7 +281,7 @@ def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owne
     for name, value in given.items():
         if name not in options:
             raise GanforgeError(
-                f"unknown config key '{section}.{name}' for {owner}; accepted keys: {', '.join(accepted) or '(none)'}"
+                f"unknown config key {section + '.' + name!r} for {owner}; accepted keys: {', '.join(accepted) or '(none)'}"
             )
         try:
             params[name] = options[name].coerce(value)

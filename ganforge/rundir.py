@@ -100,15 +100,19 @@ class RunDir:
 
     def latest_good_checkpoint(self) -> Checkpoint:
         """The newest checkpoint that reads back intact; damaged newer ones are renamed ``*.corrupt``, with a warning."""
-        problems = []
+        damaged: list[tuple[Path, GanforgeError]] = []
         for path in reversed(self.checkpoints()):
             try:
-                return read_checkpoint(path)
+                checkpoint = read_checkpoint(path)
             except GanforgeError as exc:
-                problems.append(str(exc))
-                path.rename(path.with_name(path.name + ".corrupt"))
-                warnings.warn(f"{exc}; set it aside as {path.name}.corrupt and fell back to the previous checkpoint", GanforgeWarning, stacklevel=2)
-        raise GanforgeError(f"no intact checkpoint in {self.checkpoints_dir} ({'; '.join(problems) or 'none there'}); start a new run")
+                damaged.append((path, exc))
+                continue
+            for bad, problem in damaged:
+                bad.rename(bad.with_name(bad.name + ".corrupt"))
+                warnings.warn(f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}", GanforgeWarning, stacklevel=2)
+            return checkpoint
+        problems = "; ".join(str(problem) for _, problem in damaged)
+        raise GanforgeError(f"no intact checkpoint in {self.checkpoints_dir} ({problems}); start a new run")
 
     def rewind(self, step: int) -> None:
         """Forget what happened after ``step``: half-written temporary files and later lines of the metrics log."""
