@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ganforge.errors import GanforgeError, GanforgeWarning
@@ -42,7 +43,7 @@ def reports_errors(command: Callable) -> Callable:
             def show(message, category, *rest, **kwargs):  # type: ignore[no-untyped-def]
                 if not issubclass(category, GanforgeWarning):
                     return shown_otherwise(message, category, *rest, **kwargs)
-                err_console.print(f"[bold yellow]warning:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+                err_console.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
 
             warnings.showwarning = show
             try:
@@ -50,7 +51,7 @@ def reports_errors(command: Callable) -> Callable:
             except GanforgeError as exc:
                 if _debug["on"]:
                     raise
-                err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # paths may hold [x]
                 raise typer.Exit(2) from None
 
     return wrapper
@@ -190,7 +191,7 @@ def _train(variant: str, settings: dict[str, Any], out: Path | None, overwrite: 
 def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> None:
     from ganforge import api
 
-    console.print(f"Resuming [bold]{run_dir}[/]")
+    console.print(f"Resuming [bold]{escape(str(run_dir))}[/]")
     _watch(lambda reporter: api.resume(run_dir, settings=settings, variant=variant, reporter=reporter), resumed=True)
 
 
@@ -204,8 +205,8 @@ def _watch(training: Callable, resumed: bool) -> None:
         with ProgressReporter(console) as reporter:
             result = training(reporter)
     except TrainingInterrupted as stop:
-        err_console.print(f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", highlight=False, soft_wrap=True)
-        err_console.print(f"Continue with: ganforge resume {stop.run_path}", highlight=False, soft_wrap=True)
+        err_console.print(escape(f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}"), highlight=False, soft_wrap=True)
+        err_console.print(escape(f"Continue with: ganforge resume {stop.run_path}"), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     run_path = result.run_dir.path
@@ -215,10 +216,10 @@ def _watch(training: Callable, resumed: bool) -> None:
     else:
         console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
     if result.samples:
-        console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})")
-    console.print(f"  checkpoint  {result.checkpoint}")
-    console.print(f"  metrics     {result.run_dir.metrics_path}")
-    console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png")
+        console.print(escape(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})"))
+    console.print(escape(f"  checkpoint  {result.checkpoint}"))
+    console.print(escape(f"  metrics     {result.run_dir.metrics_path}"))
+    console.print(escape(f"More samples: ganforge sample {run_path} -n 64 --out grid.png"))
 
 
 @app.command()

@@ -116,7 +116,7 @@ class RunDir:
 
     def rewind(self, step: int) -> None:
         """Forget what happened after ``step``: half-written temporary files and later lines of the metrics log."""
-        for partial in self.checkpoints_dir.glob(".*.tmp"):
+        for partial in [*self.checkpoints_dir.glob(".*.tmp"), *self.path.glob(".*.tmp")]:
             partial.unlink(missing_ok=True)
         if not self.metrics_path.exists():
             return
