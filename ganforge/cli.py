@@ -114,11 +114,11 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA (default on)."),
-    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps (default: at epoch ends)."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps."),
     keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep (default 3)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<variant>-<data>-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory instead (as 'ganforge resume')."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory (as 'ganforge resume')."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
@@ -205,8 +205,8 @@ def _watch(training: Callable, resumed: bool) -> None:
         with ProgressReporter(console) as reporter:
             result = training(reporter)
     except TrainingInterrupted as stop:
-        err_console.print(escape(f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}"), highlight=False, soft_wrap=True)
-        err_console.print(escape(f"Continue with: ganforge resume {stop.run_path}"), highlight=False, soft_wrap=True)
+        for line in (f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", f"Continue with: ganforge resume {stop.run_path}"):
+            err_console.print(escape(line), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     run_path = result.run_dir.path

@@ -109,7 +109,8 @@ class RunDir:
                 continue
             for bad, problem in damaged:
                 bad.rename(bad.with_name(bad.name + ".corrupt"))
-                warnings.warn(f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}", GanforgeWarning, stacklevel=2)
+                message = f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}"
+                warnings.warn(message, GanforgeWarning, stacklevel=2)
             return checkpoint
         problems = "; ".join(str(problem) for _, problem in damaged)
         raise GanforgeError(f"no intact checkpoint in {self.checkpoints_dir} ({problems}); start a new run")

@@ -93,7 +93,7 @@ def test_a_download_with_the_wrong_checksum(tmp_path, monkeypatch):
 
 def test_an_empty_image_folder(tmp_path):
     (tmp_path / "notes.txt").write_text("no pictures here")
-    assert_one_line_error(invoke("run", "vanilla", "--data", "image-folder", "--data-root", tmp_path), f"no images (.png", f"found under {tmp_path}")
+    assert_one_line_error(invoke("run", "vanilla", "--data", "image-folder", "--data-root", tmp_path), "no images (.png", f"found under {tmp_path}")
 
 
 def test_images_of_different_sizes_name_two_files_and_their_sizes(tmp_path):
