@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ganforge.errors import GanforgeError
@@ -36,7 +38,7 @@ def reports_errors(command: Callable) -> Callable:
         except GanforgeError as exc:
             if _debug["on"]:
                 raise
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper
@@ -58,20 +60,38 @@ def main_options(
     _debug["on"] = _debug["on"] or debug
 
 
+PLURALS = {"variants": "variant", "generators": "generator", "discriminators": "discriminator", "losses": "loss", "datasets": "dataset"}
+
+
 @app.command("list")
 @reports_errors
 def list_components(
-    kind: Optional[str] = typer.Argument(None, help="variant, generator, discriminator, loss or dataset."),
-    pattern: Optional[str] = typer.Argument(None, help="Shell-style wildcard on names, e.g. '*gan*'."),
+    kind: Optional[str] = typer.Argument(None, help="variant, generator, discriminator, loss or dataset (may be left out before a wildcard PATTERN)."),
+    pattern: Optional[str] = typer.Argument(None, help="Wildcard on names, e.g. '*gan*'; a plain word matches names containing it."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """List every registered component: kind, name, the plugin that provides it, and what it is."""
-    from ganforge.registry import get_registry
+    from ganforge.registry import KINDS, get_registry
 
+    if kind is not None and kind not in KINDS:
+        if kind in PLURALS:
+            kind = PLURALS[kind]
+        elif pattern is None and any(char in kind for char in "*?["):
+            kind, pattern = None, kind
+    if pattern is not None and not any(char in pattern for char in "*?["):
+        pattern = f"*{pattern}*"
     components = get_registry().components(kind, pattern)
     if as_json:
         rows = [
-            {"kind": c.kind, "name": c.name, "plugin": c.plugin, "version": c.version, "description": c.description}
+            {
+                "kind": c.kind,
+                "name": c.name,
+                "qualified_name": c.qualified_name,
+                "ambiguous": c.ambiguous,
+                "plugin": c.plugin,
+                "version": c.version,
+                "description": c.description,
+            }
             for c in components
         ]
         typer.echo(json.dumps(rows, indent=2))
@@ -80,10 +100,64 @@ def list_components(
     for column in ("Kind", "Name", "Provided by", "Description"):
         table.add_column(column)
     for c in components:
-        table.add_row(c.kind, c.name, f"{c.plugin} {c.version}", c.description)
+        table.add_row(c.kind, c.unique_name, f"{c.plugin} {c.version}", c.description)
     console.print(table)
+    if any(c.ambiguous for c in components):
+        console.print("Names shown as plugin:name are registered by several plugins: use the qualified name to choose one.")
     if not components:
-        console.print("No components match." + (f" Try 'ganforge list {kind}'." if pattern else ""))
+        console.print("No components match." + (" Try 'ganforge list' without a pattern." if pattern else ""))
+
+
+@app.command("plugins")
+@reports_errors
+def list_plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List installed plugins: distribution, version, the hooks each implements, and whether it loaded, failed or is blocked."""
+    from ganforge.registry import get_registry
+
+    registry = get_registry()
+    if as_json:
+        rows = [
+            {
+                "entry_point": p.name,
+                "module": p.module,
+                "distribution": p.distribution,
+                "version": p.version,
+                "status": p.status,
+                "error": p.error,
+                "hooks": p.hooks,
+                "components": sum(1 for c in registry.components() if c.plugin == p.distribution and p.status == "loaded"),
+            }
+            for p in registry.plugins
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="ganforge plugins")
+    for column in ("Plugin", "Distribution", "Status", "Hooks"):
+        table.add_column(column)
+    styles = {"loaded": "green", "failed": "bold red", "blocked": "yellow"}
+    for p in registry.plugins:
+        status = f"[{styles[p.status]}]{p.status}[/]" + (f": {escape(p.error)}" if p.error else "")
+        table.add_row(f"{p.name}\n[dim]{p.module}[/]", f"{p.distribution} {p.version}", status, ", ".join(p.hooks) or "-")
+    console.print(table)
+    console.print(
+        "Load only some third-party plugins with GANFORGE_PLUGINS=a,b; skip some with GANFORGE_BLOCK_PLUGINS=a,b; "
+        "make failures errors with GANFORGE_STRICT_PLUGINS=1 (see docs/plugins.md)."
+    )
+
+
+@app.command("new-plugin")
+@reports_errors
+def new_plugin(
+    name: str = typer.Argument(..., help="The component's name, e.g. my-loss; the package is ganforge-NAME."),
+    kind: str = typer.Option("loss", "--kind", help="loss, generator, discriminator, dataset or variant."),
+    out: Path = typer.Option(Path("."), "--out", help="Directory to create the package in."),
+) -> None:
+    """Write a ready-to-install plugin package: pyproject with the entry point, a working component, a passing test."""
+    from ganforge.scaffold import write_plugin
+
+    package = write_plugin(name, kind, out)
+    steps = [f"Wrote {package}/ with a {kind} called '{name}'. Next:", f"  pip install -e {package}", f"  ganforge list {kind} {name}", f"  pytest {package}/tests"]
+    console.print("\n".join(steps), soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -158,5 +232,50 @@ def sample(
     console.print(f"Wrote {count} samples to {written}")
 
 
+def command_with_plugins(registry: Any = None) -> typer.core.TyperGroup:
+    """The ``ganforge`` command: the built-in commands plus those plugins add through the ``add_commands`` hook.
+
+    A plugin command may not take a name already in use; a plugin whose ``add_commands`` raises loses its
+    commands, not the others' (``GANFORGE_STRICT_PLUGINS=1``: an error).
+    """
+    from ganforge.discovery import one_line, warn
+    from ganforge.registry import call, get_registry
+
+    registry = registry or get_registry()
+    group = typer.main.get_group(app)
+    for impl in registry.implementations("add_commands"):
+        plugin = registry.plugin_of(impl)
+        staging = typer.Typer()
+        try:
+            call(impl, app=staging)
+            commands = typer.main.get_group(staging).commands if staging.registered_commands or staging.registered_groups else {}
+        except Exception as exc:
+            message = f"plugin {plugin.label}: add_commands raised {one_line(exc)}"
+            if registry.strict:
+                raise GanforgeError(message) from exc
+            warn(f"{message}; its commands are not available")
+            continue
+        for name, command in commands.items():
+            if name in group.commands:
+                warn(f"plugin {plugin.label} adds a command '{name}', a name already taken; it is skipped")
+                continue
+            _report_errors_in(command)
+            command.rich_help_panel = "Commands from plugins"
+            group.add_command(command, name)
+    return group
+
+
+def _report_errors_in(command: Any) -> None:
+    if command.callback is not None:
+        command.callback = reports_errors(command.callback)
+    for sub_command in getattr(command, "commands", {}).values():
+        _report_errors_in(sub_command)
+
+
 def main() -> None:
-    app()
+    try:
+        command = command_with_plugins()
+    except GanforgeError as exc:  # only GANFORGE_STRICT_PLUGINS=1 makes a broken plugin fatal here
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    command(prog_name="ganforge")

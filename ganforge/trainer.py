@@ -21,6 +21,7 @@ from ganforge.data import TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
 from ganforge.images import save_samples
+from ganforge.lifecycle import Lifecycle
 from ganforge.rundir import RunDir
 from ganforge.variant import Variant
 
@@ -69,8 +70,20 @@ class Trainer:
         self.run_dir = run_dir
         self.precision = precision
         self.reporter = reporter or SilentReporter()
+        self.hooks = Lifecycle(variant.registry, run_dir.path, config, variant)
 
     def fit(self) -> RunResult:
+        """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
+        self.hooks.call("on_run_start")
+        try:
+            result = self.loop()
+        except BaseException as error:
+            self.hooks.finish(None, error)
+            raise
+        self.hooks.finish(result, None)
+        return result
+
+    def loop(self) -> RunResult:
         train = self.config.train
         examples_per_step = train.batch_size * self.variant.batches_per_step
         steps_per_epoch = len(self.data) // examples_per_step
@@ -110,6 +123,7 @@ class Trainer:
                     record["images_per_s"] = since * examples_per_step / max(elapsed, 1e-9)
                     self.run_dir.log_metrics(record)
                     self.reporter.logged(record)
+                    self.hooks.call("on_log", record=dict(record), step=step, epoch=epoch)
                     result.last_metrics = record
                     sums.zero_()
                     since, started = 0, time.perf_counter()
@@ -120,6 +134,7 @@ class Trainer:
             result.samples.append(sample_path)
             result.steps, result.epochs, result.checkpoint = step, epoch, checkpoint
             self.reporter.epoch_ended(epoch, sample_path, checkpoint)
+            self.hooks.call("on_epoch_end", epoch=epoch, step=step, sample_path=sample_path, checkpoint_path=checkpoint)
         return result
 
     def write_samples(self, epoch: int, inputs: Any) -> Path:
@@ -164,4 +179,5 @@ class Trainer:
         }
         path = write_checkpoint(self.run_dir.checkpoint_path(step), tensors, meta)
         self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints)
+        self.hooks.call("on_checkpoint_save", path=path, step=step, epoch=epoch)
         return path
