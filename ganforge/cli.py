@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-_debug = {"on": bool(os.environ.get("GANFORGE_DEBUG"))}
+_debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
 
 
 def reports_errors(command: Callable) -> Callable:
@@ -57,7 +57,7 @@ def main_options(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    _debug["on"] = _debug["on"] or debug
+    _debug["on"] = debug or bool(os.environ.get("GANFORGE_DEBUG"))
 
 
 PLURALS = {"variants": "variant", "generators": "generator", "discriminators": "discriminator", "losses": "loss", "datasets": "dataset"}

@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# The test models are tiny: one thread runs them faster than two, and test processes do not fight over cores.
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(os.environ.get("GANFORGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
