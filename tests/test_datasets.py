@@ -24,7 +24,7 @@ from ganforge_datasets import mixtures
 from ganforge_datasets import mnist as mnist_module
 from ganforge_datasets.idx import DTYPES, read_idx
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from conftest import SHARED_DATA
 
 
 def idx_bytes(images: torch.Tensor) -> bytes:
