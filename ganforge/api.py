@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +20,27 @@ from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
 from ganforge.device import Precision, resolve_device
 from ganforge.discovery import one_line
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.images import save_samples
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, find_checkpoint
-from ganforge.trainer import Reporter, RunResult, Trainer
+from ganforge.state import restore, seed_everything
+from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, plan
 from ganforge.variant import Variant
+
+# What a resume may change: how much longer, where, how often to log and save, and where the same data lives.
+RESUMABLE = (
+    "train.epochs",
+    "train.max_steps",
+    "train.device",
+    "train.amp",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.max_nonfinite_steps",
+    "data.root",
+    "data.mirror",
+)
 
 
 def configure(
@@ -53,7 +70,7 @@ def build_variant(config: RunConfig, spec: DataSpec, device: torch.device, regis
     registry = registry or get_registry()
     component = registry.get("variant", config.variant.name)
     variant_cls = component.load()
-    torch.manual_seed(config.train.seed)
+    seed_everything(config.train.seed)
     try:
         variant = variant_cls(config, spec, registry)
         variant.build()
@@ -84,7 +101,8 @@ def train(
     ``settings`` are dotted config keys (``{"train.epochs": 2, "loss.name": "fgan"}``), as ``--set`` takes them;
     ``out`` is the run directory (default ``runs/<variant>-<data>-<time>``); ``progress`` draws the CLI's progress
     bars (in a notebook too); ``reporter`` receives progress instead; ``registry`` defaults to every installed
-    plugin.
+    plugin. Ctrl-C (or SIGTERM) saves a checkpoint at the end of the current step and raises
+    :class:`ganforge.interrupt.TrainingInterrupted`; :func:`resume` continues from it.
     """
     registry = registry or get_registry()
     config = configure(variant, data, settings, registry)
@@ -103,6 +121,89 @@ def train(
 
     with ProgressReporter() as bars:
         return Trainer(model, dataset, config, run_dir, precision, bars).fit()
+
+
+def resume(
+    run: str | Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    variant: str | None = None,
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """Continue the run in directory ``run`` from its newest intact checkpoint, exactly where it stopped.
+
+    ``settings`` may lengthen the run (``train.epochs``, ``train.max_steps``) or change the other keys in
+    :data:`RESUMABLE`; anything else must match the run. ``variant``, if given, must be the run's variant.
+    A damaged checkpoint is set aside with a warning and the one before it used.
+    """
+    run_dir = RunDir.existing(Path(run))
+    RunDir.check_writable(run_dir.path, overwrite=True)
+    checkpoint = run_dir.latest_good_checkpoint()
+    saved_variant = checkpoint.meta["variant"]
+    if variant is not None and get_registry().get("variant", variant).name != saved_variant:
+        raise GanforgeError(
+            f"{run_dir.path} is a run of variant '{saved_variant}', not '{variant}'; "
+            f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
+        )
+    config = _resume_config(checkpoint, settings or {})
+    device = resolve_device(config.train.device)
+    dataset = load_dataset(config).to(device)
+    _check_same_data(dataset, checkpoint)
+    model = build_variant(config, dataset.spec, device)
+    model.configure_optimizers()
+    precision = Precision.for_device(device, config.train.amp)
+    progress = restore(checkpoint, model, precision)
+    if progress.step >= plan(config.train, len(dataset), model.batches_per_step).total_steps:
+        raise GanforgeError(
+            f"the run in {run_dir.path} has done all its steps ({progress.step}); "
+            "pass a larger --epochs or --max-steps to train it further"
+        )
+    run_dir.rewind(progress.step)
+    run_dir.write_config(config.to_json())
+    return Trainer(model, dataset, config, run_dir, precision, reporter, progress).fit()
+
+
+def _resume_config(checkpoint: Checkpoint, settings: dict[str, Any]) -> RunConfig:
+    """The checkpoint's run config with ``settings`` applied, refusing changes outside :data:`RESUMABLE`."""
+    variant_name, flat = RunConfig.flatten(checkpoint.meta["config"])
+    registry = get_registry()
+    try:
+        saved = resolve_config(registry, variant_name, flat)
+    except GanforgeError as exc:
+        raise GanforgeError(f"checkpoint {checkpoint.path} does not fit the installed plugins: {exc}") from None
+    wanted = resolve_config(registry, variant_name, {**flat, **settings})
+    before, after = RunConfig.flatten(saved.to_dict())[1], RunConfig.flatten(wanted.to_dict())[1]
+    for key in sorted(set(before) | set(after)):
+        if key not in RESUMABLE and before.get(key) != after.get(key):
+            raise GanforgeError(
+                f"{key}={after.get(key)!r} differs from the run being resumed ({key}={before.get(key)!r}); a resume can "
+                f"change only {', '.join(RESUMABLE)}. Start a new run (another --out) to change {key}"
+            )
+    then, now = checkpoint.meta["config"].get("plugins", {}), wanted.to_dict()["plugins"]
+    for section in sorted(set(then) & set(now)):
+        if then[section] != now[section]:
+            warnings.warn(
+                f"{section} was provided by {then[section]} when {checkpoint.path.name} was saved and is now by "
+                f"{now[section]}; the resumed run may differ from an uninterrupted one",
+                GanforgeWarning,
+                stacklevel=3,
+            )
+    return wanted
+
+
+def _check_same_data(dataset: TensorData, checkpoint: Checkpoint) -> None:
+    """Refuse data that differs from what the checkpoint's run trained on (a changed --data-root, say)."""
+    now, then = data_fingerprint(dataset), checkpoint.meta.get("data")
+    if not (
+        isinstance(then, dict)
+        and then.get("size") == now["size"]
+        and isinstance(then.get("sum"), (int, float))
+        and math.isclose(then["sum"], now["sum"], rel_tol=1e-9)  # float sums may differ in the last bits across devices
+    ):
+        raise GanforgeError(
+            f"the dataset is not the one {checkpoint.path} was trained on ({now['size']} examples summing to "
+            f"{now['sum']:.6g}; the checkpoint records {then}); resume needs the same data"
+        )
 
 
 @dataclass

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, GanforgeWarning
 
 app = typer.Typer(
     help="ganforge: train and sample GANs assembled from plugins.",
@@ -29,17 +30,30 @@ _debug = {"on": False}  # set per invocation by the top-level --debug option or 
 
 
 def reports_errors(command: Callable) -> Callable:
-    """Turn a GanforgeError into one line on stderr and exit code 2 (a traceback only with --debug)."""
+    """Turn a GanforgeError into one line on stderr and exit code 2 (a traceback only with --debug).
+
+    GanforgeWarnings become one ``warning:`` line each on stderr.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except GanforgeError as exc:
-            if _debug["on"]:
-                raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", GanforgeWarning)
+            shown_otherwise = warnings.showwarning
+
+            def show(message, category, *rest, **kwargs):  # type: ignore[no-untyped-def]
+                if not issubclass(category, GanforgeWarning):
+                    return shown_otherwise(message, category, *rest, **kwargs)
+                err_console.print(f"[bold yellow]warning:[/] {escape(str(message))}", markup=True, highlight=False, soft_wrap=True)
+
+            warnings.showwarning = show
+            try:
+                return command(*args, **kwargs)
+            except GanforgeError as exc:
+                if _debug["on"]:
+                    raise
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
 
     return wrapper
 
@@ -173,8 +187,11 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA (default on)."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps (default: at epoch ends)."),
+    keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep (default 3)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<variant>-<data>-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory instead (as 'ganforge resume')."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
@@ -182,6 +199,7 @@ def run(
 
     settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
+        "data.name": data,
         "data.root": None if data_root is None else str(data_root),
         "train.epochs": epochs,
         "train.max_steps": max_steps,
@@ -190,27 +208,88 @@ def run(
         "train.seed": seed,
         "train.device": device,
         "train.amp": amp,
+        "train.checkpoint_every": checkpoint_every,
+        "train.keep_checkpoints": keep,
     }
     settings.update({key: value for key, value in flags.items() if value is not None})
-    _train(variant, data, settings, out, overwrite)
+    if resume is None:
+        _train(variant, settings, out, overwrite)
+    elif out is not None or overwrite:
+        raise GanforgeError("--resume continues the run in its own directory; leave out --out and --overwrite")
+    else:
+        _resume(resume, settings, variant)
 
 
-def _train(variant: str, data: str | None, settings: dict[str, Any], out: Path | None, overwrite: bool) -> None:
+@app.command("resume")
+@reports_errors
+def resume_run(
+    run_dir: Path = typer.Argument(..., help="The directory of the run to continue."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Train to this many epochs in all."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
+    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps."),
+    keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep."),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Where the run's dataset files are now."),
+    assignments: list[str] = typer.Option([], "--set", help="key=value among the keys a resume may change; repeatable."),
+) -> None:
+    """Continue a run from its newest intact checkpoint, exactly where it stopped (crash, Ctrl-C or its end)."""
+    from ganforge.config import parse_assignments
+
+    settings: dict[str, Any] = parse_assignments(assignments)
+    flags = {
+        "train.epochs": epochs,
+        "train.max_steps": max_steps,
+        "train.device": device,
+        "train.amp": amp,
+        "train.checkpoint_every": checkpoint_every,
+        "train.keep_checkpoints": keep,
+        "data.root": None if data_root is None else str(data_root),
+    }
+    settings.update({key: value for key, value in flags.items() if value is not None})
+    _resume(run_dir, settings, None)
+
+
+def _train(variant: str, settings: dict[str, Any], out: Path | None, overwrite: bool) -> None:
     from ganforge import api
-    from ganforge.console import ProgressReporter
     from ganforge.device import Precision, resolve_device
 
-    config = api.configure(variant, data, settings)
+    config = api.configure(variant, None, settings)
     device = resolve_device(config.train.device)
     precision = Precision.for_device(device, config.train.amp).name
     console.print(f"[bold]{config.variant.name}[/] on [bold]{config.data.name}[/] · device {device} · {precision}")
+    _watch(lambda reporter: api.train(variant, settings=settings, out=out, overwrite=overwrite, reporter=reporter), resumed=False)
+
+
+def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> None:
+    from ganforge import api
+
+    console.print(f"Resuming [bold]{run_dir}[/]")
+    _watch(lambda reporter: api.resume(run_dir, settings=settings, variant=variant, reporter=reporter), resumed=True)
+
+
+def _watch(training: Callable, resumed: bool) -> None:
+    """Run ``training(reporter)`` under progress bars and report where its run ended (or was interrupted)."""
+    from ganforge.console import ProgressReporter
+    from ganforge.interrupt import TrainingInterrupted
+
     started = time.perf_counter()
-    with ProgressReporter(console) as reporter:
-        result = api.train(variant, data, settings=settings, out=out, overwrite=overwrite, reporter=reporter)
+    try:
+        with ProgressReporter(console) as reporter:
+            result = training(reporter)
+    except TrainingInterrupted as stop:
+        err_console.print(f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", highlight=False, soft_wrap=True)
+        err_console.print(f"Continue with: ganforge resume {stop.run_path}", highlight=False, soft_wrap=True)
+        raise typer.Exit(128 + stop.signal_number) from None
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     run_path = result.run_dir.path
-    console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {int(minutes)}m{seconds:04.1f}s.")
-    console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})")
+    took = f"{int(minutes)}m{seconds:04.1f}s"
+    if resumed:
+        console.print(f"The run is now at generator step {result.steps:,} (epoch {result.epochs}); this session took {took}.")
+    else:
+        console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
+    if result.samples:
+        console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})")
     console.print(f"  checkpoint  {result.checkpoint}")
     console.print(f"  metrics     {result.run_dir.metrics_path}")
     console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png")

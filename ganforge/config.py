@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ def at_least(minimum: float, default: Any) -> Any:
     return field(default=default, metadata={"min": minimum})
 
 
+def between(minimum: float, maximum: float, default: Any) -> Any:
+    """A dataclass field whose value must lie in [``minimum``, ``maximum``]."""
+    return field(default=default, metadata={"min": minimum, "max": maximum})
+
+
 @dataclass
 class TrainConfig:
     """The core's settings: how long, how big, where, and how often to report."""
@@ -36,12 +42,16 @@ class TrainConfig:
     epochs: int = at_least(1, 5)  # passes over the training data
     max_steps: int | None = at_least(1, None)  # stop after this many generator steps (None: run every epoch)
     batch_size: int = at_least(1, 64)  # examples per minibatch
-    seed: int = 0  # seeds the weights, the noise and the data order
+    seed: int = between(0, 2**63 - 1, 0)  # seeds the weights, the noise and the data order
     device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N
     amp: bool = True  # mixed precision on CUDA (bf16, else fp16 with loss scaling); no effect on the CPU
     log_every: int = at_least(1, 50)  # generator steps between lines of metrics.jsonl
     sample_count: int = at_least(1, 64)  # examples drawn from the fixed noise for each epoch's samples
+    checkpoint_every: int | None = at_least(1, None)  # also checkpoint every N generator steps (None: epoch ends only)
     keep_checkpoints: int = at_least(1, 3)  # newest checkpoints kept in checkpoints/
+    best_metric: str | None = None  # keep checkpoints/best.safetensors at the best logged value of this metric
+    best_mode: Literal["min", "max"] = "min"  # whether lower or higher values of best_metric are better
+    max_nonfinite_steps: int = at_least(1, 10)  # stop after this many updates in a row skipped for NaN/inf gradients
 
 
 @dataclass(frozen=True)
@@ -52,18 +62,21 @@ class Option:
     annotation: Any
     default: Any
     minimum: float | None = None
+    maximum: float | None = None
 
     def coerce(self, value: Any) -> Any:
         converted = _coerce(value, self.annotation)
         if self.minimum is not None and converted is not None and converted < self.minimum:
             raise ValueError(f"must be at least {self.minimum}, got {converted}")
+        if self.maximum is not None and converted is not None and converted > self.maximum:
+            raise ValueError(f"must be at most {self.maximum}, got {converted}")
         return converted
 
 
 def dataclass_options(cls: type) -> dict[str, Option]:
     hints = typing.get_type_hints(cls)
     return {
-        f.name: Option(f.name, hints[f.name], f.default, f.metadata.get("min"))
+        f.name: Option(f.name, hints[f.name], f.default, f.metadata.get("min"), f.metadata.get("max"))
         for f in dataclasses.fields(cls)
     }
 
@@ -140,14 +153,15 @@ def _coerce(value: Any, annotation: Any) -> Any:
                 pass
         raise ValueError(f"expected an integer, got {value!r}")
     if annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+        number = None
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             try:
-                return float(value)
-            except ValueError:
+                number = float(value)
+            except (ValueError, OverflowError):
                 pass
-        raise ValueError(f"expected a number, got {value!r}")
+        if number is None or not math.isfinite(number):  # nan slips past every range check
+            raise ValueError(f"expected a finite number, got {value!r}")
+        return number
     if annotation is str:
         if isinstance(value, str):
             return value
@@ -268,7 +282,7 @@ def resolve_config(
             continue
         if section not in by_section or not name:
             raise GanforgeError(
-                f"unknown config key '{key}' for variant '{variant_component.name}'; "
+                f"unknown config key {key!r} for variant '{variant_component.name}'; "
                 f"keys start with one of: {', '.join(s + '.' for s in all_sections)}"
             )
         by_section[section][name] = value
@@ -308,7 +322,7 @@ def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owne
     for name, value in given.items():
         if name not in options:
             raise GanforgeError(
-                f"unknown config key '{section}.{name}' for {owner}; accepted keys: {', '.join(accepted) or '(none)'}"
+                f"unknown config key {section + '.' + name!r} for {owner}; accepted keys: {', '.join(accepted) or '(none)'}"
             )
         try:
             params[name] = options[name].coerce(value)

@@ -269,7 +269,7 @@ class Registry:
             raise GanforgeError(f"plugin {plugin} provides no {kind} '{bare}'; these do: {providers}")
         hint = difflib.get_close_matches(bare, self.names(kind), n=1)
         suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
-        raise GanforgeError(f"unknown {kind} '{name}'.{suggestion} Run 'ganforge list {kind}' to see the choices.")
+        raise GanforgeError(f"unknown {kind} {name!r}.{suggestion} Run 'ganforge list {kind}' to see the choices.")
 
     def load(self, kind: str, name: str) -> Any:
         return self.get(kind, name).load()
@@ -277,7 +277,7 @@ class Registry:
     @staticmethod
     def check_kind(kind: str) -> str:
         if kind not in KINDS:
-            raise GanforgeError(f"unknown component kind '{kind}'; choose one of: {', '.join(KINDS)}")
+            raise GanforgeError(f"unknown component kind {kind!r}; choose one of: {', '.join(KINDS)}")
         return kind
 
 

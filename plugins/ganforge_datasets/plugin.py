@@ -13,3 +13,8 @@ def register_datasets(register):
     )
     register("ring8", "ganforge_datasets.mixtures:ring8", "2-D benchmark: 8 Gaussians (std 0.01) on the unit circle")
     register("grid25", "ganforge_datasets.mixtures:grid25", "2-D benchmark: 25 Gaussians (std 0.05) on a 5x5 grid")
+    register(
+        "image-folder",
+        "ganforge_datasets.folder:image_folder",
+        "Your images from --data-root, all one size; first-level subfolders become classes",
+    )
