@@ -142,11 +142,11 @@ def _decode(path: Path, raw: dict[str, str]) -> dict[str, Any]:
         try:
             meta[key] = json.loads(value)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise GanforgeError(f"checkpoint {path} has corrupt metadata '{key}' ({exc}); use another checkpoint") from None
+            raise GanforgeError(f"checkpoint {path} has corrupt metadata {key!r} ({exc}); use another checkpoint") from None
     for key, valid in _REQUIRED.items():
         if key not in meta or not valid(meta[key]):
             problem = "lacks" if key not in meta else "has a malformed"
-            raise GanforgeError(f"checkpoint {path} {problem} '{key}' entry; it was not written by this ganforge, use another checkpoint")
+            raise GanforgeError(f"checkpoint {path} {problem} {key!r} entry; it was not written by this ganforge, use another checkpoint")
     return meta
 
 

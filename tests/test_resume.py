@@ -186,7 +186,7 @@ def test_a_resume_may_lengthen_the_run_but_not_change_it(tmp_path):
         ganforge.resume(tmp_path)
     with pytest.raises(GanforgeError, match=r"optim.lr=0.1 differs from the run being resumed \(optim.lr=0.0002\)"):
         ganforge.resume(tmp_path, settings={"optim.lr": 0.1, "train.epochs": 2})
-    with pytest.raises(GanforgeError, match=r"data.name='grid25' differs"):
+    with pytest.raises(GanforgeError, match=r"data.name='ganforge:grid25' differs"):
         ganforge.resume(tmp_path, settings={"data.name": "grid25", "train.epochs": 2})
     assert ganforge.resume(tmp_path, settings={"train.epochs": 2, "train.log_every": 5}).steps == 20
     assert json.loads((tmp_path / "config.json").read_text())["train"]["epochs"] == 2
