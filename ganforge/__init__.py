@@ -15,11 +15,13 @@ __version__ = "0.1.0"
 _LAZY = {
     "train": "ganforge.api",
     "sample": "ganforge.api",
+    "translate": "ganforge.api",
     "load": "ganforge.api",
     "configure": "ganforge.api",
     "Samples": "ganforge.api",
     "Variant": "ganforge.variant",
     "frozen": "ganforge.variant",
+    "Loss": "ganforge.loss",
     "DataSpec": "ganforge.data",
     "TensorData": "ganforge.data",
     "GanforgeError": "ganforge.errors",

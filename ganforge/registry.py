@@ -30,6 +30,7 @@ KINDS: dict[str, str] = {
     "generator": "register_generators",
     "discriminator": "register_discriminators",
     "loss": "register_losses",
+    "embedding": "register_embeddings",
     "dataset": "register_datasets",
 }
 
@@ -41,7 +42,7 @@ def natural_key(text: str) -> list:
 
 @dataclass
 class Component:
-    """One registered generator, discriminator, loss, dataset or variant."""
+    """One registered generator, discriminator, loss, embedding, dataset or variant."""
 
     kind: str
     name: str

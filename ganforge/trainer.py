@@ -133,7 +133,8 @@ class Trainer:
         finally:
             for network, mode in zip(networks, modes):
                 network.train(mode)
-        return save_samples(samples, self.data.spec, self.run_dir.sample_path(epoch), self.data.reference)
+        path = self.run_dir.sample_path(epoch)
+        return save_samples(samples, self.data.spec, path, self.data.reference, self.variant.grid_columns(inputs))
 
     def save_checkpoint(self, step: int, epoch: int, order_rng: torch.Generator) -> Path:
         tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state(), "rng.data": order_rng.get_state()}
