@@ -68,8 +68,8 @@ def register_embeddings(register) -> None:
     An embedding factory is called with ``spec`` (a :class:`ganforge.data.DataSpec`; ``spec.num_classes`` says how
     many labels there are) and the user's ``embedding.*`` settings, and returns an ``nn.Module`` with an integer
     attribute ``dim`` that maps a batch of int64 labels (N,) to float vectors (N, dim): fixed class codes, or
-    pretrained text embeddings looked up by caption index. Conditional variants such as StackGAN feed them to G
-    and D. Returns nothing; call ``register`` per embedding.
+    pretrained text embeddings looked up by caption index. Conditional variants feed them to G and D. Returns
+    nothing; call ``register`` per embedding.
     """
 
 

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
+from ganforge.registry import natural_key
 
 MIN_TILE = 56  # small images (28x28) are enlarged, nearest-neighbour, to at least this many pixels
 
@@ -70,8 +71,6 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 def image_files(directory: Path) -> list[Path]:
     """The image files directly in ``directory``, by name in natural order (``img2`` before ``img10``)."""
-    from ganforge.registry import natural_key
-
     return sorted((p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: natural_key(p.name))
 
 

@@ -44,9 +44,9 @@ def test_conditioning_augmentation_samples_around_the_learned_mean():
     condition, mean, log_variance = augment(embedding)
     assert condition.mean(0).tolist() == pytest.approx([2.0, -1.0], abs=0.03)
     assert condition.std(0).tolist() == pytest.approx([0.5, 1.0], abs=0.03)
-    augment.eval()
-    condition, mean, _ = augment(embedding[:2])
-    assert torch.equal(condition, mean)  # sampling draws from the mean, so fixed-noise grids stay comparable
+    assert mean[0].tolist() == [2.0, -1.0] and log_variance[0].tolist() == pytest.approx([math.log(0.25), 0.0])
+    fixed, _, _ = augment(embedding[:1], epsilon=torch.tensor([[2.0, -3.0]]))
+    assert fixed[0].tolist() == pytest.approx([2.0 + 0.5 * 2.0, -1.0 - 3.0])  # μ + σ ⊙ ε for a given ε
 
 
 @pytest.mark.parametrize("shape, upscale", [((1, 28, 28), 2), ((3, 32, 32), 2), ((3, 64, 64), 2), ((3, 64, 64), 4), ((3, 32, 32), 4)])
@@ -92,6 +92,7 @@ def test_trains_stage_one_then_stage_two_on_real_digits(tmp_path, mnist_root):
     assert ganforge.sample(checkpoints[0], count=10, device="cpu").values.shape == (10, 1, 14, 14)
     samples = ganforge.sample(tmp_path / "run", count=10, device="cpu")
     assert samples.values.shape == (10, 1, 28, 28) and samples.columns == 1  # one row per class
+    assert torch.equal(samples.values, ganforge.sample(tmp_path / "run", count=10, device="cpu").values)  # fixed inputs
     out = tmp_path / "seven.png"
     result = CliRunner().invoke(app, ["sample", str(tmp_path / "run"), "--class", "7", "-n", "4", "--out", str(out), "--device", "cpu"])
     assert result.exit_code == 0, result.output

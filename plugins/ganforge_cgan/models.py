@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
-from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator, image_shape, init_weights
+from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator, image_shape
 from ganforge_vanilla.models import MLPDiscriminator, MLPGenerator
 
 
@@ -47,9 +47,8 @@ class ConditionalDCGANGenerator(nn.Module):
 
     def __init__(self, noise_dim: int, spec: DataSpec, num_classes: int, embed_dim: int = 16, width: int = 64):
         super().__init__()
-        self.embed = nn.Embedding(num_classes, embed_dim)
+        self.embed = nn.Embedding(num_classes, embed_dim)  # N(0, 1) codes: as loud as z, or G would ignore them
         self.body = DCGANGenerator(noise_dim + embed_dim, spec, width)
-        init_weights(self.embed)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([z, self.embed(labels)], dim=1))

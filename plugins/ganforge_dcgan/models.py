@@ -45,10 +45,10 @@ def image_shape(spec: DataSpec, owner: str) -> tuple[int, int]:
     return spec.shape[0], spec.shape[1]
 
 
-def init_weights(module: nn.Module) -> None:
+def init_weights(*modules: nn.Module) -> None:
     """Radford et al.: every weight from N(0, 0.02); normalisation scales from N(1, 0.02), biases 0."""
-    for layer in module.modules():
-        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+    for layer in (layer for module in modules for layer in module.modules()):
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(layer.weight, 0.0, 0.02)
             if getattr(layer, "bias", None) is not None:
                 nn.init.zeros_(layer.bias)

@@ -8,9 +8,13 @@ divergence of that Gaussian from N(0, I) keeps it from collapsing to a point or 
 
     D_KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σⱼ (μⱼ² + σⱼ² − 1 − log σⱼ²)
 
-added to G's loss with weight λ (1 in the paper). ganforge sums over the dimensions, as the formula does, and
-averages over the minibatch (the reference code also averages over the dimensions, i.e. its λ is λ / dim).
-At sampling time (eval mode) ĉ is the mean μ, so that fixed-noise grids are comparable from epoch to epoch.
+:func:`kl_divergence` is that sum, averaged over the minibatch. The recipe adds it to G's loss divided by the
+number of dimensions, as the authors' code does (their λ = 1 multiplies the mean over the dimensions).
+
+ĉ is drawn at sampling time too, as in the authors' test code: G was trained on ĉ spread around μ, not on μ.
+Passing ``epsilon`` fixes the draw, so that sample grids from fixed inputs are comparable from epoch to epoch.
+The fully connected layer keeps PyTorch's default initialisation: with sparse one-hot embeddings, DCGAN's
+N(0, 0.02) weights would leave μ about 0.02 in size, drowned by ε, and G would learn to ignore the condition.
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ def kl_divergence(mean: torch.Tensor, log_variance: torch.Tensor) -> torch.Tenso
 
 
 class ConditioningAugmentation(nn.Module):
-    """φ -> (ĉ, μ, log σ²): a fully connected layer gives μ and log σ², and ĉ is drawn around μ while training."""
+    """φ -> (ĉ, μ, log σ²): a fully connected layer gives μ and log σ², and ĉ = μ + σ ⊙ ε."""
 
     def __init__(self, embedding_dim: int, condition_dim: int):
         super().__init__()
+        self.dim = condition_dim
         self.fc = nn.Linear(embedding_dim, 2 * condition_dim)
 
-    def forward(self, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mean, log_variance = self.fc(embedding).chunk(2, dim=1)
-        if not self.training:
-            return mean, mean, log_variance
-        return mean + torch.randn_like(mean) * (0.5 * log_variance).exp(), mean, log_variance
+    def forward(
+        self, embedding: torch.Tensor, epsilon: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``epsilon`` (N, dim) fixes the draw; None draws ε ~ N(0, I)."""
+        mean, log_variance = self.fc(embedding.to(self.fc.weight.dtype)).chunk(2, dim=1)
+        epsilon = torch.randn_like(mean) if epsilon is None else epsilon.to(mean.dtype)
+        return mean + epsilon * (0.5 * log_variance).exp(), mean, log_variance

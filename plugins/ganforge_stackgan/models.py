@@ -8,6 +8,9 @@
 * Discriminator (one per stage, each at its stage's resolution): stride-2 convs down to the base size, then the
   embedding φ, compressed by a fully connected layer and spatially replicated, joins the features, and a 1x1 conv
   and a final conv give the logit that x is a real image *matching* φ.
+
+Weights start from N(0, 0.02) as in DCGAN and the authors' code, except the layers that read the embedding
+(see :mod:`ganforge_stackgan.conditioning` for why).
 """
 
 from __future__ import annotations
@@ -70,10 +73,14 @@ class Stage1Generator(nn.Module):
             nn.Conv2d(width, channels, 3, 1, 1),
             nn.Tanh(),
         )
-        init_weights(self)
+        init_weights(self.project, self.body)
+        self.condition_dim = condition_dim
 
-    def forward(self, z: torch.Tensor, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        condition, mean, log_variance = self.augment(embedding)
+    def forward(
+        self, z: torch.Tensor, embedding: torch.Tensor, epsilon: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(image, μ, log σ²); ``epsilon`` fixes conditioning augmentation's draw."""
+        condition, mean, log_variance = self.augment(embedding, epsilon)
         features = self.project(torch.cat([z, condition.to(z.dtype)], dim=1)).view(-1, *self.shape)
         return self.body(features), mean, log_variance
 
@@ -114,10 +121,14 @@ class Stage2Generator(nn.Module):
             nn.Conv2d(width, channels, 3, 1, 1),
             nn.Tanh(),
         )
-        init_weights(self)
+        init_weights(self.encode, self.join, self.body)
+        self.condition_dim = condition_dim
 
-    def forward(self, low: torch.Tensor, embedding: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        condition, mean, log_variance = self.augment(embedding)
+    def forward(
+        self, low: torch.Tensor, embedding: torch.Tensor, epsilon: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(image, μ, log σ²); ``epsilon`` fixes conditioning augmentation's draw."""
+        condition, mean, log_variance = self.augment(embedding, epsilon)
         features = self.encode(low)
         joined = torch.cat([features, replicate(condition.to(features.dtype), self.encoded)], dim=1)
         return self.body(self.join(joined)), mean, log_variance
@@ -143,7 +154,7 @@ class StageDiscriminator(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(widths[-1], 1, base),
         )
-        init_weights(self)
+        init_weights(self.encode, self.judge)  # not the embedding's compression: see conditioning.py
 
     def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         features = self.encode(x)

@@ -10,7 +10,8 @@ discriminator, which judges image and embedding together. Training follows the p
   images with another class's embedding (wrong), so that it learns to reject images that do not match φ:
   D's loss is that of (real, fake) and of (real, wrong), averaged; with the bce loss this is the paper's
   log D(x, φ) + ½ (log(1 − D(G(z, φ), φ)) + log(1 − D(x, φ_wrong))).
-* G minimises the loss's generator term plus λ·D_KL(N(μ(φ), Σ(φ)) ‖ N(0, I)), λ = ``stages.kl_weight``.
+* G minimises the loss's generator term plus λ·D_KL(N(μ(φ), Σ(φ)) ‖ N(0, I)) / dim(ĉ), λ = ``stages.kl_weight``
+  (the KL divided by its dimensions, as the authors' code averages it).
 
 The real images for stage I are the data average-pooled to the low resolution (``stages.upscale``: 2 for
 28 → 14 or 64 → 32 pixels; the paper's 64 → 256 is 4).
@@ -30,6 +31,14 @@ from ganforge.errors import GanforgeError
 from ganforge.noise import ClassInputs, NoiseConfig, sample_noise
 from ganforge.variant import Variant, frozen
 from ganforge_stackgan.conditioning import kl_divergence
+
+
+@dataclass
+class StackInputs:
+    """Fixed inputs for samples: noise and classes, and the ε of each stage's conditioning augmentation."""
+
+    classes: ClassInputs
+    epsilons: tuple[torch.Tensor, torch.Tensor]  # (N, stage I's condition_dim), (N, stage II's condition_dim)
 
 
 @dataclass
@@ -118,12 +127,18 @@ class StackGAN(Variant):
                 self.schedulers[name].step()
         self.epochs_done = epoch
 
-    def images(self, z: torch.Tensor, embedding: torch.Tensor, stage: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The images of ``stage`` for noise ``z`` and embedding φ, with the trained stage's (μ, log σ²)."""
-        low, mean, log_variance = self.networks["generator"](z, embedding)
+    def images(
+        self, z: torch.Tensor, embedding: torch.Tensor, stage: int, epsilons: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The images of ``stage`` for noise ``z`` and embedding φ, with the trained stage's (μ, log σ²).
+
+        ``epsilons`` fixes both stages' conditioning-augmentation draws; None draws them afresh.
+        """
+        epsilon1, epsilon2 = epsilons or (None, None)
+        low, mean, log_variance = self.networks["generator"](z, embedding, epsilon1)
         if stage == 1:
             return low, mean, log_variance
-        return self.networks["refiner"](low, embedding)
+        return self.networks["refiner"](low, embedding, epsilon2)
 
     def train_step(self, batch: Batch, precision: Precision) -> dict[str, torch.Tensor]:
         stage = self.stage
@@ -157,7 +172,7 @@ class StackGAN(Variant):
         with frozen(discriminator, *fixed), precision.autocast():
             fake, mean, log_variance = self.images(noise(), right, stage)
             kl = kl_divergence(mean, log_variance)
-            loss_g = self.loss.generator_loss(discriminator(fake, right)) + self.config.stages.kl_weight * kl
+            loss_g = self.loss.generator_loss(discriminator(fake, right)) + self.config.stages.kl_weight * kl / mean.shape[1]
         precision.step(loss_g, self.optimizers["generator" if stage == 1 else "refiner"])
 
         metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "kl": kl.detach()}
@@ -173,16 +188,24 @@ class StackGAN(Variant):
         if "epochs_done" in tensors:
             self.epochs_done, self.shown_stage = int(tensors["epochs_done"][0]), int(tensors["shown_stage"][0])
 
-    def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> ClassInputs:
-        return ClassInputs.grid(self.config.noise, self.spec.num_classes, count, generator)
+    def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> StackInputs:
+        return self.with_epsilons(ClassInputs.grid(self.config.noise, self.spec.num_classes, count, generator), generator)
 
-    def class_inputs(self, count: int, label: int, generator: torch.Generator) -> ClassInputs:
-        return ClassInputs.single(self.config.noise, label, count, generator)
+    def class_inputs(self, count: int, label: int, generator: torch.Generator) -> StackInputs:
+        return self.with_epsilons(ClassInputs.single(self.config.noise, label, count, generator), generator)
 
-    def grid_columns(self, inputs: ClassInputs) -> int | None:
-        return inputs.columns
+    def with_epsilons(self, classes: ClassInputs, generator: torch.Generator) -> StackInputs:
+        """``classes`` with fixed ε for both stages, shared down each column of a class grid as z is."""
+        rows = 1 if classes.columns is None else self.spec.num_classes
+        draws = len(classes.labels) // rows
+        dims = (self.networks["generator"].condition_dim, self.networks["refiner"].condition_dim)
+        return StackInputs(classes, tuple(torch.randn(draws, dim, generator=generator).repeat(rows, 1) for dim in dims))
 
-    def generate(self, inputs: ClassInputs) -> torch.Tensor:
+    def grid_columns(self, inputs: StackInputs) -> int | None:
+        return inputs.classes.columns
+
+    def generate(self, inputs: StackInputs) -> torch.Tensor:
         """Images of the stage trained last: stage I's low-resolution ones until stage II has begun."""
-        embedding = self.networks["embedding"](inputs.labels.to(self.device))
-        return self.images(inputs.noise.to(self.device), embedding, self.shown_stage)[0]
+        embedding = self.networks["embedding"](inputs.classes.labels.to(self.device))
+        epsilons = tuple(epsilon.to(self.device) for epsilon in inputs.epsilons)
+        return self.images(inputs.classes.noise.to(self.device), embedding, self.shown_stage, epsilons)[0]
