@@ -74,13 +74,20 @@ def main_options(
     _debug["on"] = debug or bool(os.environ.get("GANFORGE_DEBUG"))
 
 
-PLURALS = {"variants": "variant", "generators": "generator", "discriminators": "discriminator", "losses": "loss", "datasets": "dataset"}
+PLURALS = {
+    "variants": "variant",
+    "generators": "generator",
+    "discriminators": "discriminator",
+    "losses": "loss",
+    "embeddings": "embedding",
+    "datasets": "dataset",
+}
 
 
 @app.command("list")
 @reports_errors
 def list_components(
-    kind: Optional[str] = typer.Argument(None, help="variant, generator, discriminator, loss or dataset (may be left out before a wildcard PATTERN)."),
+    kind: Optional[str] = typer.Argument(None, help="variant, generator, discriminator, loss, embedding or dataset (may be left out before a wildcard PATTERN)."),
     pattern: Optional[str] = typer.Argument(None, help="Wildcard on names, e.g. '*gan*'; a plain word matches names containing it."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
@@ -300,15 +307,26 @@ def _watch(training: Callable, resumed: bool) -> None:
 def sample(
     path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
     count: int = typer.Option(64, "-n", "--count", help="How many samples."),
-    out: Path = typer.Option(Path("samples.png"), "--out", help="PNG file to write."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default samples.png); with --input-dir, a directory."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
+    label: Optional[int] = typer.Option(None, "--class", help="Draw only this class (class-conditional variants)."),
+    input_dir: Optional[Path] = typer.Option(
+        None, "--input-dir", help="Translate every image in this directory into --out (image-to-image variants)."
+    ),
 ) -> None:
-    """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data)."""
+    """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
 
-    written = api.sample(path, count, device, seed).save(out)
-    console.print(f"Wrote {count} samples to {written}")
+    if input_dir is not None:
+        if out is None:
+            raise GanforgeError("--input-dir needs --out DIR, the directory that receives the translated images")
+        written = api.translate(path, input_dir, out, device)
+        console.print(f"Translated {len(written)} images from {input_dir} into {out}")
+        return
+    samples = api.sample(path, count, device, seed, label)
+    written = samples.save(out or Path("samples.png"))
+    console.print(f"Wrote {len(samples.values)} samples to {written}")
 
 
 def command_with_plugins(registry: Any = None) -> typer.core.TyperGroup:

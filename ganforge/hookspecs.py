@@ -72,9 +72,25 @@ def register_discriminators(register) -> None:
 def register_losses(register) -> None:
     """Called once when the registry is first used, to register adversarial losses.
 
-    A loss factory takes only ``loss.*`` settings and returns an object with
-    ``discriminator_loss(real_logits, fake_logits)`` and ``generator_loss(fake_logits)``, each a scalar tensor
-    that its network minimises. Returns nothing; call ``register`` once per loss.
+    A loss factory takes only ``loss.*`` settings and returns a :class:`ganforge.Loss`:
+    ``discriminator_loss(real_logits, fake_logits)`` and ``generator_loss(fake_logits)`` from D's outputs; optionally
+    ``penalty(discriminator, real, fake)``, a term added to D's loss that may differentiate D with respect to its
+    input (``discriminator`` is D as a function of its input, so conditional variants fix the labels), such as
+    WGAN-GP's gradient penalty or R1; ``report(real_logits, fake_logits)``, scalars for the progress bar; and
+    ``d_steps``, the discriminator steps per generator step the loss is meant for (WGAN-GP's n_critic), used
+    where a variant's ``optim.d_steps`` is left at None. Returns nothing.
+    """
+
+
+@hookspec
+def register_embeddings(register) -> None:
+    """Called once when the registry is first used, to register conditioning embeddings.
+
+    An embedding factory is called with ``spec`` (a :class:`ganforge.data.DataSpec`; ``spec.num_classes`` says how
+    many labels there are) and the user's ``embedding.*`` settings, and returns an ``nn.Module`` with an integer
+    attribute ``dim`` that maps a batch of int64 labels (N,) to float vectors (N, dim): fixed class codes, or
+    pretrained text embeddings looked up by caption index. Conditional variants feed them to G and D. Returns
+    nothing; call ``register`` per embedding.
     """
 
 

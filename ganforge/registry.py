@@ -40,6 +40,7 @@ KINDS: dict[str, str] = {
     "generator": "register_generators",
     "discriminator": "register_discriminators",
     "loss": "register_losses",
+    "embedding": "register_embeddings",
     "dataset": "register_datasets",
 }
 LIFECYCLE_HOOKS = ("on_run_start", "on_log", "on_checkpoint_save", "on_epoch_end", "on_run_end")
@@ -75,7 +76,7 @@ def _wrong_product(kind: str, built: Any) -> str | None:
 
 @dataclass
 class Component:
-    """One registered generator, discriminator, loss, dataset or variant."""
+    """One registered generator, discriminator, loss, embedding, dataset or variant."""
 
     kind: str
     name: str

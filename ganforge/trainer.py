@@ -254,7 +254,8 @@ class Trainer:
         finally:
             for network, mode in zip(networks, modes):
                 network.train(mode)
-        return save_samples(samples, self.data.spec, self.run_dir.sample_path(epoch), self.data.reference)
+        path = self.run_dir.sample_path(epoch)
+        return save_samples(samples, self.data.spec, path, self.data.reference, self.variant.grid_columns(inputs))
 
     def save_checkpoint(self, path: Path | None = None) -> Path:
         """Save the whole training state at the current step (to ``path``, else the next step checkpoint)."""

@@ -104,7 +104,7 @@ class Variant:
         return {}
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Restore what :meth:`extra_state` returned."""
+        """Restore what :meth:`extra_state` returned (also when a checkpoint is loaded for sampling)."""
 
     def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> Any:
         """The fixed inputs (noise, labels, or source images) behind samples, on the CPU.
@@ -116,3 +116,31 @@ class Variant:
     def generate(self, inputs: Any) -> torch.Tensor:
         """Outputs for ``inputs`` from :meth:`sample_inputs`: images in [-1, 1] (N, C, H, W) or points (N, D)."""
         raise NotImplementedError
+
+    def grid_columns(self, inputs: Any) -> int | None:
+        """Columns of the sample grid drawn from :meth:`generate`'s outputs for ``inputs``; None: as square as possible.
+
+        A class-conditional variant puts one class per row; an image-to-image one puts each source beside its
+        translations.
+        """
+        return None
+
+    def class_inputs(self, count: int, label: int, generator: torch.Generator) -> Any:
+        """Inputs for :meth:`generate` that draw ``count`` examples of class ``label`` (``ganforge sample --class``).
+
+        Class-conditional variants implement this; the core has checked that ``label`` is one of the model's classes.
+        """
+        raise GanforgeError(
+            f"variant '{self.config.variant.name}' is not class-conditional and cannot draw a chosen class; "
+            "drop --class, or train a class-conditional variant"
+        )
+
+    def translate(self, images: torch.Tensor) -> torch.Tensor:
+        """Translated ``images`` (N, C, H, W in [-1, 1], on the device) from the source domain to the target domain.
+
+        Image-to-image variants implement this (``ganforge sample --input-dir``).
+        """
+        raise GanforgeError(
+            f"variant '{self.config.variant.name}' generates rather than translates images; --input-dir needs an "
+            "image-to-image variant"
+        )
