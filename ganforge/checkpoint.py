@@ -188,7 +188,7 @@ def load_network(network: nn.Module, name: str, tensors: dict[str, torch.Tensor]
     """Load ``network``'s weights from ``tensors``, naming the first tensor that does not fit."""
     saved = unprefixed(f"network.{name}", tensors)
     expected = network.state_dict()
-    if not saved:
+    if not saved and expected:  # a network without weights (a fixed one-hot embedding) saves no tensors
         raise GanforgeError(f"checkpoint {source} has no network '{name}'; it was saved by another model or variant")
     for key, tensor in expected.items():
         if key not in saved:
