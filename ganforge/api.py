@@ -19,7 +19,9 @@ import torch
 from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint, unprefixed
 from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
+from ganforge import distributed
 from ganforge.device import Precision, resolve_device
+from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
 from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.images import IMAGE_SUFFIXES, image_files, read_image, save_samples, write_image
@@ -107,21 +109,37 @@ def train(
     """
     registry = registry or get_registry()
     config = configure(variant, data, settings, registry)
-    device = resolve_device(config.train.device)
+    job, device = _join(config)
     run_path = Path(out) if out is not None else RunDir.default_path(config.variant.name, config.data.name)
     RunDir.check_writable(run_path, overwrite)
     dataset = load_dataset(config, registry).to(device)
     model = build_variant(config, dataset.spec, device, registry)
+    _spread(job, model, config.train.seed)
     model.configure_optimizers()
-    run_dir = RunDir.create(run_path)
-    run_dir.write_config(config.to_json())
-    precision = Precision.for_device(device, config.train.amp)
+    run_dir = RunDir.create(run_path) if job.is_main else RunDir(run_path)
+    if job.is_main:
+        run_dir.write_config(config.to_json())
+    job.barrier()
+    precision = Precision.for_device(device, config.train.amp, job)
     if not progress:
         return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
     from ganforge.console import ProgressReporter
 
     with ProgressReporter() as bars:
         return Trainer(model, dataset, config, run_dir, precision, bars).fit()
+
+
+def _join(config: RunConfig) -> tuple[Distributed, torch.device]:
+    """This process's place in a torchrun job (a job of one without torchrun) and the device it trains on."""
+    job = distributed.from_environment(config.train.device)
+    return job, distributed.local_device(job, resolve_device(config.train.device))
+
+
+def _spread(job: Distributed, variant: Variant, seed: int) -> None:
+    """Start every process from rank 0's weights, then give each its own noise and random draws."""
+    if job.enabled:
+        job.broadcast_parameters(list(variant.networks.values()))
+        seed_everything(seed + job.rank)
 
 
 def resume(
@@ -147,20 +165,24 @@ def resume(
             f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
         )
     config = _resume_config(checkpoint, settings or {})
-    device = resolve_device(config.train.device)
+    job, device = _join(config)
     dataset = load_dataset(config).to(device)
     _check_same_data(dataset, checkpoint)
     model = build_variant(config, dataset.spec, device)
     model.configure_optimizers()
-    precision = Precision.for_device(device, config.train.amp)
+    precision = Precision.for_device(device, config.train.amp, job)
     progress = restore(checkpoint, model, precision)
-    if progress.step >= plan(config.train, len(dataset), model.batches_per_step).total_steps:
+    if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step).total_steps:
         raise GanforgeError(
             f"the run in {run_dir.path} has done all its steps ({progress.step}); "
             "pass a larger --epochs or --max-steps to train it further"
         )
-    run_dir.rewind(progress.step)
-    run_dir.write_config(config.to_json())
+    if job.enabled:  # the checkpoint holds rank 0's random state; give each process its own stream again
+        seed_everything(config.train.seed + job.rank + progress.step)
+    if job.is_main:
+        run_dir.rewind(progress.step)
+        run_dir.write_config(config.to_json())
+    job.barrier()
     return Trainer(model, dataset, config, run_dir, precision, reporter, progress).fit()
 
 

@@ -200,9 +200,13 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory instead (as 'ganforge resume')."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
+    nproc: int = typer.Option(1, "--nproc", min=1, help="Train with N processes on this machine (launches torchrun)."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     from ganforge.config import parse_assignments
+
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun(nproc))
 
     settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
@@ -257,10 +261,34 @@ def resume_run(
     _resume(run_dir, settings, None)
 
 
+def _launch_torchrun(nproc: int) -> int:
+    """Run this very command again under ``torchrun --standalone --nproc_per_node=N``; its exit code."""
+    import subprocess
+    import sys
+
+    argv = sys.argv[sys.argv.index("run") :]
+    for index, arg in enumerate(argv):
+        if arg == "--nproc":
+            del argv[index : index + 2]
+            break
+        if arg.startswith("--nproc="):
+            del argv[index]
+            break
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    return subprocess.call([*launcher, "-m", "ganforge", *argv])
+
+
+def _quiet_unless_rank_zero() -> None:
+    """Under torchrun every process runs this command; only rank 0 prints progress and the summary."""
+    if os.environ.get("RANK", "0") != "0":
+        console.quiet = True
+
+
 def _train(variant: str, settings: dict[str, Any], out: Path | None, overwrite: bool) -> None:
     from ganforge import api
     from ganforge.device import Precision, resolve_device
 
+    _quiet_unless_rank_zero()
     config = api.configure(variant, None, settings)
     device = resolve_device(config.train.device)
     precision = Precision.for_device(device, config.train.amp).name
@@ -271,6 +299,7 @@ def _train(variant: str, settings: dict[str, Any], out: Path | None, overwrite: 
 def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> None:
     from ganforge import api
 
+    _quiet_unless_rank_zero()
     console.print(f"Resuming [bold]{run_dir}[/]")
     _watch(lambda reporter: api.resume(run_dir, settings=settings, variant=variant, reporter=reporter), resumed=True)
 

@@ -18,10 +18,10 @@ from ganforge.registry import LIFECYCLE_HOOKS, Registry, call
 class Lifecycle:
     """The lifecycle hooks of one run: ``call("on_log", record=..., step=..., epoch=...)`` and so on."""
 
-    def __init__(self, registry: Registry, run_dir: Path, config: Any, variant: Any):
+    def __init__(self, registry: Registry, run_dir: Path, config: Any, variant: Any, enabled: bool = True):
         self.registry = registry
         self.context = {"run_dir": Path(run_dir), "config": config, "variant": variant}
-        self.impls = {name: registry.implementations(name) for name in LIFECYCLE_HOOKS}
+        self.impls = {name: registry.implementations(name) if enabled else [] for name in LIFECYCLE_HOOKS}
         self.disabled: set[int] = set()  # ids of plugins whose hooks raised
 
     def call(self, hook: str, **arguments: Any) -> None:

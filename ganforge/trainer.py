@@ -24,6 +24,7 @@ from ganforge.checkpoint import write_checkpoint
 from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
 from ganforge.device import Precision
+from ganforge.distributed import Distributed
 from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.health import SkipWatch
 from ganforge.images import save_samples
@@ -90,7 +91,8 @@ def data_fingerprint(data: TensorData) -> dict[str, Any]:
 class Meter:
     """Running sums of the step metrics, on the device until a log line needs them."""
 
-    def __init__(self, progress: Progress, device: torch.device):
+    def __init__(self, progress: Progress, device: torch.device, job: Distributed):
+        self.job = job
         self.keys = progress.metric_keys
         self.sums = None if progress.metric_sums is None else progress.metric_sums.to(device)
         self.count = progress.metric_count
@@ -107,7 +109,7 @@ class Meter:
 
     def take(self) -> dict[str, float]:
         """The means since the last call, and the speed as ``steps_per_s``."""
-        values = (self.sums / self.count).tolist()  # the one host synchronisation per logging interval
+        values = self.job.mean(self.sums / self.count).tolist()  # the one host synchronisation per logging interval
         means = dict(zip(self.keys, values))
         means["steps_per_s"] = self.timed / max(time.perf_counter() - self.started, 1e-9)
         self.sums.zero_()
@@ -135,7 +137,11 @@ class Trainer:
         self.reporter = reporter or SilentReporter()
         self.progress = progress or Progress()  # also the loop's cursor: step, epoch, position, order_state
         self.fingerprint = data_fingerprint(data)
-        self.hooks = Lifecycle(variant.registry, run_dir.path, config, variant)
+        self.job = precision.job
+        # With several processes, rank 0 alone reports, calls plugins and writes the run directory.
+        self.hooks = Lifecycle(variant.registry, run_dir.path, config, variant, enabled=self.job.is_main)
+        if not self.job.is_main:
+            self.reporter = SilentReporter()
 
     def fit(self) -> RunResult:
         """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
@@ -150,7 +156,7 @@ class Trainer:
 
     def run(self) -> RunResult:
         train, at = self.config.train, self.progress
-        run = plan(train, len(self.data), self.variant.batches_per_step)
+        run = plan(train, len(self.data) // self.job.world_size, self.variant.batches_per_step)
         if at.step >= run.total_steps:
             raise GanforgeError(
                 f"the run in {self.run_dir.path} has done all {run.total_steps} of its steps; "
@@ -160,7 +166,7 @@ class Trainer:
         order_rng = torch.Generator().manual_seed(train.seed)
         if at.order_state is not None:
             order_rng.set_state(at.order_state)
-        self.meter = Meter(at, self.data.data.device)
+        self.meter = Meter(at, self.data.data.device, self.job)
         self.watch = SkipWatch(self.variant.optimizers, train.max_nonfinite_steps, at.streaks)
         self.precision.updates = []
         result = RunResult(self.run_dir, at.step, at.epoch - 1, self.run_dir.checkpoint_path(at.step))
@@ -183,7 +189,7 @@ class Trainer:
         train, at = self.config.train, self.progress
         for epoch in range(at.epoch, run.epochs + 1):
             at.order_state = order_rng.get_state()
-            order = torch.randperm(len(self.data), generator=order_rng).to(self.data.data.device)
+            order = self.job.shard(torch.randperm(len(self.data), generator=order_rng)).to(self.data.data.device)
             first = at.position if epoch == at.epoch else 0
             end = min(run.steps_per_epoch, first + run.total_steps - at.step)
             at.epoch, at.position = epoch, first
@@ -220,10 +226,11 @@ class Trainer:
         means = self.meter.take()
         self.watch.check()
         record = {"step": at.step, "epoch": at.epoch, **means}
-        record["images_per_s"] = record.pop("steps_per_s") * run.examples_per_step
+        record["images_per_s"] = record.pop("steps_per_s") * run.examples_per_step * self.job.world_size
         if skipped := self.watch.take_skipped():
             record["skipped_updates"] = skipped  # updates whose gradients were not finite, left out
-        self.run_dir.log_metrics(record)
+        if self.job.is_main:
+            self.run_dir.log_metrics(record)
         self.reporter.logged(record)
         self.hooks.call("on_log", record=dict(record), step=at.step, epoch=at.epoch)
         self.watch.stop_if_failed(self.last_checkpoint())
@@ -244,6 +251,9 @@ class Trainer:
         return next(reversed(self.run_dir.checkpoints()), None)
 
     def write_samples(self, epoch: int, inputs: Any) -> Path:
+        path = self.run_dir.sample_path(epoch)
+        if not self.job.is_main:
+            return path
         networks = self.variant.networks.values()
         modes = [network.training for network in networks]
         for network in networks:
@@ -254,7 +264,6 @@ class Trainer:
         finally:
             for network, mode in zip(networks, modes):
                 network.train(mode)
-        path = self.run_dir.sample_path(epoch)
         return save_samples(samples, self.data.spec, path, self.data.reference, self.variant.grid_columns(inputs))
 
     def save_checkpoint(self, path: Path | None = None) -> Path:
@@ -269,6 +278,8 @@ class Trainer:
             metric_count=self.meter.count,
             streaks=dict(self.watch.streaks),
         )
+        if not self.job.is_main:
+            return path or self.run_dir.checkpoint_path(at.step)
         tensors, meta = capture(self.variant, self.precision, progress)
         if self.data.reference is not None:
             tensors["data.reference"] = self.data.reference
