@@ -41,3 +41,30 @@ class Loss:
         or heads for one value at equilibrium; a critic's unbounded scores deserve other names.
         """
         return {}
+
+
+class _Adapted(Loss):
+    """A loss written to the two-method contract, given :class:`Loss`'s defaults for what it leaves out."""
+
+    def __init__(self, inner: object):
+        self.inner = inner
+        self.d_steps = getattr(inner, "d_steps", Loss.d_steps)
+
+    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+        return self.inner.discriminator_loss(real_logits, fake_logits)
+
+    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return self.inner.generator_loss(fake_logits)
+
+    def penalty(self, discriminator: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        own = getattr(self.inner, "penalty", None)
+        return own(discriminator, real, fake) if own else None
+
+    def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
+        own = getattr(self.inner, "report", None)
+        return own(real_logits, fake_logits) if own else {}
+
+
+def as_loss(built: object) -> Loss:
+    """``built`` as a :class:`Loss`: any object with ``discriminator_loss`` and ``generator_loss`` will do."""
+    return built if isinstance(built, Loss) else _Adapted(built)

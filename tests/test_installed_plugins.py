@@ -76,7 +76,7 @@ def test_every_other_command_works_beside_broken_plugins(site, tmp_path):
     hook_failures = [line for line in warnings(result) if "on_log raised" in line]
     assert hook_failures == [
         "ganforge: warning: plugin gf-raising-hook 0.1 (entry point 'raising-hook' -> gf_raising_hook.plugin): "
-        "on_log raised RuntimeError: cannot log d_fake; its lifecycle hooks are skipped for the rest of this run"
+        "on_log raised RuntimeError: cannot log step 4; its lifecycle hooks are skipped for the rest of this run"
     ]
 
 

@@ -114,3 +114,35 @@ def test_discriminator_learns_to_reject_wrong_labels(mnist_root):
         right = discriminator(real, embed(batch.labels)).mean()
         wrong = discriminator(real, embed((batch.labels + 1) % 10)).mean()
     assert right > wrong
+
+
+class SignedCodes(torch.nn.Module):
+    """A third party's embedding: class y -> a fixed ±1 code of 4 values."""
+
+    def __init__(self, spec, dim: int = 4):
+        super().__init__()
+        self.dim = dim
+        self.register_buffer("codes", torch.randint(0, 2, (spec.num_classes, dim), generator=torch.Generator().manual_seed(0)).float() * 2 - 1)
+
+    def forward(self, labels):
+        return self.codes[labels]
+
+
+class EmbeddingPlugin:
+    @staticmethod
+    @ganforge.hookimpl
+    def register_embeddings(register):
+        register("signed-codes", SignedCodes, "Fixed ±1 class codes")
+
+
+def test_a_plugin_embedding_conditions_stackgan():
+    """Conditioning comes from whatever embedding plugin is chosen: one flag swaps it."""
+    from ganforge.testing import registry_with, tiny_data
+
+    registry = registry_with(EmbeddingPlugin(), builtins=True)
+    data = tiny_data((1, 28, 28), num_classes=10)
+    config = ganforge.configure("stackgan", settings={"embedding.name": "signed-codes", "embedding.dim": "6"}, registry=registry)
+    variant = ganforge.api.build_variant(config, data.spec, torch.device("cpu"), registry)
+    embedding = variant.networks["embedding"]
+    assert isinstance(embedding, SignedCodes) and embedding.dim == 6
+    assert embedding(torch.tensor([0, 3])).shape == (2, 6)

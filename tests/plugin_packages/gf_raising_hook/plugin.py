@@ -5,4 +5,4 @@ from ganforge import hookimpl
 
 @hookimpl
 def on_log(record):
-    raise RuntimeError(f"cannot log {sorted(record)[0]}")
+    raise RuntimeError(f"cannot log step {record['step']}")
