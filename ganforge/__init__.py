@@ -1,6 +1,6 @@
 """ganforge: a plugin-based GAN framework on PyTorch.
 
-The library API (``train``, ``sample``, ``load``, ``configure``) and the plugin base class ``Variant`` are
+The library API (``train``, ``resume``, ``sample``, ``load``, ``configure``) and the plugin base class ``Variant`` are
 imported on first use, so that ``import ganforge`` (and the CLI's listing commands) need not import torch.
 """
 
@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "train": "ganforge.api",
+    "resume": "ganforge.api",
     "sample": "ganforge.api",
     "translate": "ganforge.api",
     "load": "ganforge.api",

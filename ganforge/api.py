@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,44 +20,68 @@ from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint, unpre
 from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
 from ganforge.device import Precision, resolve_device
-from ganforge.errors import GanforgeError
+from ganforge.discovery import one_line
+from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.images import IMAGE_SUFFIXES, image_files, read_image, save_samples, write_image
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, find_checkpoint
-from ganforge.trainer import Reporter, RunResult, Trainer
+from ganforge.state import restore, seed_everything
+from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, plan
 from ganforge.variant import Variant
 
+# What a resume may change: how much longer, where, how often to log and save, and where the same data lives.
+RESUMABLE = (
+    "train.epochs",
+    "train.max_steps",
+    "train.device",
+    "train.amp",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.max_nonfinite_steps",
+    "data.root",
+    "data.mirror",
+)
 
-def configure(variant: str = "vanilla", data: str | None = None, settings: dict[str, Any] | None = None) -> RunConfig:
-    """The resolved config for ``variant``: its defaults, then ``data`` and ``settings`` (dotted keys)."""
+
+def configure(
+    variant: str = "vanilla",
+    data: str | None = None,
+    settings: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> RunConfig:
+    """The resolved config for ``variant``: its defaults, then ``data`` and ``settings`` (dotted keys).
+
+    ``registry`` defaults to every installed plugin; tests pass one from :func:`ganforge.testing.registry_with`.
+    """
     overrides = dict(settings or {})
     if data is not None:
         overrides["data.name"] = data
-    return resolve_config(get_registry(), variant, overrides)
+    return resolve_config(registry or get_registry(), variant, overrides)
 
 
 def load_dataset(config: RunConfig, registry: Registry | None = None) -> TensorData:
     """The dataset the config names, built with its ``data.*`` settings."""
     registry = registry or get_registry()
-    factory = registry.load("dataset", config.data.name)
-    dataset = factory(**config.data.params)
-    if not isinstance(dataset, TensorData):
-        raise GanforgeError(
-            f"dataset '{config.data.name}' from plugin {config.data.plugin} returned {type(dataset).__name__}, "
-            "not a ganforge.data.TensorData; report this to the plugin's author"
-        )
-    return dataset
+    return registry.get("dataset", config.data.name).build(config.data.params)
 
 
 def build_variant(config: RunConfig, spec: DataSpec, device: torch.device, registry: Registry | None = None) -> Variant:
     """The config's variant with its networks built (seeded by ``train.seed``) and moved to ``device``."""
     registry = registry or get_registry()
-    variant_cls = registry.load("variant", config.variant.name)
-    if not (isinstance(variant_cls, type) and issubclass(variant_cls, Variant)):
-        raise GanforgeError(f"variant '{config.variant.name}' from plugin {config.variant.plugin} is not a ganforge.Variant subclass")
-    torch.manual_seed(config.train.seed)
-    variant = variant_cls(config, spec, registry)
-    variant.build()
+    component = registry.get("variant", config.variant.name)
+    variant_cls = component.load()
+    seed_everything(config.train.seed)
+    try:
+        variant = variant_cls(config, spec, registry)
+        variant.build()
+    except GanforgeError:
+        raise
+    except Exception as exc:
+        raise GanforgeError(
+            f"variant '{component.name}' from {component.source} failed to build its networks for data of shape "
+            f"{spec.shape}: {one_line(exc)}; report this to the authors of {component.plugin}"
+        ) from exc
     variant.to(device)
     return variant
 
@@ -68,19 +94,117 @@ def train(
     out: str | Path | None = None,
     overwrite: bool = False,
     reporter: Reporter | None = None,
+    progress: bool = False,
+    registry: Registry | None = None,
 ) -> RunResult:
-    """Train ``variant`` on ``data`` and return what the run left behind (run directory, checkpoint, samples)."""
-    config = configure(variant, data, settings)
+    """Train ``variant`` on ``data`` and return what the run left behind (run directory, checkpoint, samples).
+
+    ``settings`` are dotted config keys (``{"train.epochs": 2, "loss.name": "fgan"}``), as ``--set`` takes them;
+    ``out`` is the run directory (default ``runs/<variant>-<data>-<time>``); ``progress`` draws the CLI's progress
+    bars (in a notebook too); ``reporter`` receives progress instead; ``registry`` defaults to every installed
+    plugin. Ctrl-C (or SIGTERM) saves a checkpoint at the end of the current step and raises
+    :class:`ganforge.interrupt.TrainingInterrupted`; :func:`resume` continues from it.
+    """
+    registry = registry or get_registry()
+    config = configure(variant, data, settings, registry)
     device = resolve_device(config.train.device)
     run_path = Path(out) if out is not None else RunDir.default_path(config.variant.name, config.data.name)
     RunDir.check_writable(run_path, overwrite)
-    dataset = load_dataset(config).to(device)
-    model = build_variant(config, dataset.spec, device)
+    dataset = load_dataset(config, registry).to(device)
+    model = build_variant(config, dataset.spec, device, registry)
     model.configure_optimizers()
     run_dir = RunDir.create(run_path)
     run_dir.write_config(config.to_json())
     precision = Precision.for_device(device, config.train.amp)
-    return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
+    if not progress:
+        return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
+    from ganforge.console import ProgressReporter
+
+    with ProgressReporter() as bars:
+        return Trainer(model, dataset, config, run_dir, precision, bars).fit()
+
+
+def resume(
+    run: str | Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    variant: str | None = None,
+    reporter: Reporter | None = None,
+) -> RunResult:
+    """Continue the run in directory ``run`` from its newest intact checkpoint, exactly where it stopped.
+
+    ``settings`` may lengthen the run (``train.epochs``, ``train.max_steps``) or change the other keys in
+    :data:`RESUMABLE`; anything else must match the run. ``variant``, if given, must be the run's variant.
+    A damaged checkpoint is set aside with a warning and the one before it used.
+    """
+    run_dir = RunDir.existing(Path(run))
+    RunDir.check_writable(run_dir.path, overwrite=True)
+    checkpoint = run_dir.latest_good_checkpoint()
+    saved_variant = checkpoint.meta["variant"]
+    if variant is not None and get_registry().get("variant", variant).name != saved_variant:
+        raise GanforgeError(
+            f"{run_dir.path} is a run of variant '{saved_variant}', not '{variant}'; "
+            f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
+        )
+    config = _resume_config(checkpoint, settings or {})
+    device = resolve_device(config.train.device)
+    dataset = load_dataset(config).to(device)
+    _check_same_data(dataset, checkpoint)
+    model = build_variant(config, dataset.spec, device)
+    model.configure_optimizers()
+    precision = Precision.for_device(device, config.train.amp)
+    progress = restore(checkpoint, model, precision)
+    if progress.step >= plan(config.train, len(dataset), model.batches_per_step).total_steps:
+        raise GanforgeError(
+            f"the run in {run_dir.path} has done all its steps ({progress.step}); "
+            "pass a larger --epochs or --max-steps to train it further"
+        )
+    run_dir.rewind(progress.step)
+    run_dir.write_config(config.to_json())
+    return Trainer(model, dataset, config, run_dir, precision, reporter, progress).fit()
+
+
+def _resume_config(checkpoint: Checkpoint, settings: dict[str, Any]) -> RunConfig:
+    """The checkpoint's run config with ``settings`` applied, refusing changes outside :data:`RESUMABLE`."""
+    variant_name, flat = RunConfig.flatten(checkpoint.meta["config"])
+    registry = get_registry()
+    try:
+        saved = resolve_config(registry, variant_name, flat)
+    except GanforgeError as exc:
+        raise GanforgeError(f"checkpoint {checkpoint.path} does not fit the installed plugins: {exc}") from None
+    wanted = resolve_config(registry, variant_name, {**flat, **settings})
+    before, after = RunConfig.flatten(saved.to_dict())[1], RunConfig.flatten(wanted.to_dict())[1]
+    for key in sorted(set(before) | set(after)):
+        if key not in RESUMABLE and before.get(key) != after.get(key):
+            raise GanforgeError(
+                f"{key}={after.get(key)!r} differs from the run being resumed ({key}={before.get(key)!r}); a resume can "
+                f"change only {', '.join(RESUMABLE)}. Start a new run (another --out) to change {key}"
+            )
+    then, now = checkpoint.meta["config"].get("plugins", {}), wanted.to_dict()["plugins"]
+    for section in sorted(set(then) & set(now)):
+        if then[section] != now[section]:
+            warnings.warn(
+                f"{section} was provided by {then[section]} when {checkpoint.path.name} was saved and is now by "
+                f"{now[section]}; the resumed run may differ from an uninterrupted one",
+                GanforgeWarning,
+                stacklevel=3,
+            )
+    return wanted
+
+
+def _check_same_data(dataset: TensorData, checkpoint: Checkpoint) -> None:
+    """Refuse data that differs from what the checkpoint's run trained on (a changed --data-root, say)."""
+    now, then = data_fingerprint(dataset), checkpoint.meta.get("data")
+    if not (
+        isinstance(then, dict)
+        and then.get("size") == now["size"]
+        and isinstance(then.get("sum"), (int, float))
+        and math.isclose(then["sum"], now["sum"], rel_tol=1e-9)  # float sums may differ in the last bits across devices
+    ):
+        raise GanforgeError(
+            f"the dataset is not the one {checkpoint.path} was trained on ({now['size']} examples summing to "
+            f"{now['sum']:.6g}; the checkpoint records {then}); resume needs the same data"
+        )
 
 
 @dataclass
@@ -97,12 +221,13 @@ class Samples:
         return save_samples(self.values, self.spec, Path(path), self.reference, self.columns)
 
 
-def load(path: str | Path, device: str = "auto") -> Variant:
+def load(path: str | Path, device: str = "auto", registry: Registry | None = None) -> Variant:
     """The variant saved in a checkpoint (or a run directory's newest one), networks loaded, in eval mode."""
-    return _load(path, device)[0]
+    return _load(path, device, registry)[0]
 
 
-def _load(path: str | Path, device: str) -> tuple[Variant, Checkpoint]:
+def _load(path: str | Path, device: str, registry: Registry | None = None) -> tuple[Variant, Checkpoint]:
+    registry = registry or get_registry()
     checkpoint = read_checkpoint(find_checkpoint(Path(path)))
     meta = checkpoint.meta
     try:
@@ -114,8 +239,8 @@ def _load(path: str | Path, device: str) -> tuple[Variant, Checkpoint]:
     except (KeyError, TypeError, ValueError) as exc:
         raise GanforgeError(f"checkpoint {checkpoint.path} lacks its run config ({exc}); it was not written by this ganforge") from None
     flat["train.device"] = device
-    config = resolve_config(get_registry(), variant_name, flat)
-    variant = build_variant(config, spec, resolve_device(device))
+    config = resolve_config(registry, variant_name, flat, plugin_settings=False)
+    variant = build_variant(config, spec, resolve_device(device), registry)
     for name, network in variant.networks.items():
         load_network(network, name, checkpoint.tensors, checkpoint.path)
         network.eval()
@@ -123,14 +248,21 @@ def _load(path: str | Path, device: str) -> tuple[Variant, Checkpoint]:
     return variant, checkpoint
 
 
-def sample(path: str | Path, count: int = 64, device: str = "auto", seed: int = 0, label: int | None = None) -> Samples:
+def sample(
+    path: str | Path,
+    count: int = 64,
+    device: str = "auto",
+    seed: int = 0,
+    label: int | None = None,
+    registry: Registry | None = None,
+) -> Samples:
     """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory).
 
     ``label`` draws every sample from that class (class-conditional variants only).
     """
     if count < 1:
         raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
-    variant, checkpoint = _load(path, device)
+    variant, checkpoint = _load(path, device, registry)
     generator = torch.Generator().manual_seed(seed)
     if label is None:
         inputs = variant.sample_inputs(count, generator, None)

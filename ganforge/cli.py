@@ -6,14 +6,17 @@ import functools
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, GanforgeWarning
 
 app = typer.Typer(
     help="ganforge: train and sample GANs assembled from plugins.",
@@ -23,21 +26,34 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-_debug = {"on": bool(os.environ.get("GANFORGE_DEBUG"))}
+_debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
 
 
 def reports_errors(command: Callable) -> Callable:
-    """Turn a GanforgeError into one line on stderr and exit code 2 (a traceback only with --debug)."""
+    """Turn a GanforgeError into one line on stderr and exit code 2 (a traceback only with --debug).
+
+    GanforgeWarnings become one ``warning:`` line each on stderr.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except GanforgeError as exc:
-            if _debug["on"]:
-                raise
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", GanforgeWarning)
+            shown_otherwise = warnings.showwarning
+
+            def show(message, category, *rest, **kwargs):  # type: ignore[no-untyped-def]
+                if not issubclass(category, GanforgeWarning):
+                    return shown_otherwise(message, category, *rest, **kwargs)
+                err_console.print(f"[bold yellow]warning:[/] {escape(str(message))}", markup=True, highlight=False, soft_wrap=True)
+
+            warnings.showwarning = show
+            try:
+                return command(*args, **kwargs)
+            except GanforgeError as exc:
+                if _debug["on"]:
+                    raise
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
 
     return wrapper
 
@@ -55,23 +71,48 @@ def main_options(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    _debug["on"] = debug or bool(os.environ.get("GANFORGE_DEBUG"))  # per invocation: no leak into the next one in-process
+    _debug["on"] = debug or bool(os.environ.get("GANFORGE_DEBUG"))
+
+
+PLURALS = {
+    "variants": "variant",
+    "generators": "generator",
+    "discriminators": "discriminator",
+    "losses": "loss",
+    "embeddings": "embedding",
+    "datasets": "dataset",
+}
 
 
 @app.command("list")
 @reports_errors
 def list_components(
-    kind: Optional[str] = typer.Argument(None, help="variant, generator, discriminator, loss, embedding or dataset."),
-    pattern: Optional[str] = typer.Argument(None, help="Shell-style wildcard on names, e.g. '*gan*'."),
+    kind: Optional[str] = typer.Argument(None, help="variant, generator, discriminator, loss, embedding or dataset (may be left out before a wildcard PATTERN)."),
+    pattern: Optional[str] = typer.Argument(None, help="Wildcard on names, e.g. '*gan*'; a plain word matches names containing it."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """List every registered component: kind, name, the plugin that provides it, and what it is."""
-    from ganforge.registry import get_registry
+    from ganforge.registry import KINDS, get_registry
 
+    if kind is not None and kind not in KINDS:
+        if kind in PLURALS:
+            kind = PLURALS[kind]
+        elif pattern is None and any(char in kind for char in "*?["):
+            kind, pattern = None, kind
+    if pattern is not None and not any(char in pattern for char in "*?["):
+        pattern = f"*{pattern}*"
     components = get_registry().components(kind, pattern)
     if as_json:
         rows = [
-            {"kind": c.kind, "name": c.name, "plugin": c.plugin, "version": c.version, "description": c.description}
+            {
+                "kind": c.kind,
+                "name": c.name,
+                "qualified_name": c.qualified_name,
+                "ambiguous": c.ambiguous,
+                "plugin": c.plugin,
+                "version": c.version,
+                "description": c.description,
+            }
             for c in components
         ]
         typer.echo(json.dumps(rows, indent=2))
@@ -80,10 +121,64 @@ def list_components(
     for column in ("Kind", "Name", "Provided by", "Description"):
         table.add_column(column)
     for c in components:
-        table.add_row(c.kind, c.name, f"{c.plugin} {c.version}", c.description)
+        table.add_row(c.kind, c.unique_name, f"{c.plugin} {c.version}", c.description)
     console.print(table)
+    if any(c.ambiguous for c in components):
+        console.print("Names shown as plugin:name are registered by several plugins: use the qualified name to choose one.")
     if not components:
-        console.print("No components match." + (f" Try 'ganforge list {kind}'." if pattern else ""))
+        console.print("No components match." + (" Try 'ganforge list' without a pattern." if pattern else ""))
+
+
+@app.command("plugins")
+@reports_errors
+def list_plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List installed plugins: distribution, version, the hooks each implements, and whether it loaded, failed or is blocked."""
+    from ganforge.registry import get_registry
+
+    registry = get_registry()
+    if as_json:
+        rows = [
+            {
+                "entry_point": p.name,
+                "module": p.module,
+                "distribution": p.distribution,
+                "version": p.version,
+                "status": p.status,
+                "error": p.error,
+                "hooks": p.hooks,
+                "components": sum(1 for c in registry.components() if c.plugin == p.distribution and p.status == "loaded"),
+            }
+            for p in registry.plugins
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="ganforge plugins")
+    for column in ("Plugin", "Distribution", "Status", "Hooks"):
+        table.add_column(column)
+    styles = {"loaded": "green", "failed": "bold red", "blocked": "yellow"}
+    for p in registry.plugins:
+        status = f"[{styles[p.status]}]{p.status}[/]" + (f": {escape(p.error)}" if p.error else "")
+        table.add_row(f"{p.name}\n[dim]{p.module}[/]", f"{p.distribution} {p.version}", status, ", ".join(p.hooks) or "-")
+    console.print(table)
+    console.print(
+        "Load only some third-party plugins with GANFORGE_PLUGINS=a,b; skip some with GANFORGE_BLOCK_PLUGINS=a,b; "
+        "make failures errors with GANFORGE_STRICT_PLUGINS=1 (see docs/plugins.md)."
+    )
+
+
+@app.command("new-plugin")
+@reports_errors
+def new_plugin(
+    name: str = typer.Argument(..., help="The component's name, e.g. my-loss; the package is ganforge-NAME."),
+    kind: str = typer.Option("loss", "--kind", help="loss, generator, discriminator, dataset or variant."),
+    out: Path = typer.Option(Path("."), "--out", help="Directory to create the package in."),
+) -> None:
+    """Write a ready-to-install plugin package: pyproject with the entry point, a working component, a passing test."""
+    from ganforge.scaffold import write_plugin
+
+    package = write_plugin(name, kind, out)
+    steps = [f"Wrote {package}/ with a {kind} called '{name}'. Next:", f"  pip install -e {package}", f"  ganforge list {kind} {name}", f"  pytest {package}/tests"]
+    console.print("\n".join(steps), soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -99,8 +194,11 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA (default on)."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps (default: at epoch ends)."),
+    keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep (default 3)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<variant>-<data>-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory instead (as 'ganforge resume')."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
@@ -108,6 +206,7 @@ def run(
 
     settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
+        "data.name": data,
         "data.root": None if data_root is None else str(data_root),
         "train.epochs": epochs,
         "train.max_steps": max_steps,
@@ -116,27 +215,88 @@ def run(
         "train.seed": seed,
         "train.device": device,
         "train.amp": amp,
+        "train.checkpoint_every": checkpoint_every,
+        "train.keep_checkpoints": keep,
     }
     settings.update({key: value for key, value in flags.items() if value is not None})
-    _train(variant, data, settings, out, overwrite)
+    if resume is None:
+        _train(variant, settings, out, overwrite)
+    elif out is not None or overwrite:
+        raise GanforgeError("--resume continues the run in its own directory; leave out --out and --overwrite")
+    else:
+        _resume(resume, settings, variant)
 
 
-def _train(variant: str, data: str | None, settings: dict[str, Any], out: Path | None, overwrite: bool) -> None:
+@app.command("resume")
+@reports_errors
+def resume_run(
+    run_dir: Path = typer.Argument(..., help="The directory of the run to continue."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Train to this many epochs in all."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
+    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps."),
+    keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep."),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Where the run's dataset files are now."),
+    assignments: list[str] = typer.Option([], "--set", help="key=value among the keys a resume may change; repeatable."),
+) -> None:
+    """Continue a run from its newest intact checkpoint, exactly where it stopped (crash, Ctrl-C or its end)."""
+    from ganforge.config import parse_assignments
+
+    settings: dict[str, Any] = parse_assignments(assignments)
+    flags = {
+        "train.epochs": epochs,
+        "train.max_steps": max_steps,
+        "train.device": device,
+        "train.amp": amp,
+        "train.checkpoint_every": checkpoint_every,
+        "train.keep_checkpoints": keep,
+        "data.root": None if data_root is None else str(data_root),
+    }
+    settings.update({key: value for key, value in flags.items() if value is not None})
+    _resume(run_dir, settings, None)
+
+
+def _train(variant: str, settings: dict[str, Any], out: Path | None, overwrite: bool) -> None:
     from ganforge import api
-    from ganforge.console import ProgressReporter
     from ganforge.device import Precision, resolve_device
 
-    config = api.configure(variant, data, settings)
+    config = api.configure(variant, None, settings)
     device = resolve_device(config.train.device)
     precision = Precision.for_device(device, config.train.amp).name
     console.print(f"[bold]{config.variant.name}[/] on [bold]{config.data.name}[/] · device {device} · {precision}")
+    _watch(lambda reporter: api.train(variant, settings=settings, out=out, overwrite=overwrite, reporter=reporter), resumed=False)
+
+
+def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> None:
+    from ganforge import api
+
+    console.print(f"Resuming [bold]{run_dir}[/]")
+    _watch(lambda reporter: api.resume(run_dir, settings=settings, variant=variant, reporter=reporter), resumed=True)
+
+
+def _watch(training: Callable, resumed: bool) -> None:
+    """Run ``training(reporter)`` under progress bars and report where its run ended (or was interrupted)."""
+    from ganforge.console import ProgressReporter
+    from ganforge.interrupt import TrainingInterrupted
+
     started = time.perf_counter()
-    with ProgressReporter(console) as reporter:
-        result = api.train(variant, data, settings=settings, out=out, overwrite=overwrite, reporter=reporter)
+    try:
+        with ProgressReporter(console) as reporter:
+            result = training(reporter)
+    except TrainingInterrupted as stop:
+        err_console.print(f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", highlight=False, soft_wrap=True)
+        err_console.print(f"Continue with: ganforge resume {stop.run_path}", highlight=False, soft_wrap=True)
+        raise typer.Exit(128 + stop.signal_number) from None
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     run_path = result.run_dir.path
-    console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {int(minutes)}m{seconds:04.1f}s.")
-    console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})")
+    took = f"{int(minutes)}m{seconds:04.1f}s"
+    if resumed:
+        console.print(f"The run is now at generator step {result.steps:,} (epoch {result.epochs}); this session took {took}.")
+    else:
+        console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
+    if result.samples:
+        console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})")
     console.print(f"  checkpoint  {result.checkpoint}")
     console.print(f"  metrics     {result.run_dir.metrics_path}")
     console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png")
@@ -169,5 +329,50 @@ def sample(
     console.print(f"Wrote {len(samples.values)} samples to {written}")
 
 
+def command_with_plugins(registry: Any = None) -> typer.core.TyperGroup:
+    """The ``ganforge`` command: the built-in commands plus those plugins add through the ``add_commands`` hook.
+
+    A plugin command may not take a name already in use; a plugin whose ``add_commands`` raises loses its
+    commands, not the others' (``GANFORGE_STRICT_PLUGINS=1``: an error).
+    """
+    from ganforge.discovery import one_line, warn
+    from ganforge.registry import call, get_registry
+
+    registry = registry or get_registry()
+    group = typer.main.get_group(app)
+    for impl in registry.implementations("add_commands"):
+        plugin = registry.plugin_of(impl)
+        staging = typer.Typer()
+        try:
+            call(impl, app=staging)
+            commands = typer.main.get_group(staging).commands if staging.registered_commands or staging.registered_groups else {}
+        except Exception as exc:
+            message = f"plugin {plugin.label}: add_commands raised {one_line(exc)}"
+            if registry.strict:
+                raise GanforgeError(message) from exc
+            warn(f"{message}; its commands are not available")
+            continue
+        for name, command in commands.items():
+            if name in group.commands:
+                warn(f"plugin {plugin.label} adds a command '{name}', a name already taken; it is skipped")
+                continue
+            _report_errors_in(command)
+            command.rich_help_panel = "Commands from plugins"
+            group.add_command(command, name)
+    return group
+
+
+def _report_errors_in(command: Any) -> None:
+    if command.callback is not None:
+        command.callback = reports_errors(command.callback)
+    for sub_command in getattr(command, "commands", {}).values():
+        _report_errors_in(sub_command)
+
+
 def main() -> None:
-    app()
+    try:
+        command = command_with_plugins()
+    except GanforgeError as exc:  # only GANFORGE_STRICT_PLUGINS=1 makes a broken plugin fatal here
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    command(prog_name="ganforge")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ def at_least(minimum: float, default: Any) -> Any:
     return field(default=default, metadata={"min": minimum})
 
 
+def between(minimum: float, maximum: float, default: Any) -> Any:
+    """A dataclass field whose value must lie in [``minimum``, ``maximum``]."""
+    return field(default=default, metadata={"min": minimum, "max": maximum})
+
+
 @dataclass
 class TrainConfig:
     """The core's settings: how long, how big, where, and how often to report."""
@@ -36,12 +42,16 @@ class TrainConfig:
     epochs: int = at_least(1, 5)  # passes over the training data
     max_steps: int | None = at_least(1, None)  # stop after this many generator steps (None: run every epoch)
     batch_size: int = at_least(1, 64)  # examples per minibatch
-    seed: int = 0  # seeds the weights, the noise and the data order
+    seed: int = between(0, 2**63 - 1, 0)  # seeds the weights, the noise and the data order
     device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N
     amp: bool = True  # mixed precision on CUDA (bf16, else fp16 with loss scaling); no effect on the CPU
     log_every: int = at_least(1, 50)  # generator steps between lines of metrics.jsonl
     sample_count: int = at_least(1, 64)  # examples drawn from the fixed noise for each epoch's samples
+    checkpoint_every: int | None = at_least(1, None)  # also checkpoint every N generator steps (None: epoch ends only)
     keep_checkpoints: int = at_least(1, 3)  # newest checkpoints kept in checkpoints/
+    best_metric: str | None = None  # keep checkpoints/best.safetensors at the best logged value of this metric
+    best_mode: Literal["min", "max"] = "min"  # whether lower or higher values of best_metric are better
+    max_nonfinite_steps: int = at_least(1, 10)  # stop after this many updates in a row skipped for NaN/inf gradients
 
 
 @dataclass(frozen=True)
@@ -52,18 +62,21 @@ class Option:
     annotation: Any
     default: Any
     minimum: float | None = None
+    maximum: float | None = None
 
     def coerce(self, value: Any) -> Any:
         converted = _coerce(value, self.annotation)
         if self.minimum is not None and converted is not None and converted < self.minimum:
             raise ValueError(f"must be at least {self.minimum}, got {converted}")
+        if self.maximum is not None and converted is not None and converted > self.maximum:
+            raise ValueError(f"must be at most {self.maximum}, got {converted}")
         return converted
 
 
 def dataclass_options(cls: type) -> dict[str, Option]:
     hints = typing.get_type_hints(cls)
     return {
-        f.name: Option(f.name, hints[f.name], f.default, f.metadata.get("min"))
+        f.name: Option(f.name, hints[f.name], f.default, f.metadata.get("min"), f.metadata.get("max"))
         for f in dataclasses.fields(cls)
     }
 
@@ -140,14 +153,15 @@ def _coerce(value: Any, annotation: Any) -> Any:
                 pass
         raise ValueError(f"expected an integer, got {value!r}")
     if annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
+        number = None
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
             try:
-                return float(value)
-            except ValueError:
+                number = float(value)
+            except (ValueError, OverflowError):
                 pass
-        raise ValueError(f"expected a number, got {value!r}")
+        if number is None or not math.isfinite(number):  # nan slips past every range check
+            raise ValueError(f"expected a finite number, got {value!r}")
+        return number
     if annotation is str:
         if isinstance(value, str):
             return value
@@ -183,9 +197,10 @@ class ComponentChoice:
 class RunConfig:
     """A fully resolved run configuration; sections are attributes (``config.train.batch_size``)."""
 
-    def __init__(self, variant: ComponentChoice, sections: dict[str, Any]):
+    def __init__(self, variant: ComponentChoice, sections: dict[str, Any], providers: dict[str, str] | None = None):
         self.variant = variant
         self.sections = sections
+        self.providers = providers or {}  # plugin settings section -> "distribution version" that added it
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -194,7 +209,8 @@ class RunConfig:
             raise AttributeError(name) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: every section's values, plus which plugin and version provided each component."""
+        """JSON-ready: every section's values, which plugin and version provided each component (``plugins``),
+        and which added each plugin settings section (``plugin_sections``)."""
         out: dict[str, Any] = {"variant": self.variant.name}
         provenance = {"variant": f"{self.variant.plugin} {self.variant.version}"}
         for section, value in self.sections.items():
@@ -204,6 +220,8 @@ class RunConfig:
             else:
                 out[section] = dataclasses.asdict(value)
         out["plugins"] = provenance
+        if self.providers:
+            out["plugin_sections"] = dict(self.providers)
         return out
 
     def to_json(self) -> str:
@@ -211,31 +229,60 @@ class RunConfig:
 
     @staticmethod
     def flatten(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The variant name and dotted-key overrides that :func:`resolve_config` turns back into this config."""
+        """The variant name and dotted-key overrides that :func:`resolve_config` turns back into this config.
+
+        Component names are qualified with the plugin recorded as their provider (``ganforge:mlp``), so that a
+        plugin installed later that registers the same name cannot change what a saved run resolves to.
+        """
+        providers = {section: provider.rpartition(" ")[0] for section, provider in data.get("plugins", {}).items()}
+
+        def qualified(section: str, name: Any) -> Any:
+            if section not in providers or not isinstance(name, str) or ":" in name:
+                return name
+            return f"{providers[section]}:{name}"
+
         flat = {
-            f"{section}.{key}": value
+            f"{section}.{key}": qualified(section, value) if key == "name" else value
             for section, values in data.items()
-            if section not in ("variant", "plugins")
+            if section not in ("variant", "plugins", "plugin_sections")
             for key, value in values.items()
         }
-        return data["variant"], flat
+        return qualified("variant", data["variant"]), flat
 
 
-def resolve_config(registry, variant_name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """The run config for ``variant_name`` with its defaults, then ``overrides`` (dotted keys), applied."""
+def resolve_config(
+    registry, variant_name: str, overrides: dict[str, Any] | None = None, plugin_settings: bool = True
+) -> RunConfig:
+    """The run config for ``variant_name`` with its defaults, then ``overrides`` (dotted keys), applied.
+
+    ``plugin_settings`` False leaves out the sections plugins add for training (see the ``config_sections`` hook)
+    and ignores keys of sections nobody declares: a saved run rebuilt for sampling needs neither, and the plugins
+    that declared them may be gone.
+    """
+    overrides = dict(overrides or {})
     variant_component = registry.get("variant", variant_name)
     variant_cls = variant_component.load()
-    values: dict[str, Any] = {**variant_cls.defaults, **(overrides or {})}
+    values: dict[str, Any] = {**variant_cls.defaults, **overrides}
     component_sections = {"data": "dataset", **variant_cls.components}
     dataclass_sections = {"train": TrainConfig, **variant_cls.sections}
+    plugin_sections = registry.sections if plugin_settings else {}
+    for section, added in plugin_sections.items():
+        if section in component_sections or section in dataclass_sections:
+            raise GanforgeError(
+                f"plugin {added.plugin} adds config section '{section}', which variant '{variant_component.name}' "
+                f"uses too; block one of them with GANFORGE_BLOCK_PLUGINS"
+            )
+        dataclass_sections[section] = added.settings
     all_sections = sorted([*component_sections, *dataclass_sections])
 
     by_section: dict[str, dict[str, Any]] = {section: {} for section in all_sections}
     for key, value in values.items():
         section, _, name = key.partition(".")
+        if not plugin_settings and section not in by_section:
+            continue
         if section not in by_section or not name:
             raise GanforgeError(
-                f"unknown config key '{key}' for variant '{variant_component.name}'; "
+                f"unknown config key {key!r} for variant '{variant_component.name}'; "
                 f"keys start with one of: {', '.join(s + '.' for s in all_sections)}"
             )
         by_section[section][name] = value
@@ -247,17 +294,25 @@ def resolve_config(registry, variant_name: str, overrides: dict[str, Any] | None
             kind = component_sections[section]
             if "name" not in given:
                 raise GanforgeError(f"variant '{variant_component.name}' names no default {section}; pass {section}.name")
-            component = registry.get(kind, str(given.pop("name")))
+            # a variant's default names mean its own package's components, even where another plugin reuses them
+            prefer = None if f"{section}.name" in overrides else variant_component.plugin
+            component = registry.get(kind, str(given.pop("name")), prefer=prefer)
             options = factory_options(component.load())
             params = _apply(section, options, given, f"{kind} '{component.name}'", named=True)
-            sections[section] = ComponentChoice(kind, component.name, component.plugin, component.version, params)
+            sections[section] = ComponentChoice(kind, component.unique_name, component.plugin, component.version, params)
         else:
             cls = dataclass_sections[section]
-            sections[section] = cls(**_apply(section, dataclass_options(cls), given, f"variant '{variant_component.name}'", named=False))
+            owner = f"plugin {plugin_sections[section].plugin}" if section in plugin_sections else f"variant '{variant_component.name}'"
+            params = _apply(section, dataclass_options(cls), given, owner, named=False)
+            try:
+                sections[section] = cls(**params)
+            except (TypeError, ValueError) as exc:
+                raise GanforgeError(f"config section '{section}' ({owner}) rejected {params}: {exc}") from None
     variant = ComponentChoice(
-        "variant", variant_component.name, variant_component.plugin, variant_component.version, {}
+        "variant", variant_component.unique_name, variant_component.plugin, variant_component.version, {}
     )
-    return RunConfig(variant, sections)
+    providers = {section: f"{added.plugin} {added.version}" for section, added in plugin_sections.items()}
+    return RunConfig(variant, sections, providers)
 
 
 def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owner: str, named: bool) -> dict[str, Any]:
@@ -267,7 +322,7 @@ def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owne
     for name, value in given.items():
         if name not in options:
             raise GanforgeError(
-                f"unknown config key '{section}.{name}' for {owner}; accepted keys: {', '.join(accepted) or '(none)'}"
+                f"unknown config key {section + '.' + name!r} for {owner}; accepted keys: {', '.join(accepted) or '(none)'}"
             )
         try:
             params[name] = options[name].coerce(value)

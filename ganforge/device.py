@@ -28,7 +28,7 @@ def resolve_device(spec: str) -> torch.device:
 
 
 class Precision:
-    """Autocast and loss scaling for one device: variants call :meth:`autocast` and :meth:`step`.
+    """Autocast, loss scaling and non-finite guarding for one device: variants call :meth:`autocast` and :meth:`step`.
 
     ``dtype`` None is plain fp32. With fp16 each optimizer gets its own GradScaler, since G and D losses have
     unrelated magnitudes; bf16 has fp32's range and needs none.
@@ -38,6 +38,9 @@ class Precision:
         self.device = device
         self.dtype = dtype
         self.scalers: dict[int, torch.amp.GradScaler] = {}
+        # (optimizer, skipped flag, loss) per update, both tensors left on the device, while the trainer watches
+        self.updates: list[tuple[torch.optim.Optimizer, torch.Tensor, torch.Tensor]] | None = None
+        self._one: torch.Tensor | None = None
 
     @classmethod
     def for_device(cls, device: torch.device, amp: bool) -> "Precision":
@@ -61,13 +64,51 @@ class Precision:
         return self.scalers.setdefault(id(optimizer), torch.amp.GradScaler(self.device.type))
 
     def step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
-        """Backpropagate ``loss`` and step ``optimizer`` alone; the scaler skips steps with non-finite gradients."""
+        """Backpropagate ``loss`` and step ``optimizer`` alone, skipping the update if a gradient is not finite.
+
+        A NaN or infinite loss makes the gradients so. A skipped update leaves the weights and the optimizer's
+        state exactly as they were; the trainer counts skips and stops a run that keeps producing them.
+        """
         optimizer.zero_grad(set_to_none=True)
         scaler = self.scaler(optimizer)
-        if scaler is None:
-            loss.backward()
-            optimizer.step()
-        else:
+        if scaler is not None:
             scaler.scale(loss).backward()
-            scaler.step(optimizer)
+            scaler.step(optimizer)  # skips the update itself when a gradient overflowed
             scaler.update()
+            # Overflow while the scale settles is routine under fp16; only a non-finite loss counts as a fault.
+            skipped = torch.isfinite(loss.detach()).logical_not().float()
+        else:
+            loss.backward()
+            skipped = self._nonfinite_gradients(optimizer)
+            # Deciding on the host would cost a synchronisation per update on a GPU. Fused optimizers (Adam, AdamW,
+            # SGD, Adagrad with fused=True) take the flag as ``found_inf``, as under a GradScaler, and skip on the
+            # device. Others can only be skipped from the host: on the CPU that read is free, as CPU work is
+            # synchronous anyway; on a GPU it is one synchronisation, the price a GradScaler pays for them too.
+            if getattr(optimizer, "_step_supports_amp_scaling", False):
+                optimizer.grad_scale, optimizer.found_inf = None, skipped
+                try:
+                    optimizer.step()
+                finally:
+                    del optimizer.grad_scale, optimizer.found_inf
+            elif not skipped.item():
+                optimizer.step()
+        if self.updates is not None:
+            self.updates.append((optimizer, skipped, loss.detach()))
+
+    def _nonfinite_gradients(self, optimizer: torch.optim.Optimizer) -> torch.Tensor:
+        """1.0 on the device if any gradient of ``optimizer``'s parameters is NaN or infinite, else 0.0.
+
+        One fused kernel per gradient dtype (GradScaler's own check, unscaling by exactly 1): it reads each
+        gradient once, about a tenth of what an Adam update costs, and never waits for the device.
+        """
+        if self._one is None:
+            self._one = torch.ones((), device=self.device)
+        by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+        for group in optimizer.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    by_dtype.setdefault(param.grad.dtype, []).append(param.grad)
+        found = torch.zeros((), device=self.device)
+        for grads in by_dtype.values():
+            torch._amp_foreach_non_finite_check_and_unscale_(grads, found, self._one)
+        return found

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
+import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
-from ganforge.checkpoint import SUFFIX
-from ganforge.errors import GanforgeError
+from ganforge.checkpoint import SUFFIX, Checkpoint, read_checkpoint, write_atomic
+from ganforge.errors import GanforgeError, GanforgeWarning
 
 CHECKPOINT_NAME = re.compile(r"step_(\d+)" + re.escape(SUFFIX) + "$")
 
@@ -24,6 +25,7 @@ class RunDir:
         self.metrics_path = self.path / "metrics.jsonl"
         self.samples_dir = self.path / "samples"
         self.checkpoints_dir = self.path / "checkpoints"
+        self.best_path = self.checkpoints_dir / f"best{SUFFIX}"  # the best value of train.best_metric; never pruned
 
     @staticmethod
     def default_path(variant: str, dataset: str, root: Path = Path("runs")) -> Path:
@@ -44,8 +46,13 @@ class RunDir:
         if path.is_dir() and any(path.iterdir()) and not overwrite:
             raise GanforgeError(f"output directory {path} is not empty; choose another --out, or pass --overwrite to replace its run")
         existing = next(parent for parent in [path, *path.parents] if parent.exists())
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise GanforgeError(f"cannot write to {existing} (permission denied); choose another --out")
+        if not existing.is_dir():
+            raise GanforgeError(f"cannot create {path}: {existing} is a file; choose another --out")
+        try:  # permission bits alone do not tell (root ignores them; read-only mounts ignore root): try it
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as exc:
+            raise GanforgeError(f"cannot write to {existing} ({exc.strerror or exc}); choose another --out") from None
 
     @classmethod
     def create(cls, path: Path) -> "RunDir":
@@ -59,8 +66,18 @@ class RunDir:
             raise GanforgeError(f"cannot create run directory {path}: {exc.strerror}; choose another --out") from None
         return run
 
+    @classmethod
+    def existing(cls, path: Path) -> "RunDir":
+        """The run directory at ``path``, which must hold checkpoints (to resume it)."""
+        run = cls(path)
+        if not run.path.is_dir():
+            raise GanforgeError(f"run directory {path} does not exist; pass the --out of an earlier run")
+        if not run.checkpoints():
+            raise GanforgeError(f"{path} holds no checkpoints in {run.checkpoints_dir}; it is not a run that can be resumed")
+        return run
+
     def write_config(self, config_json: str) -> None:
-        self.config_path.write_text(config_json + "\n")
+        write_atomic(self.config_path, lambda temporary: temporary.write_text(config_json + "\n"))
 
     def log_metrics(self, record: dict[str, Any]) -> None:
         with self.metrics_path.open("a") as log:
@@ -73,13 +90,45 @@ class RunDir:
         return self.checkpoints_dir / f"step_{step:08d}{SUFFIX}"
 
     def checkpoints(self) -> list[Path]:
-        """Checkpoints in this run, oldest first."""
+        """Step checkpoints in this run, oldest first."""
         found = [(int(m.group(1)), p) for p in self.checkpoints_dir.glob("*" + SUFFIX) if (m := CHECKPOINT_NAME.match(p.name))]
         return [path for _, path in sorted(found)]
 
     def prune_checkpoints(self, keep: int) -> None:
         for old in self.checkpoints()[:-keep]:
             old.unlink()
+
+    def latest_good_checkpoint(self) -> Checkpoint:
+        """The newest checkpoint that reads back intact; damaged newer ones are renamed ``*.corrupt``, with a warning."""
+        damaged: list[tuple[Path, GanforgeError]] = []
+        for path in reversed(self.checkpoints()):
+            try:
+                checkpoint = read_checkpoint(path)
+            except GanforgeError as exc:
+                damaged.append((path, exc))
+                continue
+            for bad, problem in damaged:
+                bad.rename(bad.with_name(bad.name + ".corrupt"))
+                warnings.warn(f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}", GanforgeWarning, stacklevel=2)
+            return checkpoint
+        problems = "; ".join(str(problem) for _, problem in damaged)
+        raise GanforgeError(f"no intact checkpoint in {self.checkpoints_dir} ({problems}); start a new run")
+
+    def rewind(self, step: int) -> None:
+        """Forget what happened after ``step``: half-written temporary files and later lines of the metrics log."""
+        for partial in self.checkpoints_dir.glob(".*.tmp"):
+            partial.unlink(missing_ok=True)
+        if not self.metrics_path.exists():
+            return
+        kept = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short when the process was killed
+                continue
+            if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
+                kept.append(line + "\n")
+        write_atomic(self.metrics_path, lambda temporary: temporary.write_text("".join(kept)))
 
 
 def find_checkpoint(path: Path) -> Path:

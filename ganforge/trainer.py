@@ -2,26 +2,35 @@
 
 Per step the loop does what a hand-written loop does and nothing more: index a minibatch out of the dataset
 already on the device, call the variant's step, and add its metrics to running sums that stay on the device.
-The host waits for the device only when it logs (every ``train.log_every`` steps) and at epoch ends.
+The host waits for the device only when it logs (every ``train.log_every`` steps), checkpoints and at epoch ends.
+
+A run can stop at any step and go on later exactly as if it had not (see :mod:`ganforge.state`): each epoch's
+data order is drawn from a generator whose state is saved with the position inside the epoch.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
-from ganforge.checkpoint import optimizer_state, prefixed, write_checkpoint
-from ganforge.config import RunConfig
+from ganforge.checkpoint import write_checkpoint
+from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
 from ganforge.device import Precision
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, GanforgeWarning
+from ganforge.health import SkipWatch
 from ganforge.images import save_samples
+from ganforge.interrupt import StopSignals, TrainingInterrupted
+from ganforge.lifecycle import Lifecycle
 from ganforge.rundir import RunDir
+from ganforge.state import Progress, capture
 from ganforge.variant import Variant
 
 
@@ -53,6 +62,60 @@ class RunResult:
     last_metrics: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How long a run is."""
+
+    examples_per_step: int
+    steps_per_epoch: int
+    total_steps: int
+    epochs: int
+
+
+def plan(train: TrainConfig, examples: int, batches_per_step: int) -> Plan:
+    """Steps per epoch and in all for ``examples`` examples; an error if not even one step fits."""
+    per_step = train.batch_size * batches_per_step
+    steps_per_epoch = examples // per_step
+    if steps_per_epoch == 0:
+        raise GanforgeError(f"the dataset has {examples} examples, fewer than one step uses ({per_step}); lower --batch-size")
+    total_steps = train.epochs * steps_per_epoch if train.max_steps is None else min(train.max_steps, train.epochs * steps_per_epoch)
+    return Plan(per_step, steps_per_epoch, total_steps, math.ceil(total_steps / steps_per_epoch))
+
+
+def data_fingerprint(data: TensorData) -> dict[str, Any]:
+    """Enough to notice a resume on other data: the size and the sum of every value."""
+    return {"size": len(data), "sum": float(data.data.sum(dtype=torch.float64))}
+
+
+class Meter:
+    """Running sums of the step metrics, on the device until a log line needs them."""
+
+    def __init__(self, progress: Progress, device: torch.device):
+        self.keys = progress.metric_keys
+        self.sums = None if progress.metric_sums is None else progress.metric_sums.to(device)
+        self.count = progress.metric_count
+        self.device = device
+        self.timed, self.started = 0, time.perf_counter()
+
+    def add(self, metrics: dict[str, torch.Tensor]) -> None:
+        if self.sums is None:
+            self.keys = list(metrics)
+            self.sums = torch.zeros(len(self.keys), device=self.device)
+        self.sums += torch.stack([metrics[key].float() for key in self.keys])
+        self.count += 1
+        self.timed += 1
+
+    def take(self) -> dict[str, float]:
+        """The means since the last call, and the speed as ``steps_per_s``."""
+        values = (self.sums / self.count).tolist()  # the one host synchronisation per logging interval
+        means = dict(zip(self.keys, values))
+        means["steps_per_s"] = self.timed / max(time.perf_counter() - self.started, 1e-9)
+        self.sums.zero_()
+        self.count = self.timed = 0
+        self.started = time.perf_counter()
+        return means
+
+
 class Trainer:
     def __init__(
         self,
@@ -62,6 +125,7 @@ class Trainer:
         run_dir: RunDir,
         precision: Precision,
         reporter: Reporter | None = None,
+        progress: Progress | None = None,
     ):
         self.variant = variant
         self.data = data
@@ -69,58 +133,115 @@ class Trainer:
         self.run_dir = run_dir
         self.precision = precision
         self.reporter = reporter or SilentReporter()
+        self.progress = progress or Progress()  # also the loop's cursor: step, epoch, position, order_state
+        self.fingerprint = data_fingerprint(data)
+        self.hooks = Lifecycle(variant.registry, run_dir.path, config, variant)
 
     def fit(self) -> RunResult:
-        train = self.config.train
-        examples_per_step = train.batch_size * self.variant.batches_per_step
-        steps_per_epoch = len(self.data) // examples_per_step
-        if steps_per_epoch == 0:
+        """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
+        self.hooks.call("on_run_start")
+        try:
+            result = self.run()
+        except BaseException as error:
+            self.hooks.finish(None, error)
+            raise
+        self.hooks.finish(result, None)
+        return result
+
+    def run(self) -> RunResult:
+        train, at = self.config.train, self.progress
+        run = plan(train, len(self.data), self.variant.batches_per_step)
+        if at.step >= run.total_steps:
             raise GanforgeError(
-                f"the dataset has {len(self.data)} examples, fewer than one step uses ({examples_per_step}); "
-                "lower --batch-size"
+                f"the run in {self.run_dir.path} has done all {run.total_steps} of its steps; "
+                "pass a larger --epochs or --max-steps to train it further"
             )
-        total_steps = train.epochs * steps_per_epoch if train.max_steps is None else min(train.max_steps, train.epochs * steps_per_epoch)
-        epochs = -(-total_steps // steps_per_epoch)
         fixed_inputs = self.variant.sample_inputs(train.sample_count, torch.Generator().manual_seed(train.seed), self.data)
         order_rng = torch.Generator().manual_seed(train.seed)
-        result = RunResult(self.run_dir, 0, 0, self.run_dir.checkpoint_path(0))
+        if at.order_state is not None:
+            order_rng.set_state(at.order_state)
+        self.meter = Meter(at, self.data.data.device)
+        self.watch = SkipWatch(self.variant.optimizers, train.max_nonfinite_steps, at.streaks)
+        self.precision.updates = []
+        result = RunResult(self.run_dir, at.step, at.epoch - 1, self.run_dir.checkpoint_path(at.step))
 
-        step = 0
-        for epoch in range(1, epochs + 1):
-            steps = min(steps_per_epoch, total_steps - step)
-            self.reporter.epoch_started(epoch, epochs, steps)
+        with StopSignals() as signals:
+            try:
+                self.loop(run, result, fixed_inputs, order_rng, signals)
+            finally:
+                self.precision.updates = None
+        if train.best_metric is not None and at.best is None:
+            warnings.warn(
+                f"train.best_metric '{train.best_metric}' was never logged (logged: {', '.join(self.meter.keys)}); "
+                "no best checkpoint was kept",
+                GanforgeWarning,
+                stacklevel=2,
+            )
+        return result
+
+    def loop(self, run: Plan, result: RunResult, fixed_inputs: Any, order_rng: torch.Generator, signals: StopSignals) -> None:
+        train, at = self.config.train, self.progress
+        for epoch in range(at.epoch, run.epochs + 1):
+            at.order_state = order_rng.get_state()
             order = torch.randperm(len(self.data), generator=order_rng).to(self.data.data.device)
-            sums: torch.Tensor | None = None
-            keys: list[str] = []
-            since, started = 0, time.perf_counter()
-            for position in range(steps):
-                batch = self.data.batch(order[position * examples_per_step : (position + 1) * examples_per_step])
-                metrics = self.variant.train_step(batch, self.precision)
-                if sums is None:
-                    keys = list(metrics)
-                    sums = torch.zeros(len(keys), device=self.data.data.device)
-                sums += torch.stack([metrics[key].float() for key in keys])
-                step += 1
-                since += 1
+            first = at.position if epoch == at.epoch else 0
+            end = min(run.steps_per_epoch, first + run.total_steps - at.step)
+            at.epoch, at.position = epoch, first
+            if first == end:  # resumed from this epoch's end checkpoint: nothing left of it
+                continue
+            self.reporter.epoch_started(epoch, run.epochs, end - first)
+            for position in range(first, end):
+                indices = order[position * run.examples_per_step : (position + 1) * run.examples_per_step]
+                metrics = self.variant.train_step(self.data.batch(indices), self.precision)
+                at.step, at.position = at.step + 1, position + 1
+                self.watch.collect(at.step, self.precision.updates)
+                self.meter.add(metrics)
                 self.reporter.stepped()
-                if step % train.log_every == 0 or position == steps - 1:
-                    elapsed = time.perf_counter() - started
-                    values = (sums / since).tolist()  # the one host synchronisation per logging interval
-                    record = {"step": step, "epoch": epoch, **dict(zip(keys, values))}
-                    record["images_per_s"] = since * examples_per_step / max(elapsed, 1e-9)
-                    self.run_dir.log_metrics(record)
-                    self.reporter.logged(record)
-                    result.last_metrics = record
-                    sums.zero_()
-                    since, started = 0, time.perf_counter()
-            if position == steps_per_epoch - 1:
+                if at.step % train.log_every == 0 or at.position == end:
+                    result.last_metrics = self.log(run)
+                if at.position < end and (signals.received or (train.checkpoint_every and at.step % train.checkpoint_every == 0)):
+                    result.checkpoint = self.save_checkpoint()
+                    if signals.received:
+                        raise TrainingInterrupted(signals.received, at.step, result.checkpoint, self.run_dir.path)
+            if end == run.steps_per_epoch:
                 self.variant.epoch_ended(epoch)
             sample_path = self.write_samples(epoch, fixed_inputs)
-            checkpoint = self.save_checkpoint(step, epoch, order_rng)
+            result.checkpoint = self.save_checkpoint()
             result.samples.append(sample_path)
-            result.steps, result.epochs, result.checkpoint = step, epoch, checkpoint
-            self.reporter.epoch_ended(epoch, sample_path, checkpoint)
-        return result
+            result.steps, result.epochs = at.step, epoch
+            self.reporter.epoch_ended(epoch, sample_path, result.checkpoint)
+            self.hooks.call("on_epoch_end", epoch=epoch, step=at.step, sample_path=sample_path, checkpoint_path=result.checkpoint)
+            if signals.received and at.step < run.total_steps:
+                raise TrainingInterrupted(signals.received, at.step, result.checkpoint, self.run_dir.path)
+
+    def log(self, run: Plan) -> dict[str, Any]:
+        """Write one line of averaged metrics; stop the run if updates keep being skipped."""
+        at = self.progress
+        means = self.meter.take()
+        self.watch.check()
+        record = {"step": at.step, "epoch": at.epoch, **means}
+        record["images_per_s"] = record.pop("steps_per_s") * run.examples_per_step
+        if skipped := self.watch.take_skipped():
+            record["skipped_updates"] = skipped  # updates whose gradients were not finite, left out
+        self.run_dir.log_metrics(record)
+        self.reporter.logged(record)
+        self.hooks.call("on_log", record=dict(record), step=at.step, epoch=at.epoch)
+        self.watch.stop_if_failed(self.last_checkpoint())
+        self.track_best(record)
+        return record
+
+    def track_best(self, record: dict[str, Any]) -> None:
+        """Keep a checkpoint of the state at the best logged value of ``train.best_metric`` so far."""
+        train, at = self.config.train, self.progress
+        value = record.get(train.best_metric) if train.best_metric else None
+        if value is None or not math.isfinite(value):
+            return
+        if at.best is None or (value < at.best["value"] if train.best_mode == "min" else value > at.best["value"]):
+            at.best = {"metric": train.best_metric, "value": value, "step": at.step}
+            self.save_checkpoint(self.run_dir.best_path)
+
+    def last_checkpoint(self) -> Path | None:
+        return next(reversed(self.run_dir.checkpoints()), None)
 
     def write_samples(self, epoch: int, inputs: Any) -> Path:
         networks = self.variant.networks.values()
@@ -136,33 +257,31 @@ class Trainer:
         path = self.run_dir.sample_path(epoch)
         return save_samples(samples, self.data.spec, path, self.data.reference, self.variant.grid_columns(inputs))
 
-    def save_checkpoint(self, step: int, epoch: int, order_rng: torch.Generator) -> Path:
-        tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state(), "rng.data": order_rng.get_state()}
+    def save_checkpoint(self, path: Path | None = None) -> Path:
+        """Save the whole training state at the current step (to ``path``, else the next step checkpoint)."""
+        self.watch.check()  # never save past the point where a run of skipped updates ends it
+        self.watch.stop_if_failed(self.last_checkpoint())
+        at = self.progress
+        progress = dataclasses.replace(
+            at,
+            metric_keys=self.meter.keys,
+            metric_sums=self.meter.sums,
+            metric_count=self.meter.count,
+            streaks=dict(self.watch.streaks),
+        )
+        tensors, meta = capture(self.variant, self.precision, progress)
         if self.data.reference is not None:
             tensors["data.reference"] = self.data.reference
-        optimizers: dict[str, Any] = {}
-        for name, network in self.variant.networks.items():
-            tensors.update(prefixed(f"network.{name}", network.state_dict()))
-        for name, optimizer in self.variant.optimizers.items():
-            state, info = optimizer_state(optimizer)
-            tensors.update(prefixed(f"optimizer.{name}", state))
-            optimizers[name] = info
-        tensors.update(prefixed("variant", self.variant.extra_state()))
-        scalers = {
-            name: scaler.state_dict()
-            for name, optimizer in self.variant.optimizers.items()
-            if (scaler := self.precision.scalers.get(id(optimizer))) is not None
-        }
-        meta = {
-            "variant": self.config.variant.name,
-            "config": self.config.to_dict(),
-            "progress": {"step": step, "epoch": epoch},
-            "optimizers": optimizers,
-            "scalers": scalers,
-            "schedulers": {name: scheduler.state_dict() for name, scheduler in self.variant.schedulers.items()},
-            "precision": self.precision.name,
-            "spec": dataclasses.asdict(self.data.spec),
-        }
-        path = write_checkpoint(self.run_dir.checkpoint_path(step), tensors, meta)
-        self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints)
-        return path
+        meta.update(
+            variant=self.config.variant.name,
+            config=self.config.to_dict(),
+            spec=dataclasses.asdict(self.data.spec),
+            data=self.fingerprint,
+        )
+        if path is not None:
+            written = write_checkpoint(path, tensors, meta)
+        else:
+            written = write_checkpoint(self.run_dir.checkpoint_path(at.step), tensors, meta)
+            self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints)
+        self.hooks.call("on_checkpoint_save", path=written, step=at.step, epoch=at.epoch)
+        return written

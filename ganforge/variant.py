@@ -49,20 +49,21 @@ class Variant:
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}  # stepped each epoch, checkpointed
 
     def make(self, section: str, **supplied: Any) -> Any:
-        """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments."""
+        """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments.
+
+        A factory that raises, or returns something that is not a component of its kind, is a GanforgeError
+        naming the plugin that provides it.
+        """
         choice = getattr(self.config, section)
-        factory = self.registry.load(choice.kind, choice.name)
-        wanted = supplied_parameters(factory)
+        component = self.registry.get(choice.kind, choice.name)
+        wanted = supplied_parameters(component.load())
         missing = [name for name in wanted if name not in supplied]
         if missing:
             raise GanforgeError(
                 f"{choice.kind} '{choice.name}' needs {', '.join(missing)}, which variant "
                 f"'{self.config.variant.name}' does not supply; choose another {choice.kind}"
             )
-        try:
-            return factory(**{name: supplied[name] for name in wanted}, **choice.params)
-        except (TypeError, ValueError) as exc:
-            raise GanforgeError(f"{choice.kind} '{choice.name}' rejected its settings {choice.params}: {exc}") from exc
+        return component.build(choice.params, **{name: supplied[name] for name in wanted})
 
     def to(self, device: torch.device) -> None:
         """Move every network to ``device``; :meth:`generate` and :meth:`train_step` work there."""

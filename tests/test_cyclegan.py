@@ -215,20 +215,20 @@ def write_layout(root, sizes=((20, 12), (8, 8))):
     Image.new("RGB", (8, 8)).save(root / "trainB" / "extra.jpg")
 
 
-def test_image_folders_read_the_release_layout(tmp_path):
+def test_unpaired_folders_read_the_release_layout(tmp_path):
     write_layout(tmp_path / "mine")
-    data = ganforge.api.load_dataset(ganforge.configure("cyclegan", "image-folders", {"data.root": str(tmp_path / "mine"), "data.size": 16}))
+    data = ganforge.api.load_dataset(ganforge.configure("cyclegan", "unpaired-folders", {"data.root": str(tmp_path / "mine"), "data.size": 16}))
     assert data.data.shape == (2, 3, 16, 16) and data.other.shape == (3, 3, 16, 16) and data.spec.domains == 2
     grey = ganforge.api.load_dataset(
-        ganforge.configure("cyclegan", "image-folders", {"data.root": str(tmp_path / "mine"), "data.size": 8, "data.channels": "grey", "data.split": "test"})
+        ganforge.configure("cyclegan", "unpaired-folders", {"data.root": str(tmp_path / "mine"), "data.size": 8, "data.channels": "grey", "data.split": "test"})
     )
     assert grey.data.shape == (2, 1, 8, 8) and grey.other.shape == (2, 1, 8, 8)
     (tmp_path / "half" / "trainA").mkdir(parents=True)
     Image.new("L", (8, 8)).save(tmp_path / "half" / "trainA" / "only.png")
     with pytest.raises(GanforgeError, match="has no trainB/ directory"):
-        ganforge.api.load_dataset(ganforge.configure("cyclegan", "image-folders", {"data.root": str(tmp_path / "half")}))
-    with pytest.raises(GanforgeError, match="image-folders needs --data-root DIR"):
-        ganforge.api.load_dataset(ganforge.configure("cyclegan", "image-folders"))
+        ganforge.api.load_dataset(ganforge.configure("cyclegan", "unpaired-folders", {"data.root": str(tmp_path / "half")}))
+    with pytest.raises(GanforgeError, match="unpaired-folders needs --data-root DIR"):
+        ganforge.api.load_dataset(ganforge.configure("cyclegan", "unpaired-folders"))
 
 
 @pytest.fixture
@@ -318,4 +318,4 @@ def test_archive_without_the_layout_is_refused(tmp_path, offline, monkeypatch):
 
 def test_offline_pair_and_releases_are_listed():
     names = {c.name for c in ganforge.registry.get_registry().components("dataset")}
-    assert {"digits2fashion", "image-folders", "horse2zebra", "monet2photo", "summer2winter_yosemite"} <= names
+    assert {"digits2fashion", "unpaired-folders", "horse2zebra", "monet2photo", "summer2winter_yosemite"} <= names

@@ -11,7 +11,7 @@ residual blocks up to 128 pixels and 9 above) or the pix2pix U-Net (``unet``); A
 the first half of the epochs and then decays linearly (``optim.decay_after``). Batch size 1, as in the paper.
 
 Datasets: the releases of the paper (``horse2zebra``, ``monet2photo``, ``apple2orange``, ... downloaded once
-from the authors' server, checked and extracted into the cache), your own ``image-folders`` in the same layout
+from the authors' server, checked and extracted into the cache), your own ``unpaired-folders`` in the same layout
 (trainA/, trainB/, testA/, testB/), and ``digits2fashion`` (MNIST digits ↔ Fashion-MNIST items), which works
 offline. Sample grids show rows of a, G(a), F(G(a)), b, F(b), G(F(b)); ``ganforge sample RUN --input-dir DIR
 --out DIR2`` translates a folder of images from A to B.

@@ -1,6 +1,6 @@
 """Registers CycleGAN and its image-to-image networks. Imports nothing heavy: listing stays fast.
 
-Its datasets (``digits2fashion``, ``image-folders`` and the CycleGAN releases) come with the datasets plugin,
+Its datasets (``digits2fashion``, ``unpaired-folders`` and the CycleGAN releases) come with the datasets plugin,
 since any unpaired image-to-image variant can train on them.
 """
 

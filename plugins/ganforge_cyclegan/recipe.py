@@ -83,7 +83,7 @@ class CycleGAN(Variant):
         if self.spec.domains != 2:
             raise GanforgeError(
                 f"cyclegan translates between two domains, but dataset '{self.config.data.name}' has one; choose an "
-                "unpaired two-domain dataset such as digits2fashion, horse2zebra or image-folders"
+                "unpaired two-domain dataset such as digits2fashion, horse2zebra or unpaired-folders"
             )
         for name in ("generator_ab", "generator_ba"):
             self.networks[name] = self.make("generator", spec=self.spec)

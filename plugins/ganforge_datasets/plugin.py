@@ -14,7 +14,12 @@ def register_datasets(register):
     )
     register("ring8", "ganforge_datasets.mixtures:ring8", "2-D benchmark: 8 Gaussians (std 0.01) on the unit circle")
     register("grid25", "ganforge_datasets.mixtures:grid25", "2-D benchmark: 25 Gaussians (std 0.05) on a 5x5 grid")
+    register(
+        "image-folder",
+        "ganforge_datasets.folder:image_folder",
+        "Your images from --data-root, all one size; first-level subfolders become classes",
+    )
     register("digits2fashion", "ganforge_datasets.unpaired:digits2fashion", "Unpaired: MNIST digits (A) <-> Fashion-MNIST items (B), 28x28 grey, offline")
-    register("image-folders", "ganforge_datasets.unpaired:image_folders", "Unpaired: your trainA/ trainB/ testA/ testB/ image folders")
+    register("unpaired-folders", "ganforge_datasets.unpaired:unpaired_folders", "Unpaired: your trainA/ trainB/ testA/ testB/ image folders")
     for name, description in RELEASES.items():
         register(name, f"ganforge_datasets.releases:{name}", description)

@@ -1,6 +1,6 @@
 """Unpaired two-domain image data, as CycleGAN trains on: domain A in ``data``, domain B in ``other``.
 
-``image-folders`` reads the layout of the original CycleGAN releases, a directory with ``trainA/``, ``trainB/``,
+``unpaired-folders`` reads the layout of the original CycleGAN releases, a directory with ``trainA/``, ``trainB/``,
 ``testA/`` and ``testB/`` of images, each domain any number of them; ``digits2fashion`` pairs MNIST digits (A)
 with Fashion-MNIST items (B), which works offline wherever those two datasets are.
 """
@@ -36,7 +36,7 @@ def read_unpaired(directory: Path, split: str, size: int, channels: int) -> Tens
     return TensorData(domains[0], DataSpec((channels, size, size), domains=2), other=domains[1])
 
 
-def image_folders(
+def unpaired_folders(
     root: str | None = None, split: Literal["train", "test"] = "train", size: int = 256, channels: Literal["rgb", "grey"] = "rgb"
 ) -> TensorData:
     """Your own unpaired images: ``root`` holds trainA/, trainB/, testA/, testB/ as in the CycleGAN releases.
@@ -44,7 +44,7 @@ def image_folders(
     Every image is converted to ``channels`` and resized to ``size`` x ``size`` (bicubic) when read.
     """
     if root is None:
-        raise GanforgeError("image-folders needs --data-root DIR, a directory with trainA/, trainB/, testA/ and testB/ of images")
+        raise GanforgeError("unpaired-folders needs --data-root DIR, a directory with trainA/, trainB/, testA/ and testB/ of images")
     directory = Path(root).expanduser()
     if not directory.is_dir():
         raise GanforgeError(f"data root {directory} does not exist or is not a directory; pass an existing --data-root")
