@@ -17,7 +17,8 @@ HOOKS = [name for name, obj in vars(hookspecs).items() if inspect.isfunction(obj
 
 def test_the_plugin_api_is_the_hooks_we_promise():
     assert sorted(HOOKS) == sorted([
-        "register_variants", "register_generators", "register_discriminators", "register_losses", "register_datasets",
+        "register_variants", "register_generators", "register_discriminators", "register_losses", "register_embeddings",
+        "register_datasets",
         "config_sections", "on_run_start", "on_log", "on_checkpoint_save", "on_epoch_end", "on_run_end", "add_commands",
     ])
 

@@ -6,9 +6,12 @@ import math
 import pytest
 import torch
 from PIL import Image
+from safetensors import safe_open
+from torch import nn
 from typer.testing import CliRunner
 
 import ganforge
+from ganforge import hookimpl, testing
 from ganforge.cli import app
 from ganforge.data import DataSpec, TensorData
 from ganforge.errors import GanforgeError
@@ -114,3 +117,35 @@ def test_discriminator_learns_to_reject_wrong_labels(mnist_root):
         right = discriminator(real, embed(batch.labels)).mean()
         wrong = discriminator(real, embed((batch.labels + 1) % 10)).mean()
     assert right > wrong
+
+
+class CaptionTable(nn.Module):
+    """A stand-in for pretrained text embeddings: a fixed vector per caption index (here, per label)."""
+
+    def __init__(self, spec: DataSpec, dim: int = 6, seed: int = 0):
+        super().__init__()
+        self.dim = dim
+        self.register_buffer("table", torch.randn(spec.num_classes, dim, generator=torch.Generator().manual_seed(seed)))
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        return self.table[labels]
+
+
+class TextEmbeddingPlugin:
+    """A third-party plugin that adds an embedding, as a text-embedding package would."""
+
+    @hookimpl
+    def register_embeddings(self, register):
+        register("caption-table", CaptionTable)
+
+
+def test_an_embedding_from_another_plugin_conditions_stackgan(tmp_path):
+    registry = testing.registry_with(TextEmbeddingPlugin(), builtins=True)
+    data = testing.tiny_data((1, 16, 16), count=32, num_classes=4)
+    settings = {**TINY, "embedding.name": "caption-table", "embedding.dim": 5, "train.epochs": 2, "train.batch_size": 8}
+    result = tiny_run("stackgan", data, settings, tmp_path, registry)
+    assert metric_series(result, "stage")[-1] == 2.0
+    with safe_open(str(result.checkpoint), "pt") as handle:
+        table = handle.get_tensor("network.embedding.table")
+    assert table.shape == (4, 5)  # saved with the run, and never trained
+    assert torch.equal(table, CaptionTable(data.spec, dim=5).table)
