@@ -7,7 +7,7 @@ gradient penalties work for conditional discriminators (D(x, y) with y fixed) as
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 
@@ -15,7 +15,11 @@ Critic = Callable[[torch.Tensor], torch.Tensor]  # D as a function of its input 
 
 
 class Loss:
-    """Base class of adversarial losses. Subclass it and implement the two losses; the rest is optional."""
+    """Base class of adversarial losses. Subclass it and implement the two losses; the rest is optional.
+
+    A loss plugin need not subclass it: any object with the two loss methods works, and variants see it through
+    :func:`complete`, which supplies the defaults below for whatever it lacks.
+    """
 
     d_steps: ClassVar[int] = 1  # D steps per G step the loss is designed for; a variant's optim.d_steps=None uses it
 
@@ -37,16 +41,17 @@ class Loss:
     def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """Scalars about D's outputs for the progress bar and metrics.jsonl, left on the device.
 
-        ``d_real`` and ``d_fake`` are shown as D(x) and D(G(z)): use them only where D's output is a probability
-        or heads for one value at equilibrium; a critic's unbounded scores deserve other names.
+        By default the means of D(x) and D(G(z)) as probabilities, sigmoid of the logits, shown as D(x) and D(G(z))
+        (both head for 1/2 at the equilibrium). A loss whose D is not a probability (a critic's unbounded score)
+        reports something else under other names.
         """
-        return {}
+        return {"d_real": torch.sigmoid(real_logits.float()).mean(), "d_fake": torch.sigmoid(fake_logits.float()).mean()}
 
 
-class _Adapted(Loss):
-    """A loss written to the two-method contract, given :class:`Loss`'s defaults for what it leaves out."""
+class _Completed(Loss):
+    """A loss object with only some of the contract, the rest taken from :class:`Loss`."""
 
-    def __init__(self, inner: object):
+    def __init__(self, inner: Any):
         self.inner = inner
         self.d_steps = getattr(inner, "d_steps", Loss.d_steps)
 
@@ -58,13 +63,13 @@ class _Adapted(Loss):
 
     def penalty(self, discriminator: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
         own = getattr(self.inner, "penalty", None)
-        return own(discriminator, real, fake) if own else None
+        return None if own is None else own(discriminator, real, fake)
 
     def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         own = getattr(self.inner, "report", None)
-        return own(real_logits, fake_logits) if own else {}
+        return super().report(real_logits, fake_logits) if own is None else own(real_logits, fake_logits)
 
 
-def as_loss(built: object) -> Loss:
-    """``built`` as a :class:`Loss`: any object with ``discriminator_loss`` and ``generator_loss`` will do."""
-    return built if isinstance(built, Loss) else _Adapted(built)
+def complete(loss: Any) -> Loss:
+    """``loss`` as a full :class:`Loss`: itself if it is one, else wrapped so that its missing parts default."""
+    return loss if isinstance(loss, Loss) else _Completed(loss)

@@ -148,10 +148,6 @@ class Component:
                 f"{self.kind} '{self.name}' from {self.source} returned {type(built).__name__}, {problem}; "
                 f"report this to the authors of {self.plugin}, or choose another {self.kind}"
             )
-        if self.kind == "loss":
-            from ganforge.loss import as_loss
-
-            return as_loss(built)  # the optional parts of the loss contract get their defaults
         return built
 
 

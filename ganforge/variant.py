@@ -17,6 +17,7 @@ from ganforge.config import RunConfig, supplied_parameters
 from ganforge.data import Batch, DataSpec, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
+from ganforge.loss import complete
 
 
 @contextlib.contextmanager
@@ -63,7 +64,8 @@ class Variant:
                 f"{choice.kind} '{choice.name}' needs {', '.join(missing)}, which variant "
                 f"'{self.config.variant.name}' does not supply; choose another {choice.kind}"
             )
-        return component.build(choice.params, **{name: supplied[name] for name in wanted})
+        built = component.build(choice.params, **{name: supplied[name] for name in wanted})
+        return complete(built) if choice.kind == "loss" else built  # the optional parts of the loss contract default
 
     def to(self, device: torch.device) -> None:
         """Move every network to ``device``; :meth:`generate` and :meth:`train_step` work there."""

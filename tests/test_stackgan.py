@@ -6,9 +6,12 @@ import math
 import pytest
 import torch
 from PIL import Image
+from safetensors import safe_open
+from torch import nn
 from typer.testing import CliRunner
 
 import ganforge
+from ganforge import hookimpl, testing
 from ganforge.cli import app
 from ganforge.data import DataSpec, TensorData
 from ganforge.errors import GanforgeError
@@ -116,33 +119,33 @@ def test_discriminator_learns_to_reject_wrong_labels(mnist_root):
     assert right > wrong
 
 
-class SignedCodes(torch.nn.Module):
-    """A third party's embedding: class y -> a fixed ±1 code of 4 values."""
+class CaptionTable(nn.Module):
+    """A stand-in for pretrained text embeddings: a fixed vector per caption index (here, per label)."""
 
-    def __init__(self, spec, dim: int = 4):
+    def __init__(self, spec: DataSpec, dim: int = 6, seed: int = 0):
         super().__init__()
         self.dim = dim
-        self.register_buffer("codes", torch.randint(0, 2, (spec.num_classes, dim), generator=torch.Generator().manual_seed(0)).float() * 2 - 1)
+        self.register_buffer("table", torch.randn(spec.num_classes, dim, generator=torch.Generator().manual_seed(seed)))
 
-    def forward(self, labels):
-        return self.codes[labels]
-
-
-class EmbeddingPlugin:
-    @staticmethod
-    @ganforge.hookimpl
-    def register_embeddings(register):
-        register("signed-codes", SignedCodes, "Fixed ±1 class codes")
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        return self.table[labels]
 
 
-def test_a_plugin_embedding_conditions_stackgan():
-    """Conditioning comes from whatever embedding plugin is chosen: one flag swaps it."""
-    from ganforge.testing import registry_with, tiny_data
+class TextEmbeddingPlugin:
+    """A third-party plugin that adds an embedding, as a text-embedding package would."""
 
-    registry = registry_with(EmbeddingPlugin(), builtins=True)
-    data = tiny_data((1, 28, 28), num_classes=10)
-    config = ganforge.configure("stackgan", settings={"embedding.name": "signed-codes", "embedding.dim": "6"}, registry=registry)
-    variant = ganforge.api.build_variant(config, data.spec, torch.device("cpu"), registry)
-    embedding = variant.networks["embedding"]
-    assert isinstance(embedding, SignedCodes) and embedding.dim == 6
-    assert embedding(torch.tensor([0, 3])).shape == (2, 6)
+    @hookimpl
+    def register_embeddings(self, register):
+        register("caption-table", CaptionTable)
+
+
+def test_an_embedding_from_another_plugin_conditions_stackgan(tmp_path):
+    registry = testing.registry_with(TextEmbeddingPlugin(), builtins=True)
+    data = testing.tiny_data((1, 16, 16), count=32, num_classes=4)
+    settings = {**TINY, "embedding.name": "caption-table", "embedding.dim": 5, "train.epochs": 2, "train.batch_size": 8}
+    result = tiny_run("stackgan", data, settings, tmp_path, registry)
+    assert metric_series(result, "stage")[-1] == 2.0
+    with safe_open(str(result.checkpoint), "pt") as handle:
+        table = handle.get_tensor("network.embedding.table")
+    assert table.shape == (4, 5)  # saved with the run, and never trained
+    assert torch.equal(table, CaptionTable(data.spec, dim=5).table)

@@ -36,10 +36,10 @@ def build(variant: str, data: TensorData, settings: dict[str, Any]):
     return model
 
 
-def tiny_run(variant: str, data: TensorData, settings: dict[str, Any], out: Path) -> RunResult:
+def tiny_run(variant: str, data: TensorData, settings: dict[str, Any], out: Path, registry=None) -> RunResult:
     """A whole run (samples and checkpoints every epoch) of ``variant`` on ``data``."""
-    config = ganforge.configure(variant, None, settings)
-    model = api.build_variant(config, data.spec, CPU)
+    config = ganforge.configure(variant, None, settings, registry)
+    model = api.build_variant(config, data.spec, CPU, registry)
     model.configure_optimizers()
     run_dir = RunDir.create(out)
     run_dir.write_config(config.to_json())

@@ -37,7 +37,3 @@ class BCELoss(R1Option):
         if self.mode == "minimax":
             return -F.softplus(fake_logits).mean()
         return F.softplus(-fake_logits).mean()
-
-    def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Mean D(x) and D(G(z)) as probabilities: both head for 1/2 at the equilibrium."""
-        return {"d_real": torch.sigmoid(real_logits.float()).mean(), "d_fake": torch.sigmoid(fake_logits.float()).mean()}
