@@ -3,6 +3,7 @@
     import ganforge
     result = ganforge.train("vanilla", data="ring8", settings={"train.epochs": 2})
     ganforge.sample(result.run_dir.path, count=16).save("grid.png")
+    ganforge.translate("runs/<an image-to-image run>", "photos/", "translated/")
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from typing import Any
 
 import torch
 
-from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint
+from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint, unprefixed
 from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
+from ganforge import distributed
 from ganforge.device import Precision, resolve_device
+from ganforge.distributed import Distributed
+from ganforge.discovery import one_line
 from ganforge.errors import GanforgeError, GanforgeWarning
-from ganforge.images import save_samples
+from ganforge.images import IMAGE_SUFFIXES, image_files, read_image, save_samples, write_image
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, find_checkpoint
 from ganforge.state import restore, seed_everything
@@ -42,36 +46,44 @@ RESUMABLE = (
 )
 
 
-def configure(variant: str = "vanilla", data: str | None = None, settings: dict[str, Any] | None = None) -> RunConfig:
-    """The resolved config for ``variant``: its defaults, then ``data`` and ``settings`` (dotted keys)."""
+def configure(
+    variant: str = "vanilla",
+    data: str | None = None,
+    settings: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> RunConfig:
+    """The resolved config for ``variant``: its defaults, then ``data`` and ``settings`` (dotted keys).
+
+    ``registry`` defaults to every installed plugin; tests pass one from :func:`ganforge.testing.registry_with`.
+    """
     overrides = dict(settings or {})
     if data is not None:
         overrides["data.name"] = data
-    return resolve_config(get_registry(), variant, overrides)
+    return resolve_config(registry or get_registry(), variant, overrides)
 
 
 def load_dataset(config: RunConfig, registry: Registry | None = None) -> TensorData:
     """The dataset the config names, built with its ``data.*`` settings."""
     registry = registry or get_registry()
-    factory = registry.load("dataset", config.data.name)
-    dataset = factory(**config.data.params)
-    if not isinstance(dataset, TensorData):
-        raise GanforgeError(
-            f"dataset '{config.data.name}' from plugin {config.data.plugin} returned {type(dataset).__name__}, "
-            "not a ganforge.data.TensorData; report this to the plugin's author"
-        )
-    return dataset
+    return registry.get("dataset", config.data.name).build(config.data.params)
 
 
 def build_variant(config: RunConfig, spec: DataSpec, device: torch.device, registry: Registry | None = None) -> Variant:
     """The config's variant with its networks built (seeded by ``train.seed``) and moved to ``device``."""
     registry = registry or get_registry()
-    variant_cls = registry.load("variant", config.variant.name)
-    if not (isinstance(variant_cls, type) and issubclass(variant_cls, Variant)):
-        raise GanforgeError(f"variant '{config.variant.name}' from plugin {config.variant.plugin} is not a ganforge.Variant subclass")
+    component = registry.get("variant", config.variant.name)
+    variant_cls = component.load()
     seed_everything(config.train.seed)
-    variant = variant_cls(config, spec, registry)
-    variant.build()
+    try:
+        variant = variant_cls(config, spec, registry)
+        variant.build()
+    except GanforgeError:
+        raise
+    except Exception as exc:
+        raise GanforgeError(
+            f"variant '{component.name}' from {component.source} failed to build its networks for data of shape "
+            f"{spec.shape}: {one_line(exc)}; report this to the authors of {component.plugin}"
+        ) from exc
     variant.to(device)
     return variant
 
@@ -84,23 +96,50 @@ def train(
     out: str | Path | None = None,
     overwrite: bool = False,
     reporter: Reporter | None = None,
+    progress: bool = False,
+    registry: Registry | None = None,
 ) -> RunResult:
     """Train ``variant`` on ``data`` and return what the run left behind (run directory, checkpoint, samples).
 
-    Ctrl-C (or SIGTERM) saves a checkpoint at the end of the current step and raises
+    ``settings`` are dotted config keys (``{"train.epochs": 2, "loss.name": "fgan"}``), as ``--set`` takes them;
+    ``out`` is the run directory (default ``runs/<variant>-<data>-<time>``); ``progress`` draws the CLI's progress
+    bars (in a notebook too); ``reporter`` receives progress instead; ``registry`` defaults to every installed
+    plugin. Ctrl-C (or SIGTERM) saves a checkpoint at the end of the current step and raises
     :class:`ganforge.interrupt.TrainingInterrupted`; :func:`resume` continues from it.
     """
-    config = configure(variant, data, settings)
-    device = resolve_device(config.train.device)
+    registry = registry or get_registry()
+    config = configure(variant, data, settings, registry)
+    job, device = _join(config)
     run_path = Path(out) if out is not None else RunDir.default_path(config.variant.name, config.data.name)
     RunDir.check_writable(run_path, overwrite)
-    dataset = load_dataset(config).to(device)
-    model = build_variant(config, dataset.spec, device)
+    dataset = load_dataset(config, registry).to(device)
+    model = build_variant(config, dataset.spec, device, registry)
+    _spread(job, model, config.train.seed)
     model.configure_optimizers()
-    run_dir = RunDir.create(run_path)
-    run_dir.write_config(config.to_json())
-    precision = Precision.for_device(device, config.train.amp)
-    return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
+    run_dir = RunDir.create(run_path) if job.is_main else RunDir(run_path)
+    if job.is_main:
+        run_dir.write_config(config.to_json())
+    job.barrier()
+    precision = Precision.for_device(device, config.train.amp, job)
+    if not progress:
+        return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
+    from ganforge.console import ProgressReporter
+
+    with ProgressReporter() as bars:
+        return Trainer(model, dataset, config, run_dir, precision, bars).fit()
+
+
+def _join(config: RunConfig) -> tuple[Distributed, torch.device]:
+    """This process's place in a torchrun job (a job of one without torchrun) and the device it trains on."""
+    job = distributed.from_environment(config.train.device)
+    return job, distributed.local_device(job, resolve_device(config.train.device))
+
+
+def _spread(job: Distributed, variant: Variant, seed: int) -> None:
+    """Start every process from rank 0's weights, then give each its own noise and random draws."""
+    if job.enabled:
+        job.broadcast_parameters(list(variant.networks.values()))
+        seed_everything(seed + job.rank)
 
 
 def resume(
@@ -126,20 +165,24 @@ def resume(
             f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
         )
     config = _resume_config(checkpoint, settings or {})
-    device = resolve_device(config.train.device)
+    job, device = _join(config)
     dataset = load_dataset(config).to(device)
     _check_same_data(dataset, checkpoint)
     model = build_variant(config, dataset.spec, device)
     model.configure_optimizers()
-    precision = Precision.for_device(device, config.train.amp)
+    precision = Precision.for_device(device, config.train.amp, job)
     progress = restore(checkpoint, model, precision)
-    if progress.step >= plan(config.train, len(dataset), model.batches_per_step).total_steps:
+    if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step).total_steps:
         raise GanforgeError(
             f"the run in {run_dir.path} has done all its steps ({progress.step}); "
             "pass a larger --epochs or --max-steps to train it further"
         )
-    run_dir.rewind(progress.step)
-    run_dir.write_config(config.to_json())
+    if job.enabled:  # the checkpoint holds rank 0's random state; give each process its own stream again
+        seed_everything(config.train.seed + job.rank + progress.step)
+    if job.is_main:
+        run_dir.rewind(progress.step)
+        run_dir.write_config(config.to_json())
+    job.barrier()
     return Trainer(model, dataset, config, run_dir, precision, reporter, progress).fit()
 
 
@@ -193,41 +236,95 @@ class Samples:
     values: torch.Tensor  # images in [-1, 1] (N, C, H, W) or points (N, D), on the CPU
     spec: DataSpec
     reference: torch.Tensor | None  # drawn under point samples, e.g. the true mixture centres
+    columns: int | None = None  # the image grid's width (e.g. one class per row); None: as square as possible
 
     def save(self, path: str | Path) -> Path:
         """Write an image grid (images) or a scatter plot (points) to ``path``."""
-        return save_samples(self.values, self.spec, Path(path), self.reference)
+        return save_samples(self.values, self.spec, Path(path), self.reference, self.columns)
 
 
-def load(path: str | Path, device: str = "auto") -> Variant:
+def load(path: str | Path, device: str = "auto", registry: Registry | None = None) -> Variant:
     """The variant saved in a checkpoint (or a run directory's newest one), networks loaded, in eval mode."""
-    return _load(path, device)[0]
+    return _load(path, device, registry)[0]
 
 
-def _load(path: str | Path, device: str) -> tuple[Variant, Checkpoint]:
+def _load(path: str | Path, device: str, registry: Registry | None = None) -> tuple[Variant, Checkpoint]:
+    registry = registry or get_registry()
     checkpoint = read_checkpoint(find_checkpoint(Path(path)))
     meta = checkpoint.meta
     try:
         variant_name, flat = RunConfig.flatten(meta["config"])
         spec_fields = meta["spec"]
-        spec = DataSpec(tuple(spec_fields["shape"]), spec_fields["num_classes"], spec_fields["is_image"])
+        spec = DataSpec(
+            tuple(spec_fields["shape"]), spec_fields["num_classes"], spec_fields["is_image"], spec_fields.get("domains", 1)
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise GanforgeError(f"checkpoint {checkpoint.path} lacks its run config ({exc}); it was not written by this ganforge") from None
     flat["train.device"] = device
-    config = resolve_config(get_registry(), variant_name, flat)
-    variant = build_variant(config, spec, resolve_device(device))
+    config = resolve_config(registry, variant_name, flat, plugin_settings=False)
+    variant = build_variant(config, spec, resolve_device(device), registry)
     for name, network in variant.networks.items():
         load_network(network, name, checkpoint.tensors, checkpoint.path)
         network.eval()
+    variant.load_extra_state(unprefixed("variant", checkpoint.tensors))  # e.g. which stage a staged GAN reached
     return variant, checkpoint
 
 
-def sample(path: str | Path, count: int = 64, device: str = "auto", seed: int = 0) -> Samples:
-    """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory)."""
+def sample(
+    path: str | Path,
+    count: int = 64,
+    device: str = "auto",
+    seed: int = 0,
+    label: int | None = None,
+    registry: Registry | None = None,
+) -> Samples:
+    """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory).
+
+    ``label`` draws every sample from that class (class-conditional variants only).
+    """
     if count < 1:
         raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
-    variant, checkpoint = _load(path, device)
-    inputs = variant.sample_inputs(count, torch.Generator().manual_seed(seed), None)
+    variant, checkpoint = _load(path, device, registry)
+    generator = torch.Generator().manual_seed(seed)
+    if label is None:
+        inputs = variant.sample_inputs(count, generator, None)
+    else:
+        classes = variant.spec.num_classes
+        if not 0 <= label < classes:
+            known = f"its {classes} classes are 0-{classes - 1}" if classes else "it was trained on unlabelled data"
+            raise GanforgeError(f"--class {label} is not a class of this model: {known}")
+        inputs = variant.class_inputs(count, label, generator)
     with torch.no_grad():
         values = variant.generate(inputs).float().cpu()
-    return Samples(values, variant.spec, checkpoint.tensors.get("data.reference"))
+    return Samples(values, variant.spec, checkpoint.tensors.get("data.reference"), variant.grid_columns(inputs))
+
+
+def translate(path: str | Path, input_dir: str | Path, out_dir: str | Path, device: str = "auto", batch_size: int = 16) -> list[Path]:
+    """Translate every image in ``input_dir`` with the image-to-image model at ``path``; PNGs of the same names
+    go to ``out_dir``. Images are converted to the model's channels and size first. Returns the files written."""
+    input_dir, out_dir = Path(input_dir), Path(out_dir)
+    if not input_dir.is_dir():
+        raise GanforgeError(f"--input-dir {input_dir} is not a directory; pass a directory of images")
+    files = image_files(input_dir)
+    if not files:
+        raise GanforgeError(f"{input_dir} holds no images ({', '.join(IMAGE_SUFFIXES)}); pass a directory of images")
+    targets = [out_dir / f"{file.stem}.png" for file in files]
+    if len(set(targets)) < len(targets):
+        raise GanforgeError(f"{input_dir} holds images whose names differ only in their suffix; their outputs would collide")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GanforgeError(f"--out {out_dir} is a file; translated images need a directory")
+    clashes = [target for target in targets if target.exists()]
+    if clashes:
+        raise GanforgeError(f"{clashes[0]} exists already; choose an empty --out directory")
+    variant, _ = _load(path, device)
+    if not variant.spec.is_image:
+        raise GanforgeError(f"the model at {path} was trained on points, not images; it cannot translate images")
+    sources = torch.stack([read_image(file, variant.spec.shape) for file in files])
+    written = []
+    for start in range(0, len(files), batch_size):
+        chunk = sources[start : start + batch_size].to(variant.device).float().div_(127.5).sub_(1.0)
+        with torch.no_grad():
+            outputs = variant.translate(chunk).float().cpu()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written += [write_image(image, target) for image, target in zip(outputs, targets[start : start + batch_size])]
+    return written

@@ -144,12 +144,12 @@ def _decode(path: Path, raw: dict[str, str]) -> dict[str, Any]:
         try:
             meta[key] = json.loads(value)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise GanforgeError(f"checkpoint {path} has corrupt metadata '{key}' ({exc}); use another checkpoint") from None
+            raise GanforgeError(f"checkpoint {path} has corrupt metadata {key!r} ({exc}); use another checkpoint") from None
     for key, valid in _REQUIRED.items():
         if key not in meta or not valid(meta[key]):
             problem = "lacks" if key not in meta else "has a malformed"
             raise GanforgeError(
-                f"checkpoint {path} {problem} '{key}' entry; it was not written by this ganforge, use another checkpoint"
+                f"checkpoint {path} {problem} {key!r} entry; it was not written by this ganforge, use another checkpoint"
             )
     return meta
 
@@ -192,7 +192,7 @@ def load_network(network: nn.Module, name: str, tensors: dict[str, torch.Tensor]
     """Load ``network``'s weights from ``tensors``, naming the first tensor that does not fit."""
     saved = unprefixed(f"network.{name}", tensors)
     expected = network.state_dict()
-    if not saved:
+    if not saved and expected:  # a network without weights (a fixed one-hot embedding) saves no tensors
         raise GanforgeError(f"checkpoint {source} has no network '{name}'; it was saved by another model or variant")
     for key, tensor in expected.items():
         if key not in saved:

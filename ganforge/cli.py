@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -25,7 +26,7 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-_debug = {"on": False}
+_debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
 
 
 def reports_errors(command: Callable) -> Callable:
@@ -70,23 +71,48 @@ def main_options(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    _debug["on"] = debug or bool(os.environ.get("GANFORGE_DEBUG"))  # per invocation: CliRunner reuses this module
+    _debug["on"] = debug or bool(os.environ.get("GANFORGE_DEBUG"))
+
+
+PLURALS = {
+    "variants": "variant",
+    "generators": "generator",
+    "discriminators": "discriminator",
+    "losses": "loss",
+    "embeddings": "embedding",
+    "datasets": "dataset",
+}
 
 
 @app.command("list")
 @reports_errors
 def list_components(
-    kind: Optional[str] = typer.Argument(None, help="variant, generator, discriminator, loss or dataset."),
-    pattern: Optional[str] = typer.Argument(None, help="Shell-style wildcard on names, e.g. '*gan*'."),
+    kind: Optional[str] = typer.Argument(None, help="variant, generator, discriminator, loss, embedding or dataset (may be left out before a wildcard PATTERN)."),
+    pattern: Optional[str] = typer.Argument(None, help="Wildcard on names, e.g. '*gan*'; a plain word matches names containing it."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """List every registered component: kind, name, the plugin that provides it, and what it is."""
-    from ganforge.registry import get_registry
+    from ganforge.registry import KINDS, get_registry
 
+    if kind is not None and kind not in KINDS:
+        if kind in PLURALS:
+            kind = PLURALS[kind]
+        elif pattern is None and any(char in kind for char in "*?["):
+            kind, pattern = None, kind
+    if pattern is not None and not any(char in pattern for char in "*?["):
+        pattern = f"*{pattern}*"
     components = get_registry().components(kind, pattern)
     if as_json:
         rows = [
-            {"kind": c.kind, "name": c.name, "plugin": c.plugin, "version": c.version, "description": c.description}
+            {
+                "kind": c.kind,
+                "name": c.name,
+                "qualified_name": c.qualified_name,
+                "ambiguous": c.ambiguous,
+                "plugin": c.plugin,
+                "version": c.version,
+                "description": c.description,
+            }
             for c in components
         ]
         typer.echo(json.dumps(rows, indent=2))
@@ -95,10 +121,64 @@ def list_components(
     for column in ("Kind", "Name", "Provided by", "Description"):
         table.add_column(column)
     for c in components:
-        table.add_row(c.kind, c.name, f"{c.plugin} {c.version}", c.description)
+        table.add_row(c.kind, c.unique_name, f"{c.plugin} {c.version}", c.description)
     console.print(table)
+    if any(c.ambiguous for c in components):
+        console.print("Names shown as plugin:name are registered by several plugins: use the qualified name to choose one.")
     if not components:
-        console.print("No components match." + (f" Try 'ganforge list {kind}'." if pattern else ""))
+        console.print("No components match." + (" Try 'ganforge list' without a pattern." if pattern else ""))
+
+
+@app.command("plugins")
+@reports_errors
+def list_plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List installed plugins: distribution, version, the hooks each implements, and whether it loaded, failed or is blocked."""
+    from ganforge.registry import get_registry
+
+    registry = get_registry()
+    if as_json:
+        rows = [
+            {
+                "entry_point": p.name,
+                "module": p.module,
+                "distribution": p.distribution,
+                "version": p.version,
+                "status": p.status,
+                "error": p.error,
+                "hooks": p.hooks,
+                "components": sum(1 for c in registry.components() if c.plugin == p.distribution and p.status == "loaded"),
+            }
+            for p in registry.plugins
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="ganforge plugins")
+    for column in ("Plugin", "Distribution", "Status", "Hooks"):
+        table.add_column(column)
+    styles = {"loaded": "green", "failed": "bold red", "blocked": "yellow"}
+    for p in registry.plugins:
+        status = f"[{styles[p.status]}]{p.status}[/]" + (f": {escape(p.error)}" if p.error else "")
+        table.add_row(f"{p.name}\n[dim]{p.module}[/]", f"{p.distribution} {p.version}", status, ", ".join(p.hooks) or "-")
+    console.print(table)
+    console.print(
+        "Load only some third-party plugins with GANFORGE_PLUGINS=a,b; skip some with GANFORGE_BLOCK_PLUGINS=a,b; "
+        "make failures errors with GANFORGE_STRICT_PLUGINS=1 (see docs/plugins.md)."
+    )
+
+
+@app.command("new-plugin")
+@reports_errors
+def new_plugin(
+    name: str = typer.Argument(..., help="The component's name, e.g. my-loss; the package is ganforge-NAME."),
+    kind: str = typer.Option("loss", "--kind", help="loss, generator, discriminator, dataset or variant."),
+    out: Path = typer.Option(Path("."), "--out", help="Directory to create the package in."),
+) -> None:
+    """Write a ready-to-install plugin package: pyproject with the entry point, a working component, a passing test."""
+    from ganforge.scaffold import write_plugin
+
+    package = write_plugin(name, kind, out)
+    steps = [f"Wrote {package}/ with a {kind} called '{name}'. Next:", f"  pip install -e {package}", f"  ganforge list {kind} {name}", f"  pytest {package}/tests"]
+    console.print("\n".join(steps), soft_wrap=True, highlight=False)
 
 
 @app.command()
@@ -120,9 +200,13 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory (as 'ganforge resume')."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
+    nproc: int = typer.Option(1, "--nproc", min=1, help="Train with N processes on this machine (launches torchrun)."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     from ganforge.config import parse_assignments
+
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun(nproc))
 
     settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
@@ -177,10 +261,34 @@ def resume_run(
     _resume(run_dir, settings, None)
 
 
+def _launch_torchrun(nproc: int) -> int:
+    """Run this very command again under ``torchrun --standalone --nproc_per_node=N``; its exit code."""
+    import subprocess
+    import sys
+
+    argv = sys.argv[sys.argv.index("run") :]
+    for index, arg in enumerate(argv):
+        if arg == "--nproc":
+            del argv[index : index + 2]
+            break
+        if arg.startswith("--nproc="):
+            del argv[index]
+            break
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    return subprocess.call([*launcher, "-m", "ganforge", *argv])
+
+
+def _quiet_unless_rank_zero() -> None:
+    """Under torchrun every process runs this command; only rank 0 prints progress and the summary."""
+    if os.environ.get("RANK", "0") != "0":
+        console.quiet = True
+
+
 def _train(variant: str, settings: dict[str, Any], out: Path | None, overwrite: bool) -> None:
     from ganforge import api
     from ganforge.device import Precision, resolve_device
 
+    _quiet_unless_rank_zero()
     config = api.configure(variant, None, settings)
     device = resolve_device(config.train.device)
     precision = Precision.for_device(device, config.train.amp).name
@@ -191,6 +299,7 @@ def _train(variant: str, settings: dict[str, Any], out: Path | None, overwrite: 
 def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> None:
     from ganforge import api
 
+    _quiet_unless_rank_zero()
     console.print(f"Resuming [bold]{escape(str(run_dir))}[/]")
     _watch(lambda reporter: api.resume(run_dir, settings=settings, variant=variant, reporter=reporter), resumed=True)
 
@@ -227,16 +336,72 @@ def _watch(training: Callable, resumed: bool) -> None:
 def sample(
     path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
     count: int = typer.Option(64, "-n", "--count", help="How many samples."),
-    out: Path = typer.Option(Path("samples.png"), "--out", help="PNG file to write."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default samples.png); with --input-dir, a directory."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
+    label: Optional[int] = typer.Option(None, "--class", help="Draw only this class (class-conditional variants)."),
+    input_dir: Optional[Path] = typer.Option(
+        None, "--input-dir", help="Translate every image in this directory into --out (image-to-image variants)."
+    ),
 ) -> None:
-    """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data)."""
+    """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
 
-    written = api.sample(path, count, device, seed).save(out)
-    console.print(f"Wrote {count} samples to {written}")
+    if input_dir is not None:
+        if out is None:
+            raise GanforgeError("--input-dir needs --out DIR, the directory that receives the translated images")
+        written = api.translate(path, input_dir, out, device)
+        console.print(f"Translated {len(written)} images from {input_dir} into {out}")
+        return
+    samples = api.sample(path, count, device, seed, label)
+    written = samples.save(out or Path("samples.png"))
+    console.print(f"Wrote {len(samples.values)} samples to {written}")
+
+
+def command_with_plugins(registry: Any = None) -> typer.core.TyperGroup:
+    """The ``ganforge`` command: the built-in commands plus those plugins add through the ``add_commands`` hook.
+
+    A plugin command may not take a name already in use; a plugin whose ``add_commands`` raises loses its
+    commands, not the others' (``GANFORGE_STRICT_PLUGINS=1``: an error).
+    """
+    from ganforge.discovery import one_line, warn
+    from ganforge.registry import call, get_registry
+
+    registry = registry or get_registry()
+    group = typer.main.get_group(app)
+    for impl in registry.implementations("add_commands"):
+        plugin = registry.plugin_of(impl)
+        staging = typer.Typer()
+        try:
+            call(impl, app=staging)
+            commands = typer.main.get_group(staging).commands if staging.registered_commands or staging.registered_groups else {}
+        except Exception as exc:
+            message = f"plugin {plugin.label}: add_commands raised {one_line(exc)}"
+            if registry.strict:
+                raise GanforgeError(message) from exc
+            warn(f"{message}; its commands are not available")
+            continue
+        for name, command in commands.items():
+            if name in group.commands:
+                warn(f"plugin {plugin.label} adds a command '{name}', a name already taken; it is skipped")
+                continue
+            _report_errors_in(command)
+            command.rich_help_panel = "Commands from plugins"
+            group.add_command(command, name)
+    return group
+
+
+def _report_errors_in(command: Any) -> None:
+    if command.callback is not None:
+        command.callback = reports_errors(command.callback)
+    for sub_command in getattr(command, "commands", {}).values():
+        _report_errors_in(sub_command)
 
 
 def main() -> None:
-    app()
+    try:
+        command = command_with_plugins()
+    except GanforgeError as exc:  # only GANFORGE_STRICT_PLUGINS=1 makes a broken plugin fatal here
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    command(prog_name="ganforge")

@@ -197,9 +197,10 @@ class ComponentChoice:
 class RunConfig:
     """A fully resolved run configuration; sections are attributes (``config.train.batch_size``)."""
 
-    def __init__(self, variant: ComponentChoice, sections: dict[str, Any]):
+    def __init__(self, variant: ComponentChoice, sections: dict[str, Any], providers: dict[str, str] | None = None):
         self.variant = variant
         self.sections = sections
+        self.providers = providers or {}  # plugin settings section -> "distribution version" that added it
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -208,7 +209,8 @@ class RunConfig:
             raise AttributeError(name) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: every section's values, plus which plugin and version provided each component."""
+        """JSON-ready: every section's values, which plugin and version provided each component (``plugins``),
+        and which added each plugin settings section (``plugin_sections``)."""
         out: dict[str, Any] = {"variant": self.variant.name}
         provenance = {"variant": f"{self.variant.plugin} {self.variant.version}"}
         for section, value in self.sections.items():
@@ -218,6 +220,8 @@ class RunConfig:
             else:
                 out[section] = dataclasses.asdict(value)
         out["plugins"] = provenance
+        if self.providers:
+            out["plugin_sections"] = dict(self.providers)
         return out
 
     def to_json(self) -> str:
@@ -225,28 +229,57 @@ class RunConfig:
 
     @staticmethod
     def flatten(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """The variant name and dotted-key overrides that :func:`resolve_config` turns back into this config."""
+        """The variant name and dotted-key overrides that :func:`resolve_config` turns back into this config.
+
+        Component names are qualified with the plugin recorded as their provider (``ganforge:mlp``), so that a
+        plugin installed later that registers the same name cannot change what a saved run resolves to.
+        """
+        providers = {section: provider.rpartition(" ")[0] for section, provider in data.get("plugins", {}).items()}
+
+        def qualified(section: str, name: Any) -> Any:
+            if section not in providers or not isinstance(name, str) or ":" in name:
+                return name
+            return f"{providers[section]}:{name}"
+
         flat = {
-            f"{section}.{key}": value
+            f"{section}.{key}": qualified(section, value) if key == "name" else value
             for section, values in data.items()
-            if section not in ("variant", "plugins")
+            if section not in ("variant", "plugins", "plugin_sections")
             for key, value in values.items()
         }
-        return data["variant"], flat
+        return qualified("variant", data["variant"]), flat
 
 
-def resolve_config(registry, variant_name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """The run config for ``variant_name`` with its defaults, then ``overrides`` (dotted keys), applied."""
+def resolve_config(
+    registry, variant_name: str, overrides: dict[str, Any] | None = None, plugin_settings: bool = True
+) -> RunConfig:
+    """The run config for ``variant_name`` with its defaults, then ``overrides`` (dotted keys), applied.
+
+    ``plugin_settings`` False leaves out the sections plugins add for training (see the ``config_sections`` hook)
+    and ignores keys of sections nobody declares: a saved run rebuilt for sampling needs neither, and the plugins
+    that declared them may be gone.
+    """
+    overrides = dict(overrides or {})
     variant_component = registry.get("variant", variant_name)
     variant_cls = variant_component.load()
-    values: dict[str, Any] = {**variant_cls.defaults, **(overrides or {})}
+    values: dict[str, Any] = {**variant_cls.defaults, **overrides}
     component_sections = {"data": "dataset", **variant_cls.components}
     dataclass_sections = {"train": TrainConfig, **variant_cls.sections}
+    plugin_sections = registry.sections if plugin_settings else {}
+    for section, added in plugin_sections.items():
+        if section in component_sections or section in dataclass_sections:
+            raise GanforgeError(
+                f"plugin {added.plugin} adds config section '{section}', which variant '{variant_component.name}' "
+                f"uses too; block one of them with GANFORGE_BLOCK_PLUGINS"
+            )
+        dataclass_sections[section] = added.settings
     all_sections = sorted([*component_sections, *dataclass_sections])
 
     by_section: dict[str, dict[str, Any]] = {section: {} for section in all_sections}
     for key, value in values.items():
         section, _, name = key.partition(".")
+        if not plugin_settings and section not in by_section:
+            continue
         if section not in by_section or not name:
             raise GanforgeError(
                 f"unknown config key {key!r} for variant '{variant_component.name}'; "
@@ -261,17 +294,25 @@ def resolve_config(registry, variant_name: str, overrides: dict[str, Any] | None
             kind = component_sections[section]
             if "name" not in given:
                 raise GanforgeError(f"variant '{variant_component.name}' names no default {section}; pass {section}.name")
-            component = registry.get(kind, str(given.pop("name")))
+            # a variant's default names mean its own package's components, even where another plugin reuses them
+            prefer = None if f"{section}.name" in overrides else variant_component.plugin
+            component = registry.get(kind, str(given.pop("name")), prefer=prefer)
             options = factory_options(component.load())
             params = _apply(section, options, given, f"{kind} '{component.name}'", named=True)
-            sections[section] = ComponentChoice(kind, component.name, component.plugin, component.version, params)
+            sections[section] = ComponentChoice(kind, component.unique_name, component.plugin, component.version, params)
         else:
             cls = dataclass_sections[section]
-            sections[section] = cls(**_apply(section, dataclass_options(cls), given, f"variant '{variant_component.name}'", named=False))
+            owner = f"plugin {plugin_sections[section].plugin}" if section in plugin_sections else f"variant '{variant_component.name}'"
+            params = _apply(section, dataclass_options(cls), given, owner, named=False)
+            try:
+                sections[section] = cls(**params)
+            except (TypeError, ValueError) as exc:
+                raise GanforgeError(f"config section '{section}' ({owner}) rejected {params}: {exc}") from None
     variant = ComponentChoice(
-        "variant", variant_component.name, variant_component.plugin, variant_component.version, {}
+        "variant", variant_component.unique_name, variant_component.plugin, variant_component.version, {}
     )
-    return RunConfig(variant, sections)
+    providers = {section: f"{added.plugin} {added.version}" for section, added in plugin_sections.items()}
+    return RunConfig(variant, sections, providers)
 
 
 def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owner: str, named: bool) -> dict[str, Any]:

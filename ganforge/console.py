@@ -23,7 +23,7 @@ def format_metrics(record: dict[str, Any]) -> str:
 class ProgressReporter:
     """A progress bar per epoch with the latest loss_d, loss_g, D(x), D(G(z)) and images/s."""
 
-    def __init__(self, console: Console):
+    def __init__(self, console: Console | None = None):
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(bar_width=30),
@@ -31,7 +31,7 @@ class ProgressReporter:
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             TextColumn("{task.fields[stats]}"),
-            console=console,
+            console=console or Console(),
         )
         self.task = None
 

@@ -19,6 +19,7 @@ class DataSpec:
     shape: tuple[int, ...]  # (C, H, W) for images, (D,) for points
     num_classes: int = 0  # 0 when the dataset has no labels
     is_image: bool = True  # images live in [-1, 1]; points are unbounded
+    domains: int = 1  # 2 for unpaired image-to-image data: TensorData.other holds the second domain
 
     @property
     def size(self) -> int:
@@ -32,10 +33,16 @@ class Batch:
 
     data: torch.Tensor  # float, images in [-1, 1]
     labels: torch.Tensor | None  # int64 class indices, or None
+    other: torch.Tensor | None = None  # as many examples of the second domain, drawn at random, or None
 
 
 class TensorData:
-    """A whole dataset as one tensor (uint8 images or float points) plus optional int64 labels."""
+    """A whole dataset as one tensor (uint8 images or float points) plus optional int64 labels.
+
+    Unpaired two-domain data (CycleGAN's A and B) keeps domain A in ``data`` and domain B in ``other``; the
+    two may differ in size. An epoch is a pass over domain A, and each minibatch comes with as many examples of
+    domain B drawn uniformly at random, as the original CycleGAN data loader draws them.
+    """
 
     def __init__(
         self,
@@ -43,6 +50,7 @@ class TensorData:
         spec: DataSpec,
         labels: torch.Tensor | None = None,
         reference: torch.Tensor | None = None,
+        other: torch.Tensor | None = None,
     ):
         if spec.is_image and data.dtype != torch.uint8:
             raise TypeError(f"image data must be uint8, got {data.dtype}")
@@ -50,10 +58,15 @@ class TensorData:
             raise ValueError(f"data has examples of shape {tuple(data.shape[1:])}, spec says {spec.shape}")
         if labels is not None and len(labels) != len(data):
             raise ValueError(f"{len(labels)} labels for {len(data)} examples")
+        if (other is not None) != (spec.domains == 2):
+            raise ValueError(f"spec says {spec.domains} domain(s) but a second domain was {'' if other is not None else 'not '}given")
+        if other is not None and (other.dtype != data.dtype or tuple(other.shape[1:]) != tuple(spec.shape) or not len(other)):
+            raise ValueError(f"the second domain must hold {data.dtype} examples of shape {spec.shape}")
         self.data = data
         self.spec = spec
         self.labels = labels
         self.reference = reference  # e.g. the true mixture centres, drawn under sample plots
+        self.other = other
 
     def __len__(self) -> int:
         return len(self.data)
@@ -61,10 +74,16 @@ class TensorData:
     def to(self, device: torch.device) -> "TensorData":
         """The same dataset with its tensors on ``device``."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return TensorData(move(self.data), self.spec, move(self.labels), move(self.reference))
+        return TensorData(move(self.data), self.spec, move(self.labels), move(self.reference), move(self.other))
+
+    def scaled(self, stored: torch.Tensor) -> torch.Tensor:
+        """Stored examples as float: uint8 images scaled to [-1, 1], points as they are."""
+        return stored.float().div_(127.5).sub_(1.0) if self.spec.is_image else stored.float()
 
     def batch(self, indices: torch.Tensor) -> Batch:
-        """The examples at ``indices`` (a tensor on the data's device), images scaled to [-1, 1]."""
-        data = self.data[indices]
-        data = data.float().div_(127.5).sub_(1.0) if self.spec.is_image else data.float()
-        return Batch(data, None if self.labels is None else self.labels[indices])
+        """The examples at ``indices`` (a tensor on the data's device), and as many random ones of a second domain."""
+        other = None
+        if self.other is not None:
+            picks = torch.randint(len(self.other), (len(indices),), device=self.other.device)
+            other = self.scaled(self.other[picks])
+        return Batch(self.scaled(self.data[indices]), None if self.labels is None else self.labels[indices], other)

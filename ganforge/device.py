@@ -6,6 +6,7 @@ import contextlib
 
 import torch
 
+from ganforge.distributed import Distributed
 from ganforge.errors import GanforgeError
 
 
@@ -34,20 +35,21 @@ class Precision:
     unrelated magnitudes; bf16 has fp32's range and needs none.
     """
 
-    def __init__(self, device: torch.device, dtype: torch.dtype | None = None):
+    def __init__(self, device: torch.device, dtype: torch.dtype | None = None, job: Distributed = Distributed()):
         self.device = device
         self.dtype = dtype
+        self.job = job  # with several processes, gradients are averaged across them before every update
         self.scalers: dict[int, torch.amp.GradScaler] = {}
         # (optimizer, skipped flag, loss) per update, both tensors left on the device, while the trainer watches
         self.updates: list[tuple[torch.optim.Optimizer, torch.Tensor, torch.Tensor]] | None = None
         self._one: torch.Tensor | None = None
 
     @classmethod
-    def for_device(cls, device: torch.device, amp: bool) -> "Precision":
+    def for_device(cls, device: torch.device, amp: bool, job: Distributed = Distributed()) -> "Precision":
         """bf16 autocast on CUDA GPUs that support it, fp16 with loss scaling on older ones, fp32 on the CPU."""
         if not amp or device.type != "cuda":
-            return cls(device)
-        return cls(device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+            return cls(device, job=job)
+        return cls(device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16, job)
 
     @property
     def name(self) -> str:
@@ -73,12 +75,14 @@ class Precision:
         scaler = self.scaler(optimizer)
         if scaler is not None:
             scaler.scale(loss).backward()
+            self.job.average_gradients(optimizer)
             scaler.step(optimizer)  # skips the update itself when a gradient overflowed
             scaler.update()
             # Overflow while the scale settles is routine under fp16; only a non-finite loss counts as a fault.
             skipped = torch.isfinite(loss.detach()).logical_not().float()
         else:
             loss.backward()
+            self.job.average_gradients(optimizer)  # so every process sees the same gradients and skips alike
             skipped = self._nonfinite_gradients(optimizer)
             # Deciding on the host would cost a synchronisation per update on a GPU. Fused optimizers (Adam, AdamW,
             # SGD, Adagrad with fused=True) take the flag as ``found_inf``, as under a GradScaler, and skip on the
@@ -98,8 +102,8 @@ class Precision:
     def _nonfinite_gradients(self, optimizer: torch.optim.Optimizer) -> torch.Tensor:
         """1.0 on the device if any gradient of ``optimizer``'s parameters is NaN or infinite, else 0.0.
 
-        One fused kernel per gradient dtype (GradScaler's own check, unscaling by exactly 1): it reads each
-        gradient once, about a tenth of what an Adam update costs, and never waits for the device.
+        One fused kernel per gradient dtype (GradScaler's own check, unscaling by exactly 1): it passes over each
+        gradient once, a small fraction of an Adam update, and never waits for the device.
         """
         if self._one is None:
             self._one = torch.ones((), device=self.device)

@@ -9,6 +9,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from ganforge.data import DataSpec
+from ganforge.errors import GanforgeError
+from ganforge.registry import natural_key
 
 MIN_TILE = 56  # small images (28x28) are enlarged, nearest-neighbour, to at least this many pixels
 
@@ -47,16 +49,48 @@ def scatter_plot(points: torch.Tensor, reference: torch.Tensor | None = None, si
     picture = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(picture)
     for x, y in to_pixels(points):
-        draw.point((x, y), fill=(200, 30, 30))
+        draw.rectangle((x - 1, y - 1, x + 1, y + 1), fill=(200, 30, 30))
     if reference is not None:
         for x, y in to_pixels(reference):
             draw.ellipse((x - 5, y - 5, x + 5, y + 5), outline=(30, 60, 200), width=2)
     return picture
 
 
-def save_samples(samples: torch.Tensor, spec: DataSpec, path: Path, reference: torch.Tensor | None = None) -> Path:
-    """Write ``samples`` as an image grid (image data) or a scatter plot (point data) to ``path``."""
-    picture = image_grid(samples) if spec.is_image else scatter_plot(samples, reference)
+def save_samples(
+    samples: torch.Tensor, spec: DataSpec, path: Path, reference: torch.Tensor | None = None, columns: int | None = None
+) -> Path:
+    """Write ``samples`` as an image grid ``columns`` wide (image data) or a scatter plot (point data) to ``path``."""
+    picture = image_grid(samples, columns) if spec.is_image else scatter_plot(samples, reference)
     path.parent.mkdir(parents=True, exist_ok=True)
     picture.save(path)
+    return path
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def image_files(directory: Path) -> list[Path]:
+    """The image files directly in ``directory``, by name in natural order (``img2`` before ``img10``)."""
+    return sorted((p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES), key=lambda p: natural_key(p.name))
+
+
+def read_image(path: Path, shape: tuple[int, ...]) -> torch.Tensor:
+    """The image at ``path`` as uint8 (C, H, W) of ``shape``: grey (C=1) or RGB (C=3), resized bicubically if needed."""
+    channels, height, width = shape
+    try:
+        with Image.open(path) as opened:
+            picture = opened.convert("L" if channels == 1 else "RGB")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise GanforgeError(f"{path} is not a readable image ({exc}); remove it or replace it with a valid image file") from None
+    if picture.size != (width, height):
+        picture = picture.resize((width, height), Image.BICUBIC)
+    pixels = torch.frombuffer(bytearray(picture.tobytes()), dtype=torch.uint8)
+    return pixels.view(height, width, channels).permute(2, 0, 1).contiguous()
+
+
+def write_image(image: torch.Tensor, path: Path) -> Path:
+    """Write one (C, H, W) image in [-1, 1] to ``path`` at its own size (grey or RGB)."""
+    pixels = ((image.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    array = pixels.permute(1, 2, 0).squeeze(2).contiguous().numpy()
+    Image.fromarray(array).save(path)  # 2-D arrays become grey images, H x W x 3 ones RGB
     return path

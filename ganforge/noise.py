@@ -25,3 +25,25 @@ def sample_noise(
     if config.dist == "uniform":
         return torch.rand(count, config.dim, device=device, generator=generator).mul_(2).sub_(1)
     return torch.randn(count, config.dim, device=device, generator=generator)
+
+
+@dataclass
+class ClassInputs:
+    """Noise and class labels for a class-conditional generator, and the sample grid's width."""
+
+    noise: torch.Tensor  # (N, dim)
+    labels: torch.Tensor  # (N,) int64
+    columns: int | None  # one class per row of this many columns, or None for a square grid of one class
+
+    @classmethod
+    def grid(cls, config: NoiseConfig, num_classes: int, count: int, generator: torch.Generator) -> "ClassInputs":
+        """One row per class, ``ceil(count / num_classes)`` columns; each column shares its z across the rows,
+        so that a column shows what the label alone changes."""
+        columns = -(-count // num_classes)
+        noise = sample_noise(config, columns, "cpu", generator).repeat(num_classes, 1)
+        return cls(noise, torch.arange(num_classes).repeat_interleave(columns), columns)
+
+    @classmethod
+    def single(cls, config: NoiseConfig, label: int, count: int, generator: torch.Generator) -> "ClassInputs":
+        """``count`` draws of z, all with class ``label``."""
+        return cls(sample_noise(config, count, "cpu", generator), torch.full((count,), label, dtype=torch.long), None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -24,10 +25,12 @@ from ganforge.checkpoint import write_checkpoint
 from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
 from ganforge.device import Precision
+from ganforge.distributed import Distributed
 from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.health import SkipWatch
 from ganforge.images import save_samples
 from ganforge.interrupt import StopSignals, TrainingInterrupted
+from ganforge.lifecycle import Lifecycle
 from ganforge.rundir import RunDir
 from ganforge.state import Progress, capture
 from ganforge.variant import Variant
@@ -89,7 +92,8 @@ def data_fingerprint(data: TensorData) -> dict[str, Any]:
 class Meter:
     """Running sums of the step metrics, on the device until a log line needs them."""
 
-    def __init__(self, progress: Progress, device: torch.device):
+    def __init__(self, progress: Progress, device: torch.device, job: Distributed):
+        self.job = job
         self.keys = progress.metric_keys
         self.sums = None if progress.metric_sums is None else progress.metric_sums.to(device)
         self.count = progress.metric_count
@@ -106,7 +110,7 @@ class Meter:
 
     def take(self) -> dict[str, float]:
         """The means since the last call, and the speed as ``steps_per_s``."""
-        values = (self.sums / self.count).tolist()  # the one host synchronisation per logging interval
+        values = self.job.mean(self.sums / self.count).tolist()  # the one host synchronisation per logging interval
         means = dict(zip(self.keys, values))
         means["steps_per_s"] = self.timed / max(time.perf_counter() - self.started, 1e-9)
         self.sums.zero_()
@@ -134,10 +138,26 @@ class Trainer:
         self.reporter = reporter or SilentReporter()
         self.progress = progress or Progress()  # also the loop's cursor: step, epoch, position, order_state
         self.fingerprint = data_fingerprint(data)
+        self.job = precision.job
+        # With several processes, rank 0 alone reports, calls plugins and writes the run directory.
+        self.hooks = Lifecycle(variant.registry, run_dir.path, config, variant, enabled=self.job.is_main)
+        if not self.job.is_main:
+            self.reporter = SilentReporter()
 
     def fit(self) -> RunResult:
+        """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
+        self.hooks.call("on_run_start")
+        try:
+            result = self.run()
+        except BaseException as error:
+            self.hooks.finish(None, error)
+            raise
+        self.hooks.finish(result, None)
+        return result
+
+    def run(self) -> RunResult:
         train, at = self.config.train, self.progress
-        run = plan(train, len(self.data), self.variant.batches_per_step)
+        run = plan(train, len(self.data) // self.job.world_size, self.variant.batches_per_step)
         if at.step >= run.total_steps:
             raise GanforgeError(
                 f"the run in {self.run_dir.path} has done all {run.total_steps} of its steps; "
@@ -147,7 +167,7 @@ class Trainer:
         order_rng = torch.Generator().manual_seed(train.seed)
         if at.order_state is not None:
             order_rng.set_state(at.order_state)
-        self.meter = Meter(at, self.data.data.device)
+        self.meter = Meter(at, self.data.data.device, self.job)
         self.watch = SkipWatch(self.variant.optimizers, train.max_nonfinite_steps, at.streaks)
         self.precision.updates = []
         result = RunResult(self.run_dir, at.step, at.epoch - 1, self.run_dir.checkpoint_path(at.step))
@@ -170,7 +190,7 @@ class Trainer:
         train, at = self.config.train, self.progress
         for epoch in range(at.epoch, run.epochs + 1):
             at.order_state = order_rng.get_state()
-            order = torch.randperm(len(self.data), generator=order_rng).to(self.data.data.device)
+            order = self.job.shard(torch.randperm(len(self.data), generator=order_rng)).to(self.data.data.device)
             first = at.position if epoch == at.epoch else 0
             end = min(run.steps_per_epoch, first + run.total_steps - at.step)
             at.epoch, at.position = epoch, first
@@ -184,12 +204,14 @@ class Trainer:
                 self.watch.collect(at.step, self.precision.updates)
                 self.meter.add(metrics)
                 self.reporter.stepped()
-                if at.step % train.log_every == 0 or at.position == end:
+                logged = at.step % train.log_every == 0 or at.position == end
+                if logged:
                     result.last_metrics = self.log(run)
-                if at.position < end and (signals.received or (train.checkpoint_every and at.step % train.checkpoint_every == 0)):
+                stop = self.stop_signal(signals, logged)
+                if at.position < end and (stop or (train.checkpoint_every and at.step % train.checkpoint_every == 0)):
                     result.checkpoint = self.save_checkpoint()
-                    if signals.received:
-                        raise TrainingInterrupted(signals.received, at.step, result.checkpoint, self.run_dir.path)
+                    if stop:
+                        raise TrainingInterrupted(stop, at.step, result.checkpoint, self.run_dir.path)
             if end == run.steps_per_epoch:
                 self.variant.epoch_ended(epoch)
             sample_path = self.write_samples(epoch, fixed_inputs)
@@ -197,8 +219,25 @@ class Trainer:
             result.samples.append(sample_path)
             result.steps, result.epochs = at.step, epoch
             self.reporter.epoch_ended(epoch, sample_path, result.checkpoint)
-            if signals.received and at.step < run.total_steps:
-                raise TrainingInterrupted(signals.received, at.step, result.checkpoint, self.run_dir.path)
+            self.hooks.call("on_epoch_end", epoch=epoch, step=at.step, sample_path=sample_path, checkpoint_path=result.checkpoint)
+            if stop and at.step < run.total_steps:  # the epoch's last step is always logged, so all agree on it
+                raise TrainingInterrupted(stop, at.step, result.checkpoint, self.run_dir.path)
+
+    def stop_signal(self, signals: StopSignals, logged: bool) -> int | None:
+        """The signal to stop on after this step, if any.
+
+        One process stops at the first step boundary after the signal. Processes of a data-parallel job receive
+        it at different steps, and one that stopped alone would leave the others waiting in their next collective,
+        so they stop together at a logging step (where they synchronise anyway), if any of them was signalled.
+        """
+        if not self.job.enabled:
+            return signals.received
+        if not logged:
+            return None
+        flag = torch.tensor([0.0 if signals.received is None else 1.0], device=self.data.data.device)
+        if self.job.mean(flag).item() == 0:
+            return None
+        return signals.received or signal.SIGTERM
 
     def log(self, run: Plan) -> dict[str, Any]:
         """Write one line of averaged metrics; stop the run if updates keep being skipped."""
@@ -206,11 +245,13 @@ class Trainer:
         means = self.meter.take()
         self.watch.check()
         record = {"step": at.step, "epoch": at.epoch, **means}
-        record["images_per_s"] = record.pop("steps_per_s") * run.examples_per_step
+        record["images_per_s"] = record.pop("steps_per_s") * run.examples_per_step * self.job.world_size
         if skipped := self.watch.take_skipped():
             record["skipped_updates"] = skipped  # updates whose gradients were not finite, left out
-        self.run_dir.log_metrics(record)
+        if self.job.is_main:
+            self.run_dir.log_metrics(record)
         self.reporter.logged(record)
+        self.hooks.call("on_log", record=dict(record), step=at.step, epoch=at.epoch)
         self.watch.stop_if_failed(self.last_checkpoint())
         self.track_best(record)
         return record
@@ -229,6 +270,9 @@ class Trainer:
         return next(reversed(self.run_dir.checkpoints()), None)
 
     def write_samples(self, epoch: int, inputs: Any) -> Path:
+        path = self.run_dir.sample_path(epoch)
+        if not self.job.is_main:
+            return path
         networks = self.variant.networks.values()
         modes = [network.training for network in networks]
         for network in networks:
@@ -239,7 +283,7 @@ class Trainer:
         finally:
             for network, mode in zip(networks, modes):
                 network.train(mode)
-        return save_samples(samples, self.data.spec, self.run_dir.sample_path(epoch), self.data.reference)
+        return save_samples(samples, self.data.spec, path, self.data.reference, self.variant.grid_columns(inputs))
 
     def save_checkpoint(self, path: Path | None = None) -> Path:
         """Save the whole training state at the current step (to ``path``, else the next step checkpoint)."""
@@ -253,6 +297,8 @@ class Trainer:
             metric_count=self.meter.count,
             streaks=dict(self.watch.streaks),
         )
+        if not self.job.is_main:
+            return path or self.run_dir.checkpoint_path(at.step)
         tensors, meta = capture(self.variant, self.precision, progress)
         if self.data.reference is not None:
             tensors["data.reference"] = self.data.reference
@@ -263,7 +309,9 @@ class Trainer:
             data=self.fingerprint,
         )
         if path is not None:
-            return write_checkpoint(path, tensors, meta)
-        path = write_checkpoint(self.run_dir.checkpoint_path(at.step), tensors, meta)
-        self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints)
-        return path
+            written = write_checkpoint(path, tensors, meta)
+        else:
+            written = write_checkpoint(self.run_dir.checkpoint_path(at.step), tensors, meta)
+            self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints)
+        self.hooks.call("on_checkpoint_save", path=written, step=at.step, epoch=at.epoch)
+        return written

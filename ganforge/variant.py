@@ -17,6 +17,7 @@ from ganforge.config import RunConfig, supplied_parameters
 from ganforge.data import Batch, DataSpec, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
+from ganforge.loss import complete
 
 
 @contextlib.contextmanager
@@ -49,20 +50,22 @@ class Variant:
         self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}  # stepped each epoch, checkpointed
 
     def make(self, section: str, **supplied: Any) -> Any:
-        """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments."""
+        """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments.
+
+        A factory that raises, or returns something that is not a component of its kind, is a GanforgeError
+        naming the plugin that provides it.
+        """
         choice = getattr(self.config, section)
-        factory = self.registry.load(choice.kind, choice.name)
-        wanted = supplied_parameters(factory)
+        component = self.registry.get(choice.kind, choice.name)
+        wanted = supplied_parameters(component.load())
         missing = [name for name in wanted if name not in supplied]
         if missing:
             raise GanforgeError(
                 f"{choice.kind} '{choice.name}' needs {', '.join(missing)}, which variant "
                 f"'{self.config.variant.name}' does not supply; choose another {choice.kind}"
             )
-        try:
-            return factory(**{name: supplied[name] for name in wanted}, **choice.params)
-        except (TypeError, ValueError) as exc:
-            raise GanforgeError(f"{choice.kind} '{choice.name}' rejected its settings {choice.params}: {exc}") from exc
+        built = component.build(choice.params, **{name: supplied[name] for name in wanted})
+        return complete(built) if choice.kind == "loss" else built  # the optional parts of the loss contract default
 
     def to(self, device: torch.device) -> None:
         """Move every network to ``device``; :meth:`generate` and :meth:`train_step` work there."""
@@ -103,7 +106,7 @@ class Variant:
         return {}
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Restore what :meth:`extra_state` returned."""
+        """Restore what :meth:`extra_state` returned (also when a checkpoint is loaded for sampling)."""
 
     def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> Any:
         """The fixed inputs (noise, labels, or source images) behind samples, on the CPU.
@@ -115,3 +118,31 @@ class Variant:
     def generate(self, inputs: Any) -> torch.Tensor:
         """Outputs for ``inputs`` from :meth:`sample_inputs`: images in [-1, 1] (N, C, H, W) or points (N, D)."""
         raise NotImplementedError
+
+    def grid_columns(self, inputs: Any) -> int | None:
+        """Columns of the sample grid drawn from :meth:`generate`'s outputs for ``inputs``; None: as square as possible.
+
+        A class-conditional variant puts one class per row; an image-to-image one puts each source beside its
+        translations.
+        """
+        return None
+
+    def class_inputs(self, count: int, label: int, generator: torch.Generator) -> Any:
+        """Inputs for :meth:`generate` that draw ``count`` examples of class ``label`` (``ganforge sample --class``).
+
+        Class-conditional variants implement this; the core has checked that ``label`` is one of the model's classes.
+        """
+        raise GanforgeError(
+            f"variant '{self.config.variant.name}' is not class-conditional and cannot draw a chosen class; "
+            "drop --class, or train a class-conditional variant"
+        )
+
+    def translate(self, images: torch.Tensor) -> torch.Tensor:
+        """Translated ``images`` (N, C, H, W in [-1, 1], on the device) from the source domain to the target domain.
+
+        Image-to-image variants implement this (``ganforge sample --input-dir``).
+        """
+        raise GanforgeError(
+            f"variant '{self.config.variant.name}' generates rather than translates images; --input-dir needs an "
+            "image-to-image variant"
+        )

@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# Test networks are tiny: extra intra-op threads gain nothing, and on a shared CPU their spin-waiting workers
+# slow every small op down many times over. One thread keeps the suite's run time steady.
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(os.environ.get("GANFORGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 

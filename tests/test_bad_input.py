@@ -115,7 +115,7 @@ def test_a_checkpoint_of_a_variant_that_is_not_installed(vanilla_run, tmp_path):
     source = read_checkpoint(next((vanilla_run / "checkpoints").iterdir()))
     meta = {**source.meta, "variant": "stylegan9", "config": {**source.meta["config"], "variant": "stylegan9"}}
     edited = write_checkpoint(tmp_path / "other.safetensors", source.tensors, meta)
-    assert_one_line_error(invoke("sample", edited), "unknown variant 'stylegan9'")
+    assert_one_line_error(invoke("sample", edited), "unknown variant 'ganforge:stylegan9'")
 
 
 def test_resume_refuses_changes_that_would_make_another_run(vanilla_run):

@@ -24,7 +24,7 @@ from ganforge_datasets import mixtures
 from ganforge_datasets import mnist as mnist_module
 from ganforge_datasets.idx import DTYPES, read_idx
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from conftest import SHARED_DATA
 
 
 def idx_bytes(images: torch.Tensor) -> bytes:
@@ -64,7 +64,10 @@ def isolated(tmp_path, monkeypatch):
 def test_plugin_registers_every_dataset_by_import_path():
     registry = build_registry([EntryPoint("datasets", "ganforge_datasets.plugin", "ganforge")])
     components = registry.components("dataset")
-    assert [c.name for c in components] == ["fashion-mnist", "grid25", "image-folder", "mnist", "ring8"]
+    assert [c.name for c in components] == [
+        "apple2orange", "cezanne2photo", "digits2fashion", "facades", "fashion-mnist", "grid25", "horse2zebra", "image-folder",
+        "iphone2dslr_flower", "maps", "mnist", "monet2photo", "ring8", "summer2winter_yosemite", "ukiyoe2photo", "unpaired-folders", "vangogh2photo",
+    ]  # fmt: skip
     assert all(isinstance(c.target, str) and c.description for c in components)
     assert registry.load("dataset", "ring8") is mixtures.ring8
     assert registry.load("dataset", "fashion-mnist") is mnist_module.fashion_mnist

@@ -186,7 +186,7 @@ def test_a_resume_may_lengthen_the_run_but_not_change_it(tmp_path):
         ganforge.resume(tmp_path)
     with pytest.raises(GanforgeError, match=r"optim.lr=0.1 differs from the run being resumed \(optim.lr=0.0002\)"):
         ganforge.resume(tmp_path, settings={"optim.lr": 0.1, "train.epochs": 2})
-    with pytest.raises(GanforgeError, match=r"data.name='grid25' differs"):
+    with pytest.raises(GanforgeError, match=r"data.name='ganforge:grid25' differs"):
         ganforge.resume(tmp_path, settings={"data.name": "grid25", "train.epochs": 2})
     assert ganforge.resume(tmp_path, settings={"train.epochs": 2, "train.log_every": 5}).steps == 20
     assert json.loads((tmp_path / "config.json").read_text())["train"]["epochs"] == 2
@@ -205,3 +205,44 @@ def test_changed_data_is_refused(tmp_path):
     Image.new("L", (4, 4), color=255).save(images / "03.png")
     with pytest.raises(GanforgeError, match="the dataset is not the one .* was trained on .*resume needs the same data"):
         ganforge.resume(tmp_path / "run", settings={"train.epochs": 2})
+
+
+# Runs in each process of a two-process torchrun job; reports where it stopped.
+DDP_WORKER = r"""
+import json, os, sys
+import ganforge
+from ganforge.interrupt import TrainingInterrupted
+
+out, settings, report = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+with open(os.path.join(report, f"rank{os.environ['RANK']}.pid"), "w") as file:
+    file.write(str(os.getpid()))
+try:
+    ganforge.train("vanilla", "ring8", settings=settings, out=out)
+    stopped = None
+except TrainingInterrupted as stop:
+    stopped = stop.step
+with open(os.path.join(report, f"rank{os.environ['RANK']}.json"), "w") as file:
+    json.dump({"stopped": stopped}, file)
+"""
+
+
+def test_a_data_parallel_job_signalled_in_one_process_stops_together(tmp_path):
+    """Only rank 1 gets SIGTERM; both ranks stop at the same logging step and rank 0 saves that checkpoint."""
+    settings = {**TINY, "data.size": 2560, "train.epochs": 5, "train.log_every": 5, "train.checkpoint_every": 10, "train.device": "cpu"}
+    worker, out, report = tmp_path / "worker.py", tmp_path / "run", tmp_path / "report"
+    worker.write_text(DDP_WORKER)
+    report.mkdir()
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    job = subprocess.Popen([*launcher, str(worker), str(out), json.dumps(settings), str(report)], env=CHILD_ENV,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 180
+    while not list((out / "checkpoints").glob("step_*.safetensors")):
+        assert job.poll() is None, job.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "no checkpoint within three minutes"
+        time.sleep(0.01)
+    os.kill(int((report / "rank1.pid").read_text()), signal.SIGTERM)
+    _, stderr = job.communicate(timeout=180)
+    assert job.returncode == 0, stderr[-3000:]
+    stopped = [json.loads((report / f"rank{rank}.json").read_text())["stopped"] for rank in (0, 1)]
+    assert stopped[0] == stopped[1] and stopped[0] is not None and stopped[0] % 5 == 0, stopped
+    assert (out / "checkpoints" / f"step_{stopped[0]:08d}.safetensors").exists()

@@ -1,6 +1,7 @@
 """Registers the built-in datasets by import path, so that listing them never imports torch."""
 
 from ganforge.plugin import hookimpl
+from ganforge_datasets.release_names import RELEASES
 
 
 @hookimpl
@@ -18,3 +19,7 @@ def register_datasets(register):
         "ganforge_datasets.folder:image_folder",
         "Your images from --data-root, all one size; first-level subfolders become classes",
     )
+    register("digits2fashion", "ganforge_datasets.unpaired:digits2fashion", "Unpaired: MNIST digits (A) <-> Fashion-MNIST items (B), 28x28 grey, offline")
+    register("unpaired-folders", "ganforge_datasets.unpaired:unpaired_folders", "Unpaired: your trainA/ trainB/ testA/ testB/ image folders")
+    for name, description in RELEASES.items():
+        register(name, f"ganforge_datasets.releases:{name}", description)

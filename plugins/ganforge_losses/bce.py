@@ -8,7 +8,7 @@ D maximises log D(x) + log(1 - D(G(z))). For G the paper gives two objectives:
   gradients early on.
 
 With D(x) = sigmoid(l) for a logit l, log D = -softplus(-l) and log(1 - D) = -softplus(l); computing them this
-way stays finite where sigmoid saturates to exactly 0 or 1.
+way stays finite where sigmoid saturates to exactly 0 or 1. ``r1_gamma`` > 0 adds the R1 penalty to D's loss.
 """
 
 from __future__ import annotations
@@ -18,11 +18,14 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from ganforge_losses.penalties import R1Option
 
-class BCELoss:
+
+class BCELoss(R1Option):
     """Binary cross-entropy on D's logits, with G's minimax or non-saturating objective."""
 
-    def __init__(self, mode: Literal["non-saturating", "minimax"] = "non-saturating"):
+    def __init__(self, mode: Literal["non-saturating", "minimax"] = "non-saturating", r1_gamma: float = 0.0):
+        super().__init__(r1_gamma)
         self.mode = mode
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

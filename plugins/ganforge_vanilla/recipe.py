@@ -4,6 +4,10 @@ G(z; θg) maps noise z ~ p_z to data; D(x; θd) gives the probability that x is 
 the paper's Algorithm 1: ``k`` discriminator steps, each on a fresh minibatch of data and of noise, with G frozen;
 then one generator step with D frozen. At the game's equilibrium G reproduces the data distribution and
 D(x) = D(G(z)) = 1/2 everywhere, which is why training reports both means.
+
+The loss is a component (``--set loss.name=lsgan``, ``hinge``, ``wgan-gp``): D's step adds the loss's penalty
+(WGAN-GP's gradient penalty, or R1) computed in fp32, and ``optim.d_steps`` left at None takes the loss's own
+number of D steps (WGAN-GP's n_critic = 5, else 1).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ class OptimConfig:
     lr: float = at_least(0.0, 2e-4)  # learning rate of G and D
     beta1: float = at_least(0.0, 0.5)  # Adam β1; 0.5 (Radford et al.) oscillates less than the usual 0.9 in GANs
     beta2: float = at_least(0.0, 0.999)  # Adam β2
-    d_steps: int = at_least(1, 1)  # Goodfellow's k: discriminator steps per generator step
+    d_steps: int | None = at_least(1, None)  # Goodfellow's k, D steps per G step; None: the loss's (wgan-gp 5, else 1)
 
 
 class Vanilla(Variant):
@@ -38,7 +42,7 @@ class Vanilla(Variant):
 
     @property
     def batches_per_step(self) -> int:
-        return self.config.optim.d_steps
+        return self.config.optim.d_steps or self.loss.d_steps
 
     def build(self) -> None:
         supplied = dict(noise_dim=self.config.noise.dim, spec=self.spec)
@@ -56,27 +60,38 @@ class Vanilla(Variant):
     def noise(self, count: int) -> torch.Tensor:
         return sample_noise(self.config.noise, count, self.device)
 
+    def fake(self, count: int, labels: torch.Tensor | None) -> torch.Tensor:
+        """G(z) for ``count`` fresh draws of z. Conditional variants override this and use ``labels``."""
+        return self.networks["generator"](self.noise(count))
+
+    def discriminate(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """D's logits for ``x``. Conditional variants override this and use ``labels``."""
+        return self.networks["discriminator"](x)
+
     def train_step(self, batch: Batch, precision: Precision) -> dict[str, torch.Tensor]:
-        generator, discriminator = self.networks["generator"], self.networks["discriminator"]
-        for real in batch.data.chunk(self.batches_per_step):
+        k = self.batches_per_step
+        reals = batch.data.chunk(k)
+        labels = [None] * k if batch.labels is None else batch.labels.chunk(k)
+        for real, label in zip(reals, labels):
             with precision.autocast():
                 with torch.no_grad():  # G is frozen during D's step: no graph through it at all
-                    fake = generator(self.noise(len(real)))
-                real_logits = discriminator(real)
-                fake_logits = discriminator(fake)
+                    fake = self.fake(len(real), label)
+                real_logits = self.discriminate(real, label)
+                fake_logits = self.discriminate(fake, label)
                 loss_d = self.loss.discriminator_loss(real_logits, fake_logits)
+            penalty = self.loss.penalty(lambda x: self.discriminate(x, label), real, fake)
+            if penalty is not None:
+                loss_d = loss_d + penalty
             precision.step(loss_d, self.optimizers["discriminator"])
 
-        with frozen(discriminator), precision.autocast():
-            loss_g = self.loss.generator_loss(discriminator(generator(self.noise(len(real)))))
+        with frozen(self.networks["discriminator"]), precision.autocast():
+            loss_g = self.loss.generator_loss(self.discriminate(self.fake(len(real), label), label))
         precision.step(loss_g, self.optimizers["generator"])
 
-        return {
-            "loss_d": loss_d.detach(),
-            "loss_g": loss_g.detach(),
-            "d_real": torch.sigmoid(real_logits.detach().float()).mean(),
-            "d_fake": torch.sigmoid(fake_logits.detach().float()).mean(),
-        }
+        metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+        if penalty is not None:
+            metrics["penalty"] = penalty.detach()
+        return metrics | self.loss.report(real_logits.detach(), fake_logits.detach())
 
     def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> torch.Tensor:
         return sample_noise(self.config.noise, count, "cpu", generator)

@@ -1,0 +1,251 @@
+"""Helpers for testing ganforge plugins, in their authors' test suites and in ganforge's own.
+
+* :func:`registry_with`: a fresh registry holding only the plugins you name (no entry points, no environment);
+* :func:`build`: one component from a registry, built as a variant would build it;
+* :func:`tiny_data`: a small in-memory dataset of images or points;
+* ``check_*``: the contracts every generator, discriminator, loss, dataset and variant must keep (shapes,
+  dtypes, devices, gradients, a short training run). Each raises ``AssertionError`` saying what is wrong.
+
+::
+
+    from ganforge import testing
+    from ganforge_fgan import plugin
+
+    def test_fgan_loss_keeps_the_loss_contract():
+        registry = testing.registry_with(plugin)
+        testing.check_loss(testing.build("loss", "fgan", registry))
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganforge import api
+from ganforge.errors import GanforgeError
+from ganforge.data import DataSpec, TensorData
+from ganforge.device import Precision
+from ganforge.discovery import PluginSource, Selection, builtin_sources
+from ganforge.registry import Registry, build_registry, get_registry
+from ganforge.rundir import RunDir
+from ganforge.trainer import Trainer
+
+__all__ = [
+    "registry_with",
+    "build",
+    "tiny_data",
+    "check_generator",
+    "check_discriminator",
+    "check_loss",
+    "check_dataset",
+    "check_variant",
+]
+
+
+def registry_with(*plugins: Any, builtins: bool = False) -> Registry:
+    """A fresh registry holding only ``plugins``, plus ganforge's built-in plugins when ``builtins``.
+
+    A plugin is a module, an import path (``"ganforge_fgan.plugin"``) or an object with hook implementations.
+    Installed entry points and the ``GANFORGE_*`` plugin variables are ignored, and the registry is strict: a
+    plugin that fails to load, or a lifecycle hook that raises, is a :class:`ganforge.GanforgeError`, so a test sees
+    exactly the plugins it names and every bug in them.
+    """
+    sources = builtin_sources() if builtins else []
+    for plugin in plugins:
+        if isinstance(plugin, str):
+            plugin = importlib.import_module(plugin)
+        if inspect.ismodule(plugin) and any(existing.module == plugin.__name__ for existing in sources):
+            continue  # a built-in plugin named again
+        sources.append(PluginSource.from_object(plugin))
+    return build_registry(sources, Selection(), strict=True)
+
+
+def build(kind: str, name: str, registry: Registry | None = None, settings: dict[str, Any] | None = None, **supplied: Any) -> Any:
+    """The ``kind`` component ``name`` built with ``settings`` (its ``<section>.*`` keys) and ``supplied`` arguments
+    (such as ``noise_dim`` and ``spec``), checked as the core checks it."""
+    return (registry or get_registry()).get(kind, name).build(settings, **supplied)
+
+
+def tiny_data(shape: tuple[int, ...] = (1, 8, 8), count: int = 64, num_classes: int = 0, seed: int = 0) -> TensorData:
+    """``count`` random examples: uint8 images when ``shape`` is (C, H, W), float points when it is (D,), with
+    random labels in ``range(num_classes)`` when ``num_classes`` > 0."""
+    generator = torch.Generator().manual_seed(seed)
+    is_image = len(shape) == 3
+    if is_image:
+        data = torch.randint(0, 256, (count, *shape), generator=generator, dtype=torch.uint8)
+    else:
+        data = torch.randn(count, *shape, generator=generator)
+    labels = torch.randint(num_classes, (count,), generator=generator) if num_classes else None
+    return TensorData(data, DataSpec(tuple(shape), num_classes, is_image), labels)
+
+
+def _gradients_reach(module: nn.Module, what: str) -> None:
+    missing = [name for name, p in module.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"{what}: no gradient reaches parameter(s) {', '.join(missing)}"
+    broken = [name for name, p in module.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
+    assert not broken, f"{what}: non-finite gradient in parameter(s) {', '.join(broken)}"
+    module.zero_grad(set_to_none=True)
+
+
+def check_generator(generator: nn.Module, inputs: torch.Tensor | tuple, spec: DataSpec) -> torch.Tensor:
+    """``generator(*inputs)`` gives one float example of ``spec.shape`` per input row, on the inputs' device,
+    finite, images in [-1, 1]; and a gradient reaches every parameter. Returns the output."""
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    assert isinstance(generator, nn.Module), f"a generator is a torch.nn.Module, got {type(generator).__name__}"
+    count = len(inputs[0])
+    out = generator(*inputs)
+    assert isinstance(out, torch.Tensor), f"the generator returned {type(out).__name__}, not a tensor"
+    assert tuple(out.shape) == (count, *spec.shape), f"generator output {tuple(out.shape)}, expected {(count, *spec.shape)}"
+    assert out.is_floating_point(), f"generator output is {out.dtype}, not floating point"
+    assert out.device == inputs[0].device, f"generator output on {out.device}, its inputs on {inputs[0].device}"
+    assert torch.isfinite(out).all(), "generator output is not finite"
+    if spec.is_image:
+        assert out.min() >= -1 - 1e-4 and out.max() <= 1 + 1e-4, "generated images must lie in [-1, 1] (end in tanh)"
+    (out.float() * torch.randn_like(out.float())).sum().backward()
+    _gradients_reach(generator, "generator")
+    return out.detach()
+
+
+def check_discriminator(discriminator: nn.Module, data: torch.Tensor, *conditions: Any) -> torch.Tensor:
+    """``discriminator(data, *conditions)`` gives finite float logits, one per example or a map of them per example
+    (PatchGAN), on the data's device; gradients
+    reach every parameter and the input itself (the generator's step and gradient penalties need them).
+    Returns the logits."""
+    assert isinstance(discriminator, nn.Module), f"a discriminator is a torch.nn.Module, got {type(discriminator).__name__}"
+    x = data.detach().float().clone().requires_grad_(True)
+    logits = discriminator(x, *conditions)
+    assert isinstance(logits, torch.Tensor), f"the discriminator returned {type(logits).__name__}, not a tensor"
+    assert logits.dim() >= 1 and len(logits) == len(x), f"discriminator output {tuple(logits.shape)}, expected logits for each of {len(x)} examples"
+    assert logits.is_floating_point(), f"discriminator output is {logits.dtype}, not floating point"
+    assert logits.device == x.device, f"discriminator output on {logits.device}, its input on {x.device}"
+    assert torch.isfinite(logits).all(), "discriminator output is not finite"
+    (logits * torch.randn_like(logits)).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0, "no gradient reaches the discriminator's input"
+    _gradients_reach(discriminator, "discriminator")
+    return logits.detach()
+
+
+def _scalar(value: Any, what: str, device: torch.device) -> torch.Tensor:
+    assert isinstance(value, torch.Tensor), f"{what} returned {type(value).__name__}, not a tensor"
+    assert value.dim() == 0, f"{what} returned shape {tuple(value.shape)}, not a scalar"
+    assert value.is_floating_point() and torch.isfinite(value), f"{what} returned {value}, not a finite float"
+    assert value.device.type == device.type, f"{what} returned a tensor on {value.device}, its inputs are on {device}"
+    return value
+
+
+def check_loss(loss: Any, device: str | torch.device = "cpu", batch: int = 16) -> None:
+    """``discriminator_loss(real_logits, fake_logits)`` and ``generator_loss(fake_logits)`` return finite float
+    scalars on the logits' device that gradients flow through; D's loss is lower when it tells real (high logits)
+    from fake (low logits) than when it has them backwards, and G's loss is lower when D takes fakes for real."""
+    device = torch.device(device)
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(batch, generator=generator).to(device).requires_grad_(True)
+    fake = torch.randn(batch, generator=generator).to(device).requires_grad_(True)
+    loss_d = _scalar(loss.discriminator_loss(real, fake), "discriminator_loss", device)
+    grad_real, grad_fake = torch.autograd.grad(loss_d, (real, fake))
+    assert torch.isfinite(grad_real).all() and grad_real.abs().sum() > 0, "discriminator_loss has no gradient for real logits"
+    assert torch.isfinite(grad_fake).all() and grad_fake.abs().sum() > 0, "discriminator_loss has no gradient for fake logits"
+    loss_g = _scalar(loss.generator_loss(fake), "generator_loss", device)
+    (grad_g,) = torch.autograd.grad(loss_g, fake)
+    assert torch.isfinite(grad_g).all() and grad_g.abs().sum() > 0, "generator_loss has no gradient for fake logits"
+
+    high, low = torch.full((batch,), 2.0, device=device), torch.full((batch,), -2.0, device=device)
+    assert loss.discriminator_loss(high, low) < loss.discriminator_loss(low, high), (
+        "discriminator_loss is not lower when D scores real examples above fakes"
+    )
+    assert loss.generator_loss(high) < loss.generator_loss(low), "generator_loss is not lower when D scores fakes as real"
+
+
+def check_dataset(dataset: Any) -> None:
+    """A :class:`TensorData` with at least one example of ``spec.shape``: uint8 images or float points, int64
+    labels in ``range(spec.num_classes)`` if any, and minibatches that are float, images in [-1, 1]."""
+    assert isinstance(dataset, TensorData), f"a dataset is a ganforge.data.TensorData, got {type(dataset).__name__}"
+    spec = dataset.spec
+    assert len(dataset) >= 1, "the dataset is empty"
+    assert tuple(dataset.data.shape[1:]) == tuple(spec.shape), f"examples {tuple(dataset.data.shape[1:])}, spec says {spec.shape}"
+    if spec.is_image:
+        assert len(spec.shape) == 3 and dataset.data.dtype == torch.uint8, "images are uint8 tensors of shape (N, C, H, W)"
+    else:
+        assert dataset.data.is_floating_point(), f"point data is float, got {dataset.data.dtype}"
+    if dataset.labels is not None:
+        labels = dataset.labels
+        assert labels.dtype == torch.int64 and labels.shape == (len(dataset),), "labels are one int64 per example"
+        assert spec.num_classes > 0, "labelled data must say how many classes it has (spec.num_classes)"
+        assert 0 <= int(labels.min()) and int(labels.max()) < spec.num_classes, f"labels outside range({spec.num_classes})"
+    batch = dataset.batch(torch.arange(min(len(dataset), 8)))
+    assert batch.data.dtype == torch.float32 and tuple(batch.data.shape[1:]) == tuple(spec.shape), "minibatches are float32"
+    if spec.is_image:
+        assert batch.data.min() >= -1 and batch.data.max() <= 1, "image minibatches lie in [-1, 1]"
+
+
+def check_variant(
+    name: str,
+    data: TensorData | None = None,
+    settings: dict[str, Any] | None = None,
+    registry: Registry | None = None,
+    steps: int = 2,
+    device: str = "cpu",
+) -> dict[str, float]:
+    """A short real run of variant ``name`` on ``data`` (default: 64 tiny 1x28x28 images in 10 classes).
+
+    Builds it, trains ``steps`` steps through the core's loop (each step must return finite scalar tensors on the
+    device), checks that training changed some network, that samples and a checkpoint were written, that the
+    checkpoint loads back into equal networks, and that the loaded variant generates at least the examples asked
+    for (a class grid rounds up to whole rows), also without training data (as ``ganforge sample`` does). Returns
+    the last logged metrics.
+    """
+    registry = registry or get_registry()
+    data = (data or tiny_data((1, 28, 28), num_classes=10)).to(torch.device(device))
+    settings = {"train.batch_size": 8, "train.log_every": 1, "train.sample_count": 4, **(settings or {})}
+    settings.update({"train.max_steps": steps, "train.device": device})
+    config = api.configure(name, settings=settings, registry=registry)
+    variant = api.build_variant(config, data.spec, torch.device(device), registry)
+    variant.configure_optimizers()
+    before = {n: [p.detach().clone() for p in network.parameters()] for n, network in variant.networks.items()}
+    variant.train_step = _checked_steps(variant.train_step, torch.device(device))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = RunDir.create(Path(tmp) / "run")
+        run_dir.write_config(config.to_json())
+        result = Trainer(variant, data, config, run_dir, Precision(torch.device(device))).fit()
+        assert result.steps == steps, f"the run stopped after {result.steps} of {steps} steps"
+        assert result.samples and result.samples[-1].stat().st_size > 0, "no sample picture was written"
+        changed = [n for n, network in variant.networks.items() if any(not torch.equal(a, b) for a, b in zip(before[n], network.parameters()))]
+        assert changed, f"{steps} training steps changed none of the networks {sorted(variant.networks)}"
+
+        loaded = api.load(result.checkpoint, device=device, registry=registry)
+        for network_name, network in variant.networks.items():
+            saved = loaded.networks[network_name].state_dict()
+            assert all(torch.equal(t, saved[k]) for k, t in network.state_dict().items()), f"network '{network_name}' did not load back equal"
+        for with_data in (data, None):
+            try:
+                inputs = loaded.sample_inputs(5, torch.Generator().manual_seed(0), with_data)
+            except GanforgeError:
+                if with_data is None:  # image-to-image variants need images to translate, and must say so clearly
+                    continue
+                raise
+            with torch.no_grad():
+                out = loaded.generate(inputs)
+            # a staged generator (StackGAN) shows the stage it has reached, at that stage's resolution
+            assert len(out) >= 5 and out.shape[1] == data.spec.shape[0], f"generate gave {tuple(out.shape)} when asked for 5 examples of {data.spec.shape}"
+            assert torch.isfinite(out).all(), "generated samples are not finite"
+    return result.last_metrics
+
+
+def _checked_steps(train_step: Any, device: torch.device) -> Any:
+    def checked(batch: Any, precision: Precision) -> dict[str, torch.Tensor]:
+        metrics = train_step(batch, precision)
+        assert isinstance(metrics, dict) and metrics, "train_step must return a dict of metric name -> scalar tensor"
+        for key, value in metrics.items():
+            assert isinstance(value, torch.Tensor) and value.numel() == 1, f"metric '{key}' is not a scalar tensor"
+            assert value.device.type == device.type, f"metric '{key}' is on {value.device}; leave metrics on the training device"
+            assert torch.isfinite(value).all(), f"metric '{key}' is not finite: {value}"
+        return metrics
+
+    return checked

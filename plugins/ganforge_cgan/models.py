@@ -1,0 +1,71 @@
+"""Class-conditional networks: G(z, y) and D(x, y), the label y entering each through a learned embedding.
+
+Mirza & Osindero feed the one-hot label to both networks next to their usual input; a learned embedding is that
+one-hot code times a weight matrix, so ``nn.Embedding`` is the same model without the multiplication by zeros.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import nn
+
+from ganforge.data import DataSpec
+from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator, image_shape
+from ganforge_vanilla.models import MLPDiscriminator, MLPGenerator
+
+
+class ConditionalMLPGenerator(nn.Module):
+    """G(z, y) as in Mirza & Osindero: the label's embedding joins z at the input of an MLP generator."""
+
+    def __init__(self, noise_dim: int, spec: DataSpec, num_classes: int, embed_dim: int = 10, hidden: int = 256, depth: int = 3):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, embed_dim)
+        self.body = MLPGenerator(noise_dim + embed_dim, spec, hidden, depth)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([z, self.embed(labels)], dim=1))
+
+
+class ConditionalMLPDiscriminator(nn.Module):
+    """D(x, y): the flattened example and the label's embedding side by side into an MLP discriminator."""
+
+    def __init__(
+        self, spec: DataSpec, num_classes: int, embed_dim: int = 10, hidden: int = 256, depth: int = 3, dropout: float = 0.0
+    ):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, embed_dim)
+        self.body = MLPDiscriminator(DataSpec((spec.size + embed_dim,), is_image=False), hidden, depth, dropout=dropout)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([x.flatten(1), self.embed(labels)], dim=1))
+
+
+class ConditionalDCGANGenerator(nn.Module):
+    """G(z, y) with DCGAN's conv stack: the label's embedding is appended to z before the first projection."""
+
+    def __init__(self, noise_dim: int, spec: DataSpec, num_classes: int, embed_dim: int = 16, width: int = 64):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, embed_dim)  # N(0, 1) codes: as loud as z, or G would ignore them
+        self.body = DCGANGenerator(noise_dim + embed_dim, spec, width)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([z, self.embed(labels)], dim=1))
+
+
+class ConditionalDCGANDiscriminator(nn.Module):
+    """D(x, y) with DCGAN's conv stack: the label's embedding, shaped as one extra image plane, joins x's channels."""
+
+    def __init__(
+        self, spec: DataSpec, num_classes: int, width: int = 64, norm: Literal["batch", "layer", "none"] = "batch"
+    ):
+        super().__init__()
+        channels, size = image_shape(spec, "the conditional-dcgan discriminator")
+        self.size = size
+        self.embed = nn.Embedding(num_classes, size * size)
+        self.body = DCGANDiscriminator(DataSpec((channels + 1, size, size), spec.num_classes), width, norm)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        plane = self.embed(labels).view(-1, 1, self.size, self.size).to(x.dtype)
+        return self.body(torch.cat([x, plane], dim=1))

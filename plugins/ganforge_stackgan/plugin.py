@@ -1,0 +1,24 @@
+"""Registers StackGAN, its stage networks and the one-hot class embedding. Imports nothing heavy."""
+
+from ganforge.plugin import hookimpl
+
+
+@hookimpl
+def register_variants(register):
+    register("stackgan", "ganforge_stackgan.recipe:StackGAN", "Zhang et al. 2017: stage I draws low-res from z and an embedding, stage II refines")
+
+
+@hookimpl
+def register_generators(register):
+    register("stackgan-stage1", "ganforge_stackgan.models:Stage1Generator", "StackGAN stage I: (z, embedding) -> low-res image, with conditioning augmentation")
+    register("stackgan-stage2", "ganforge_stackgan.models:Stage2Generator", "StackGAN stage II: (stage-I image, embedding) -> full-res image")
+
+
+@hookimpl
+def register_discriminators(register):
+    register("stackgan", "ganforge_stackgan.models:StageDiscriminator", "StackGAN D(x, embedding): is x real and does it match the embedding")
+
+
+@hookimpl
+def register_embeddings(register):
+    register("onehot", "ganforge_stackgan.embeddings:OneHotEmbedding", "Class label -> fixed one-hot vector (offline class conditioning)")

@@ -1,0 +1,211 @@
+"""The StackGAN recipe (Zhang et al., "StackGAN: Text to Photo-realistic Image Synthesis with Stacked Generative
+Adversarial Networks", 2017), conditioned on a plugin-provided embedding φ (one-hot classes by default).
+
+Stage I draws a low-resolution image from z and a conditioning vector ĉ₀ (conditioning augmentation around φ);
+stage II takes that image and its own ĉ and refines it to the full resolution. Each stage has its own
+discriminator, which judges image and embedding together. Training follows the paper: stage I alone for
+``stages.stage1_epochs`` epochs, then stage II with stage I fixed for the rest of ``train.epochs``. In each step:
+
+* D sees real images with their own embedding (real), generated images with the same embedding (fake), and real
+  images with another class's embedding (wrong), so that it learns to reject images that do not match φ:
+  D's loss is that of (real, fake) and of (real, wrong), averaged; with the bce loss this is the paper's
+  log D(x, φ) + ½ (log(1 − D(G(z, φ), φ)) + log(1 − D(x, φ_wrong))).
+* G minimises the loss's generator term plus λ·D_KL(N(μ(φ), Σ(φ)) ‖ N(0, I)) / dim(ĉ), λ = ``stages.kl_weight``
+  (the KL divided by its dimensions, as the authors' code averages it).
+
+The real images for stage I are the data average-pooled to the low resolution (``stages.upscale``: 2 for
+28 → 14 or 64 → 32 pixels; the paper's 64 → 256 is 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ganforge.config import at_least
+from ganforge.data import Batch, DataSpec, TensorData
+from ganforge.device import Precision
+from ganforge.errors import GanforgeError
+from ganforge.noise import ClassInputs, NoiseConfig, sample_noise
+from ganforge.variant import Variant, frozen
+from ganforge_stackgan.conditioning import kl_divergence
+
+
+@dataclass
+class StackInputs:
+    """Fixed inputs for samples: noise and classes, and the ε of each stage's conditioning augmentation."""
+
+    classes: ClassInputs
+    epsilons: tuple[torch.Tensor, torch.Tensor]  # (N, stage I's condition_dim), (N, stage II's condition_dim)
+
+
+@dataclass
+class StageConfig:
+    """Settings of the ``stages`` section: how the two stages are sized and trained."""
+
+    stage1_epochs: int | None = at_least(1, None)  # epochs of stage I before stage II; None: half of train.epochs
+    upscale: int = at_least(2, 2)  # full resolution / stage-I resolution: 2 or 4 (the paper: 64 -> 256 is 4)
+    kl_weight: float = at_least(0.0, 1.0)  # λ of the KL term of conditioning augmentation (the paper: 1)
+
+
+@dataclass
+class OptimConfig:
+    """Settings of the ``optim`` section: Adam for each of the four networks."""
+
+    lr: float = at_least(0.0, 2e-4)  # initial learning rate (the paper: 2e-4)
+    beta1: float = at_least(0.0, 0.5)  # Adam β1
+    beta2: float = at_least(0.0, 0.999)  # Adam β2
+    halve_every: int | None = at_least(1, None)  # halve a stage's rates every this many of its epochs (paper: 100); None: never
+
+
+class StackGAN(Variant):
+    """Zhang et al. 2017: stage I draws a low-res image from z and the embedding, stage II refines it."""
+
+    components = {
+        "generator": "generator",
+        "refiner": "generator",
+        "discriminator": "discriminator",
+        "embedding": "embedding",
+        "loss": "loss",
+    }
+    sections = {"noise": NoiseConfig, "stages": StageConfig, "optim": OptimConfig}
+    defaults = {
+        "generator.name": "stackgan-stage1",
+        "refiner.name": "stackgan-stage2",
+        "discriminator.name": "stackgan",
+        "embedding.name": "onehot",
+        "loss.name": "bce",
+        "data.name": "mnist",
+    }
+
+    def build(self) -> None:
+        if self.spec.num_classes < 2:
+            raise GanforgeError(
+                f"stackgan conditions on embeddings of the labels, but dataset '{self.config.data.name}' has none; "
+                "choose a labelled dataset such as mnist or fashion-mnist"
+            )
+        upscale = self.config.stages.upscale
+        if not self.spec.is_image or self.spec.shape[-1] % upscale:
+            raise GanforgeError(f"stackgan needs images whose size divides by stages.upscale={upscale}; the data is {self.spec.shape}")
+        channels, height, width = self.spec.shape
+        self.stage1_spec = DataSpec((channels, height // upscale, width // upscale), self.spec.num_classes)
+        self.networks["embedding"] = embedding = self.make("embedding", spec=self.spec)
+        supplied = dict(noise_dim=self.config.noise.dim, embedding_dim=embedding.dim, spec=self.stage1_spec)
+        self.networks["generator"] = self.make("generator", **supplied)
+        self.networks["refiner"] = self.make("refiner", embedding_dim=embedding.dim, spec=self.spec, stage1_spec=self.stage1_spec)
+        self.networks["discriminator_1"] = self.make("discriminator", spec=self.stage1_spec, embedding_dim=embedding.dim)
+        self.networks["discriminator_2"] = self.make("discriminator", spec=self.spec, embedding_dim=embedding.dim)
+        self.loss = self.make("loss")
+        self.epochs_done = 0
+        self.shown_stage = 1  # the stage trained last, whose images samples show
+
+    @property
+    def stage1_epochs(self) -> int:
+        return self.config.stages.stage1_epochs or max(1, self.config.train.epochs // 2)
+
+    @property
+    def stage(self) -> int:
+        """The stage being trained: 1 for the first ``stage1_epochs`` epochs, 2 after."""
+        return 1 if self.epochs_done < self.stage1_epochs else 2
+
+    def configure_optimizers(self) -> None:
+        optim = self.config.optim
+        for name in ("generator", "refiner", "discriminator_1", "discriminator_2"):
+            self.optimizers[name] = torch.optim.Adam(
+                self.networks[name].parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=self.device.type == "cuda" or None
+            )
+            if optim.halve_every:
+                self.schedulers[name] = torch.optim.lr_scheduler.StepLR(self.optimizers[name], optim.halve_every, gamma=0.5)
+
+    def epoch_ended(self, epoch: int) -> None:
+        """Step the learning-rate schedules of the stage that trained, and move on to stage II when it is time."""
+        trained = ("generator", "discriminator_1") if self.stage == 1 else ("refiner", "discriminator_2")
+        for name in trained:
+            if name in self.schedulers:
+                self.schedulers[name].step()
+        self.epochs_done = epoch
+
+    def images(
+        self, z: torch.Tensor, embedding: torch.Tensor, stage: int, epsilons: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The images of ``stage`` for noise ``z`` and embedding φ, with the trained stage's (μ, log σ²).
+
+        ``epsilons`` fixes both stages' conditioning-augmentation draws; None draws them afresh.
+        """
+        epsilon1, epsilon2 = epsilons or (None, None)
+        low, mean, log_variance = self.networks["generator"](z, embedding, epsilon1)
+        if stage == 1:
+            return low, mean, log_variance
+        return self.networks["refiner"](low, embedding, epsilon2)
+
+    def train_step(self, batch: Batch, precision: Precision) -> dict[str, torch.Tensor]:
+        stage = self.stage
+        upscale = self.config.stages.upscale
+        if stage == 2 and self.networks["generator"].training:
+            self.networks["generator"].eval()  # stage I is fixed while stage II trains, batch-norm statistics included
+        real = batch.data if stage == 2 else F.avg_pool2d(batch.data, upscale)
+        embed = self.networks["embedding"]
+        with torch.no_grad():
+            right = embed(batch.labels)
+            offset = torch.randint(1, self.spec.num_classes, batch.labels.shape, device=batch.labels.device)
+            wrong = embed((batch.labels + offset) % self.spec.num_classes)
+        discriminator = self.networks[f"discriminator_{stage}"]
+        self.shown_stage = stage
+        noise = lambda: sample_noise(self.config.noise, len(real), self.device)  # noqa: E731
+
+        with precision.autocast():
+            with torch.no_grad():
+                fake = self.images(noise(), right, stage)[0]
+            real_logits, fake_logits = discriminator(real, right), discriminator(fake, right)
+            wrong_logits = discriminator(real, wrong)
+            loss_d = 0.5 * (
+                self.loss.discriminator_loss(real_logits, fake_logits) + self.loss.discriminator_loss(real_logits, wrong_logits)
+            )
+        penalty = self.loss.penalty(lambda x: discriminator(x, right), real, fake)
+        if penalty is not None:
+            loss_d = loss_d + penalty
+        precision.step(loss_d, self.optimizers[f"discriminator_{stage}"])
+
+        fixed = [self.networks["generator"]] if stage == 2 else []
+        with frozen(discriminator, *fixed), precision.autocast():
+            fake, mean, log_variance = self.images(noise(), right, stage)
+            kl = kl_divergence(mean, log_variance)
+            loss_g = self.loss.generator_loss(discriminator(fake, right)) + self.config.stages.kl_weight * kl / mean.shape[1]
+        precision.step(loss_g, self.optimizers["generator" if stage == 1 else "refiner"])
+
+        metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "kl": kl.detach()}
+        if penalty is not None:
+            metrics["penalty"] = penalty.detach()
+        metrics["stage"] = torch.tensor(float(stage), device=self.device)
+        return metrics | self.loss.report(real_logits.detach(), fake_logits.detach())
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        return {"epochs_done": torch.tensor([self.epochs_done]), "shown_stage": torch.tensor([self.shown_stage])}
+
+    def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        if "epochs_done" in tensors:
+            self.epochs_done, self.shown_stage = int(tensors["epochs_done"][0]), int(tensors["shown_stage"][0])
+
+    def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> StackInputs:
+        return self.with_epsilons(ClassInputs.grid(self.config.noise, self.spec.num_classes, count, generator), generator)
+
+    def class_inputs(self, count: int, label: int, generator: torch.Generator) -> StackInputs:
+        return self.with_epsilons(ClassInputs.single(self.config.noise, label, count, generator), generator)
+
+    def with_epsilons(self, classes: ClassInputs, generator: torch.Generator) -> StackInputs:
+        """``classes`` with fixed ε for both stages, shared down each column of a class grid as z is."""
+        rows = 1 if classes.columns is None else self.spec.num_classes
+        draws = len(classes.labels) // rows
+        dims = (self.networks["generator"].condition_dim, self.networks["refiner"].condition_dim)
+        return StackInputs(classes, tuple(torch.randn(draws, dim, generator=generator).repeat(rows, 1) for dim in dims))
+
+    def grid_columns(self, inputs: StackInputs) -> int | None:
+        return inputs.classes.columns
+
+    def generate(self, inputs: StackInputs) -> torch.Tensor:
+        """Images of the stage trained last: stage I's low-resolution ones until stage II has begun."""
+        embedding = self.networks["embedding"](inputs.classes.labels.to(self.device))
+        epsilons = tuple(epsilon.to(self.device) for epsilon in inputs.epsilons)
+        return self.images(inputs.classes.noise.to(self.device), embedding, self.shown_stage, epsilons)[0]

@@ -1,0 +1,52 @@
+"""Helpers for the variant tests: tiny runs on small slices of real data through the same Trainer the CLI uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import ganforge
+from ganforge import api
+from ganforge.data import TensorData
+from ganforge.device import Precision
+from ganforge.rundir import RunDir
+from ganforge.trainer import RunResult, Trainer
+
+CPU = torch.device("cpu")
+
+
+def first(data: TensorData, count: int, other: int | None = None) -> TensorData:
+    """The first ``count`` examples (and ``other`` of a second domain): a small slice of a real dataset."""
+    labels = None if data.labels is None else data.labels[:count]
+    second = None if data.other is None else data.other[: other or count]
+    return TensorData(data.data[:count], data.spec, labels, data.reference, second)
+
+
+def real_data(variant: str, settings: dict[str, Any]) -> TensorData:
+    return api.load_dataset(ganforge.configure(variant, None, settings))
+
+
+def build(variant: str, data: TensorData, settings: dict[str, Any]):
+    """The variant with its networks and optimizers, on the CPU, for ``data``."""
+    config = ganforge.configure(variant, None, settings)
+    model = api.build_variant(config, data.spec, CPU)
+    model.configure_optimizers()
+    return model
+
+
+def tiny_run(variant: str, data: TensorData, settings: dict[str, Any], out: Path, registry=None) -> RunResult:
+    """A whole run (samples and checkpoints every epoch) of ``variant`` on ``data``."""
+    config = ganforge.configure(variant, None, settings, registry)
+    model = api.build_variant(config, data.spec, CPU, registry)
+    model.configure_optimizers()
+    run_dir = RunDir.create(out)
+    run_dir.write_config(config.to_json())
+    return Trainer(model, data, config, run_dir, Precision(CPU)).fit()
+
+
+def metric_series(result: RunResult, key: str) -> list[float]:
+    import json
+
+    return [json.loads(line)[key] for line in result.run_dir.metrics_path.read_text().splitlines()]
