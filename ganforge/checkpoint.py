@@ -81,7 +81,9 @@ def read_checkpoint(path: Path) -> Checkpoint:
     except (SafetensorError, OSError, ValueError) as exc:
         raise GanforgeError(f"checkpoint {path} is corrupt or truncated ({exc}); use another checkpoint") from None
     if raw.get("digest") != _digest(tensors, raw):
-        raise GanforgeError(f"checkpoint {path} is corrupt: its contents do not match the digest written with them; use another checkpoint")
+        raise GanforgeError(
+            f"checkpoint {path} is corrupt: its contents do not match the digest written with them; use another checkpoint"
+        )
     return Checkpoint(path, tensors, meta)
 
 
@@ -218,4 +220,6 @@ def load_optimizer(optimizer: torch.optim.Optimizer, name: str, saved: Any, tens
         per_parameter = {int(index): entries for index, entries in state["state"].items()}
         optimizer.load_state_dict({"state": per_parameter, "param_groups": state["param_groups"]})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise GanforgeError(f"checkpoint {source}: the state of optimizer '{name}' does not fit this model ({exc}); it was saved by another model") from None
+        raise GanforgeError(
+            f"checkpoint {source}: the state of optimizer '{name}' does not fit this model ({exc}); it was saved by another model"
+        ) from None

@@ -44,7 +44,7 @@ def reports_errors(command: Callable) -> Callable:
             def show(message, category, *rest, **kwargs):  # type: ignore[no-untyped-def]
                 if not issubclass(category, GanforgeWarning):
                     return shown_otherwise(message, category, *rest, **kwargs)
-                err_console.print(f"[bold yellow]warning:[/] {escape(str(message))}", markup=True, highlight=False, soft_wrap=True)
+                err_console.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
 
             warnings.showwarning = show
             try:
@@ -52,7 +52,7 @@ def reports_errors(command: Callable) -> Callable:
             except GanforgeError as exc:
                 if _debug["on"]:
                     raise
-                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # paths may hold [x]
                 raise typer.Exit(2) from None
 
     return wrapper
@@ -194,11 +194,11 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA (default on)."),
-    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps (default: at epoch ends)."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps."),
     keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep (default 3)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<variant>-<data>-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory instead (as 'ganforge resume')."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory (as 'ganforge resume')."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
     nproc: int = typer.Option(1, "--nproc", min=1, help="Train with N processes on this machine (launches torchrun)."),
 ) -> None:
@@ -300,7 +300,7 @@ def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> Non
     from ganforge import api
 
     _quiet_unless_rank_zero()
-    console.print(f"Resuming [bold]{run_dir}[/]")
+    console.print(f"Resuming [bold]{escape(str(run_dir))}[/]")
     _watch(lambda reporter: api.resume(run_dir, settings=settings, variant=variant, reporter=reporter), resumed=True)
 
 
@@ -314,8 +314,8 @@ def _watch(training: Callable, resumed: bool) -> None:
         with ProgressReporter(console) as reporter:
             result = training(reporter)
     except TrainingInterrupted as stop:
-        err_console.print(f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", highlight=False, soft_wrap=True)
-        err_console.print(f"Continue with: ganforge resume {stop.run_path}", highlight=False, soft_wrap=True)
+        for line in (f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", f"Continue with: ganforge resume {stop.run_path}"):
+            err_console.print(escape(line), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     run_path = result.run_dir.path
@@ -325,10 +325,10 @@ def _watch(training: Callable, resumed: bool) -> None:
     else:
         console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
     if result.samples:
-        console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})")
-    console.print(f"  checkpoint  {result.checkpoint}")
-    console.print(f"  metrics     {result.run_dir.metrics_path}")
-    console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png")
+        console.print(escape(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})"))
+    console.print(escape(f"  checkpoint  {result.checkpoint}"))
+    console.print(escape(f"  metrics     {result.run_dir.metrics_path}"))
+    console.print(escape(f"More samples: ganforge sample {run_path} -n 64 --out grid.png"))
 
 
 @app.command()

@@ -109,14 +109,15 @@ class RunDir:
                 continue
             for bad, problem in damaged:
                 bad.rename(bad.with_name(bad.name + ".corrupt"))
-                warnings.warn(f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}", GanforgeWarning, stacklevel=2)
+                message = f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}"
+                warnings.warn(message, GanforgeWarning, stacklevel=2)
             return checkpoint
         problems = "; ".join(str(problem) for _, problem in damaged)
         raise GanforgeError(f"no intact checkpoint in {self.checkpoints_dir} ({problems}); start a new run")
 
     def rewind(self, step: int) -> None:
         """Forget what happened after ``step``: half-written temporary files and later lines of the metrics log."""
-        for partial in self.checkpoints_dir.glob(".*.tmp"):
+        for partial in [*self.checkpoints_dir.glob(".*.tmp"), *self.path.glob(".*.tmp")]:
             partial.unlink(missing_ok=True)
         if not self.metrics_path.exists():
             return
