@@ -17,6 +17,8 @@ _LAZY = {
     "sample": "ganforge.api",
     "load": "ganforge.api",
     "configure": "ganforge.api",
+    "evaluate": "ganforge.api",
+    "plot": "ganforge.api",
     "Samples": "ganforge.api",
     "Variant": "ganforge.variant",
     "frozen": "ganforge.variant",

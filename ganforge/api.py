@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -18,6 +18,9 @@ from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
 from ganforge.device import Precision, resolve_device
 from ganforge.errors import GanforgeError
+from ganforge.evaluation.curves import plot_curves
+from ganforge.evaluation.ema import load_average
+from ganforge.evaluation.judges import Report, judge_for
 from ganforge.images import save_samples
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, find_checkpoint
@@ -95,12 +98,16 @@ class Samples:
         return save_samples(self.values, self.spec, Path(path), self.reference)
 
 
-def load(path: str | Path, device: str = "auto") -> Variant:
-    """The variant saved in a checkpoint (or a run directory's newest one), networks loaded, in eval mode."""
-    return _load(path, device)[0]
+def load(path: str | Path, device: str = "auto", ema: bool = True) -> Variant:
+    """The variant saved in a checkpoint (or a run directory's newest one), networks loaded, in eval mode.
+
+    When the run kept an EMA of the generator (``ema.decay``), the generator gets the averaged weights unless
+    ``ema`` is False.
+    """
+    return _load(path, device, ema)[0]
 
 
-def _load(path: str | Path, device: str) -> tuple[Variant, Checkpoint]:
+def _load(path: str | Path, device: str, ema: bool = True) -> tuple[Variant, Checkpoint]:
     checkpoint = read_checkpoint(find_checkpoint(Path(path)))
     meta = checkpoint.meta
     try:
@@ -115,15 +122,44 @@ def _load(path: str | Path, device: str) -> tuple[Variant, Checkpoint]:
     for name, network in variant.networks.items():
         load_network(network, name, checkpoint.tensors, checkpoint.path)
         network.eval()
+    if ema:
+        load_average(variant, checkpoint.tensors)
     return variant, checkpoint
 
 
-def sample(path: str | Path, count: int = 64, device: str = "auto", seed: int = 0) -> Samples:
-    """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory)."""
+def sample(path: str | Path, count: int = 64, device: str = "auto", seed: int = 0, ema: bool = True) -> Samples:
+    """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory).
+
+    The generator's EMA weights are used where the run kept them, unless ``ema`` is False.
+    """
     if count < 1:
         raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
-    variant, checkpoint = _load(path, device)
+    variant, checkpoint = _load(path, device, ema)
     inputs = variant.sample_inputs(count, torch.Generator().manual_seed(seed), None)
     with torch.no_grad():
         values = variant.generate(inputs).float().cpu()
     return Samples(values, variant.spec, checkpoint.tensors.get("data.reference"))
+
+
+def evaluate(
+    path: str | Path,
+    count: int | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    ema: bool = True,
+    say: Callable[[str], None] = lambda message: None,
+) -> Report:
+    """Score the generator saved at ``path`` against its run's data, with the metrics that fit the data.
+
+    ``count`` samples (default: the protocol's, 2,500 for the 2-D mixtures), drawn with ``seed``; the EMA weights
+    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator.
+    """
+    variant, _ = _load(path, device, ema)
+    data = load_dataset(variant.config).to(variant.device)
+    judge = judge_for(data, variant.config.data.name, variant.config.data.params, get_registry(), variant.device, say)
+    return judge(variant, count, seed)
+
+
+def plot(run: str | Path, out: str | Path | None = None) -> Path:
+    """(Re)draw the training curves of the run directory ``run`` (default: ``<run>/curves.png``)."""
+    return plot_curves(Path(run), None if out is None else Path(out))

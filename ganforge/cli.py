@@ -24,6 +24,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 _debug = {"on": bool(os.environ.get("GANFORGE_DEBUG"))}
+PERCENTAGES = {"high_quality", "precision", "recall"}  # scores that are shares, shown as percentages
 
 
 def reports_errors(command: Callable) -> Callable:
@@ -99,6 +100,7 @@ def run(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA (default on)."),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Score the generator every N steps (eval.every); keeps checkpoints/best.safetensors."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<variant>-<data>-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
@@ -116,6 +118,7 @@ def run(
         "train.seed": seed,
         "train.device": device,
         "train.amp": amp,
+        "eval.every": eval_every,
     }
     settings.update({key: value for key, value in flags.items() if value is not None})
     _train(variant, data, settings, out, overwrite)
@@ -139,6 +142,7 @@ def _train(variant: str, data: str | None, settings: dict[str, Any], out: Path |
     console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})")
     console.print(f"  checkpoint  {result.checkpoint}")
     console.print(f"  metrics     {result.run_dir.metrics_path}")
+    console.print(f"  curves      {result.curves}")
     console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png")
 
 
@@ -150,12 +154,59 @@ def sample(
     out: Path = typer.Option(Path("samples.png"), "--out", help="PNG file to write."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
 ) -> None:
     """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data)."""
     from ganforge import api
 
-    written = api.sample(path, count, device, seed).save(out)
+    written = api.sample(path, count, device, seed, ema).save(out)
     console.print(f"Wrote {count} samples to {written}")
+
+
+@app.command("eval")
+@reports_errors
+def evaluate(
+    path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
+    count: Optional[int] = typer.Option(None, "-n", "--samples", help="Samples to score (default: the protocol's, e.g. 2,500 for ring8)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
+) -> None:
+    """Score a saved generator with the metrics that fit its data (mode coverage, FID/KID, precision/recall)."""
+    from ganforge import api
+
+    say = (lambda message: err_console.print(message)) if as_json else console.print
+    report = api.evaluate(path, count, device, seed, ema, say=say)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    table = Table(title=f"{report.protocol}: {report.samples:,} samples from {path}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, label in report.labels.items():
+        value = report.scores[key]
+        text = f"{value:,}" if isinstance(value, int) else f"{value:.1%}" if key in PERCENTAGES else f"{value:.4f}"
+        if f"{key}_std" in report.scores:
+            text += f" ± {report.scores[key + '_std']:.4f}"
+        table.add_row(label + (" (main)" if key == report.main else ""), text)
+    console.print(table)
+    if report.evaluator is not None:
+        info = report.evaluator
+        console.print(f"evaluator {info.name}: trained on {info.dataset} {info.trained_on}; accuracy {info.accuracy:.2%} on {info.tested_on}")
+        console.print(f"  weights sha256 {info.weights_sha256}")
+
+
+@app.command()
+@reports_errors
+def plot(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default: RUN_DIR/curves.png)."),
+) -> None:
+    """Draw a run's curves: loss_d and loss_g, D(x) and D(G(z)) against 0.5, and its evaluation scores."""
+    from ganforge import api
+
+    console.print(f"Wrote {api.plot(run_dir, out)}")
 
 
 def main() -> None:

@@ -26,6 +26,14 @@ class DataSpec:
         return int(torch.Size(self.shape).numel())
 
 
+@dataclass(frozen=True)
+class Protocol:
+    """What ``ganforge eval`` needs to know about a dataset beyond its examples and labels."""
+
+    mode_std: float | None = None  # Gaussian mixtures: each component's std around its centre in ``reference``
+    channels_of: str | None = None  # each channel is one example of this labelled dataset (stacked MNIST: "mnist")
+
+
 @dataclass
 class Batch:
     """One minibatch on the training device."""
@@ -43,6 +51,7 @@ class TensorData:
         spec: DataSpec,
         labels: torch.Tensor | None = None,
         reference: torch.Tensor | None = None,
+        protocol: Protocol = Protocol(),
     ):
         if spec.is_image and data.dtype != torch.uint8:
             raise TypeError(f"image data must be uint8, got {data.dtype}")
@@ -54,6 +63,7 @@ class TensorData:
         self.spec = spec
         self.labels = labels
         self.reference = reference  # e.g. the true mixture centres, drawn under sample plots
+        self.protocol = protocol
 
     def __len__(self) -> int:
         return len(self.data)
@@ -61,7 +71,7 @@ class TensorData:
     def to(self, device: torch.device) -> "TensorData":
         """The same dataset with its tensors on ``device``."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return TensorData(move(self.data), self.spec, move(self.labels), move(self.reference))
+        return TensorData(move(self.data), self.spec, move(self.labels), move(self.reference), self.protocol)
 
     def batch(self, indices: torch.Tensor) -> Batch:
         """The examples at ``indices`` (a tensor on the data's device), images scaled to [-1, 1]."""

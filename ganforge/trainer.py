@@ -20,6 +20,7 @@ from ganforge.config import RunConfig
 from ganforge.data import TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
+from ganforge.evaluation.monitor import RunMonitor
 from ganforge.images import save_samples
 from ganforge.rundir import RunDir
 from ganforge.variant import Variant
@@ -51,6 +52,7 @@ class RunResult:
     checkpoint: Path
     samples: list[Path] = field(default_factory=list)
     last_metrics: dict[str, Any] = field(default_factory=dict)
+    curves: Path | None = None  # the loss, D(x)/D(G(z)) and evaluation curves
 
 
 class Trainer:
@@ -84,6 +86,7 @@ class Trainer:
         fixed_inputs = self.variant.sample_inputs(train.sample_count, torch.Generator().manual_seed(train.seed), self.data)
         order_rng = torch.Generator().manual_seed(train.seed)
         result = RunResult(self.run_dir, 0, 0, self.run_dir.checkpoint_path(0))
+        self.monitor = RunMonitor(self.variant, self.data, self.config, self.run_dir)
 
         step = 0
         for epoch in range(1, epochs + 1):
@@ -96,6 +99,7 @@ class Trainer:
             for position in range(steps):
                 batch = self.data.batch(order[position * examples_per_step : (position + 1) * examples_per_step])
                 metrics = self.variant.train_step(batch, self.precision)
+                self.monitor.generator_stepped()
                 if sums is None:
                     keys = list(metrics)
                     sums = torch.zeros(len(keys), device=self.data.data.device)
@@ -113,6 +117,8 @@ class Trainer:
                     result.last_metrics = record
                     sums.zero_()
                     since, started = 0, time.perf_counter()
+                if self.monitor.evaluation_due(step, last=step == total_steps) and self.monitor.evaluate(step, epoch):
+                    self.save_checkpoint(step, epoch, order_rng, self.monitor.best_path)
             if position == steps_per_epoch - 1:
                 self.variant.epoch_ended(epoch)
             sample_path = self.write_samples(epoch, fixed_inputs)
@@ -120,6 +126,7 @@ class Trainer:
             result.samples.append(sample_path)
             result.steps, result.epochs, result.checkpoint = step, epoch, checkpoint
             self.reporter.epoch_ended(epoch, sample_path, checkpoint)
+        result.curves = self.monitor.finished()
         return result
 
     def write_samples(self, epoch: int, inputs: Any) -> Path:
@@ -128,14 +135,15 @@ class Trainer:
         for network in networks:
             network.eval()
         try:
-            with torch.no_grad(), self.precision.autocast():
+            with torch.no_grad(), self.precision.autocast(), self.monitor.averaged():
                 samples = self.variant.generate(inputs)
         finally:
             for network, mode in zip(networks, modes):
                 network.train(mode)
         return save_samples(samples, self.data.spec, self.run_dir.sample_path(epoch), self.data.reference)
 
-    def save_checkpoint(self, step: int, epoch: int, order_rng: torch.Generator) -> Path:
+    def save_checkpoint(self, step: int, epoch: int, order_rng: torch.Generator, path: Path | None = None) -> Path:
+        """A checkpoint of the run at ``step``: at ``checkpoints/step_<step>`` (pruned), or at ``path``."""
         tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state(), "rng.data": order_rng.get_state()}
         if self.data.reference is not None:
             tensors["data.reference"] = self.data.reference
@@ -147,6 +155,7 @@ class Trainer:
             tensors.update(prefixed(f"optimizer.{name}", state))
             optimizers[name] = info
         tensors.update(prefixed("variant", self.variant.extra_state()))
+        tensors.update(self.monitor.checkpoint_tensors())
         scalers = {
             name: scaler.state_dict()
             for name, optimizer in self.variant.optimizers.items()
@@ -162,6 +171,8 @@ class Trainer:
             "precision": self.precision.name,
             "spec": dataclasses.asdict(self.data.spec),
         }
+        if path is not None:
+            return write_checkpoint(path, tensors, meta)
         path = write_checkpoint(self.run_dir.checkpoint_path(step), tensors, meta)
         self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints)
         return path

@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
+from ganforge.cache import cache_dir
 from ganforge.errors import GanforgeError
 
 TIMEOUT_S = 30.0
@@ -26,11 +27,6 @@ _CHUNK = 1 << 16
 
 class _MirrorFailed(Exception):
     """One mirror did not deliver a correct file; the message is the short reason."""
-
-
-def cache_dir() -> Path:
-    """Where downloads go: ``$GANFORGE_CACHE_DIR``, else ``~/.cache/ganforge``."""
-    return Path(os.environ.get("GANFORGE_CACHE_DIR") or Path.home() / ".cache" / "ganforge").expanduser()
 
 
 def fetch(filename: str, mirrors: list[str], md5: str, dest_dir: Path) -> Path:
