@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import torch
 
@@ -148,15 +148,21 @@ def evaluate(
     seed: int = 0,
     ema: bool = True,
     say: Callable[[str], None] = lambda message: None,
+    evaluator: Literal["cnn", "inception"] = "cnn",
+    inception_weights: str | Path | None = None,
 ) -> Report:
     """Score the generator saved at ``path`` against its run's data, with the metrics that fit the data.
 
     ``count`` samples (default: the protocol's, 2,500 for the 2-D mixtures), drawn with ``seed``; the EMA weights
     unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator.
+    ``evaluator`` "inception" computes image scores on Inception-v3, whose weights must be on disk (see
+    :mod:`ganforge.evaluation.inception`).
     """
     variant, _ = _load(path, device, ema)
     data = load_dataset(variant.config).to(variant.device)
-    judge = judge_for(data, variant.config.data.name, variant.config.data.params, get_registry(), variant.device, say)
+    config = variant.config
+    weights = None if inception_weights is None else Path(inception_weights)
+    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights)
     return judge(variant, count, seed)
 
 

@@ -172,16 +172,21 @@ def evaluate(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
+    evaluator: str = typer.Option("cnn", "--evaluator", help="cnn (ganforge's, trained on the run's dataset) or inception (needs local weights)."),
+    inception_weights: Optional[Path] = typer.Option(None, "--inception-weights", help="Inception-v3 weights as safetensors."),
 ) -> None:
     """Score a saved generator with the metrics that fit its data (mode coverage, FID/KID, precision/recall)."""
     from ganforge import api
 
+    if evaluator not in ("cnn", "inception"):
+        raise GanforgeError(f"--evaluator {evaluator!r} is not one of: cnn, inception")
     say = (lambda message: err_console.print(message)) if as_json else console.print
-    report = api.evaluate(path, count, device, seed, ema, say=say)
+    report = api.evaluate(path, count, device, seed, ema, say=say, evaluator=evaluator, inception_weights=inception_weights)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"{report.protocol}: {report.samples:,} samples from {path}")
+    console.print(f"{path}: {report.samples:,} samples, {report.protocol}", soft_wrap=True, highlight=False)
+    table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label in report.labels.items():
@@ -193,8 +198,9 @@ def evaluate(
     console.print(table)
     if report.evaluator is not None:
         info = report.evaluator
-        console.print(f"evaluator {info.name}: trained on {info.dataset} {info.trained_on}; accuracy {info.accuracy:.2%} on {info.tested_on}")
-        console.print(f"  weights sha256 {info.weights_sha256}")
+        accuracy = "" if info.accuracy is None else f"; accuracy {info.accuracy:.2%} on its {info.tested_on}"
+        console.print(f"evaluator {info.name}: trained on {info.dataset} {info.trained_on}{accuracy}", soft_wrap=True, highlight=False)
+        console.print(f"  weights sha256 {info.weights_sha256}", soft_wrap=True, highlight=False)
 
 
 @app.command()

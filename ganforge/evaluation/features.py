@@ -97,9 +97,10 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = KNN, chunk
     Each feature set approximates its manifold by the union of balls centred on its features, each with the
     radius to that feature's k-th nearest neighbour. Precision is the share of fake features inside the real
     manifold (are the samples realistic?); recall is the share of real features inside the fake manifold (is
-    all of the data's variety generated?).
+    all of the data's variety generated?). The radii depend on how densely each set is sampled, so pass sets of
+    the same size (the judges pass as many real features as there are samples).
     """
-    real, fake = real.double(), fake.to(real.device).double()
+    fake = fake.to(real.device)
     precision = _covered(fake, real, _knn_radii(real, k, chunk), chunk).double().mean()
     recall = _covered(real, fake, _knn_radii(fake, k, chunk), chunk).double().mean()
     return float(precision), float(recall)

@@ -20,7 +20,8 @@ other points                           Frechet distance and precision/recall of 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Literal
 
 import torch
 
@@ -140,11 +141,14 @@ class ChannelModesJudge(Judge):
 
 
 class ImageJudge(Judge):
-    """FID, KID, precision/recall and classifier score on the evaluator's features, against real images."""
+    """FID, KID, precision/recall and classifier score on the evaluator's features, against real images.
+
+    ``evaluator`` is an :class:`Evaluator` or an Inception evaluator: anything with ``features_and_logits`` and ``info``.
+    """
 
     default_samples = IMAGE_SAMPLES
 
-    def __init__(self, data: TensorData, evaluator: Evaluator, reference_count: int = IMAGE_SAMPLES):
+    def __init__(self, data: TensorData, evaluator: Any, reference_count: int = IMAGE_SAMPLES):
         super().__init__(data)
         self.evaluator = evaluator
         chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:reference_count]
@@ -153,7 +157,7 @@ class ImageJudge(Judge):
     def score(self, samples: torch.Tensor, seed: int) -> Report:
         fake, logits = self.evaluator.features_and_logits(samples)
         kid, kid_std = feature_scores.kernel_distance(self.real, fake, seed)
-        precision, recall = feature_scores.precision_recall(self.real, fake)
+        precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
         score, score_std = feature_scores.classifier_score(logits, seed)
         scores = {
             "fid": feature_scores.frechet_distance(self.real, fake),
@@ -184,7 +188,7 @@ class PointJudge(Judge):
 
     def score(self, samples: torch.Tensor, seed: int) -> Report:
         fake = samples.flatten(1)
-        precision, recall = feature_scores.precision_recall(self.real, fake)
+        precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
         scores = {"frechet_distance": feature_scores.frechet_distance(self.real, fake), "precision": precision, "recall": recall}
         labels = {"frechet_distance": "Frechet distance (raw coordinates)", "precision": "precision (k=3)", "recall": "recall (k=3)"}
         return Report("points, raw coordinates", len(samples), scores, "frechet_distance", True, None, labels)
@@ -197,9 +201,21 @@ def judge_for(
     registry,
     device: torch.device | str = "cpu",
     say: Callable[[str], None] = lambda message: None,
+    evaluator: Literal["cnn", "inception"] = "cnn",
+    inception_weights: Path | None = None,
 ) -> Judge:
-    """The judge for ``data`` (the dataset ``dataset`` built with ``params``), evaluator ready on ``device``."""
+    """The judge for ``data`` (the dataset ``dataset`` built with ``params``), evaluator ready on ``device``.
+
+    ``evaluator`` "inception" scores images on Inception-v3 (weights at ``inception_weights``) instead of
+    ganforge's CNN; it applies to image datasets scored by FID, not to mode counts.
+    """
     protocol = data.protocol
+    if evaluator == "inception":
+        if not data.spec.is_image or protocol.channels_of is not None:
+            raise GanforgeError(f"--evaluator inception scores images by FID; dataset '{dataset}' is scored by mode coverage, use the default evaluator")
+        from ganforge.evaluation.inception import InceptionEvaluator
+
+        return ImageJudge(data, InceptionEvaluator(inception_weights).to(torch.device(device)))
     if not data.spec.is_image:
         if data.reference is not None and protocol.mode_std is not None:
             return MixtureJudge(data)
