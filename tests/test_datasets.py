@@ -64,7 +64,7 @@ def isolated(tmp_path, monkeypatch):
 def test_plugin_registers_every_dataset_by_import_path():
     registry = build_registry([EntryPoint("datasets", "ganforge_datasets.plugin", "ganforge")])
     components = registry.components("dataset")
-    assert [c.name for c in components] == ["fashion-mnist", "grid25", "mnist", "ring8"]
+    assert [c.name for c in components] == ["fashion-mnist", "grid25", "mnist", "ring8", "stacked-mnist"]
     assert all(isinstance(c.target, str) and c.description for c in components)
     assert registry.load("dataset", "ring8") is mixtures.ring8
     assert registry.load("dataset", "fashion-mnist") is mnist_module.fashion_mnist
