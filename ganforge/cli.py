@@ -56,7 +56,7 @@ def main_options(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    _debug["on"] = _debug["on"] or debug
+    _debug["on"] = bool(os.environ.get("GANFORGE_DEBUG")) or debug  # per invocation: --debug does not stick
 
 
 @app.command("list")
