@@ -19,6 +19,8 @@ _LAZY = {
     "translate": "ganforge.api",
     "load": "ganforge.api",
     "configure": "ganforge.api",
+    "evaluate": "ganforge.api",
+    "plot": "ganforge.api",
     "Samples": "ganforge.api",
     "Variant": "ganforge.variant",
     "frozen": "ganforge.variant",

@@ -12,7 +12,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
 import torch
 
@@ -25,6 +25,9 @@ from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
 from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.images import IMAGE_SUFFIXES, image_files, read_image, save_samples, write_image
+from ganforge.evaluation.curves import plot_curves
+from ganforge.evaluation.ema import load_average
+from ganforge.evaluation.judges import Report, judge_for
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, find_checkpoint
 from ganforge.state import restore, seed_everything
@@ -183,7 +186,9 @@ def resume(
         run_dir.rewind(progress.step)
         run_dir.write_config(config.to_json())
     job.barrier()
-    return Trainer(model, dataset, config, run_dir, precision, reporter, progress).fit()
+    trainer = Trainer(model, dataset, config, run_dir, precision, reporter, progress)
+    trainer.monitor.restore(checkpoint.tensors)
+    return trainer.fit()
 
 
 def _resume_config(checkpoint: Checkpoint, settings: dict[str, Any]) -> RunConfig:
@@ -243,12 +248,16 @@ class Samples:
         return save_samples(self.values, self.spec, Path(path), self.reference, self.columns)
 
 
-def load(path: str | Path, device: str = "auto", registry: Registry | None = None) -> Variant:
-    """The variant saved in a checkpoint (or a run directory's newest one), networks loaded, in eval mode."""
-    return _load(path, device, registry)[0]
+def load(path: str | Path, device: str = "auto", registry: Registry | None = None, ema: bool = True) -> Variant:
+    """The variant saved in a checkpoint (or a run directory's newest one), networks loaded, in eval mode.
+
+    When the run kept an EMA of the generator (``ema.decay``), the generator gets the averaged weights unless
+    ``ema`` is False.
+    """
+    return _load(path, device, registry, ema)[0]
 
 
-def _load(path: str | Path, device: str, registry: Registry | None = None) -> tuple[Variant, Checkpoint]:
+def _load(path: str | Path, device: str, registry: Registry | None = None, ema: bool = True) -> tuple[Variant, Checkpoint]:
     registry = registry or get_registry()
     checkpoint = read_checkpoint(find_checkpoint(Path(path)))
     meta = checkpoint.meta
@@ -267,6 +276,8 @@ def _load(path: str | Path, device: str, registry: Registry | None = None) -> tu
         load_network(network, name, checkpoint.tensors, checkpoint.path)
         network.eval()
     variant.load_extra_state(unprefixed("variant", checkpoint.tensors))  # e.g. which stage a staged GAN reached
+    if ema:
+        load_average(variant, checkpoint.tensors)
     return variant, checkpoint
 
 
@@ -277,14 +288,16 @@ def sample(
     seed: int = 0,
     label: int | None = None,
     registry: Registry | None = None,
+    ema: bool = True,
 ) -> Samples:
     """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory).
 
-    ``label`` draws every sample from that class (class-conditional variants only).
+    ``label`` draws every sample from that class (class-conditional variants only). The generator's EMA weights
+    are used where the run kept them, unless ``ema`` is False.
     """
     if count < 1:
         raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
-    variant, checkpoint = _load(path, device, registry)
+    variant, checkpoint = _load(path, device, registry, ema)
     generator = torch.Generator().manual_seed(seed)
     if label is None:
         inputs = variant.sample_inputs(count, generator, None)
@@ -328,3 +341,33 @@ def translate(path: str | Path, input_dir: str | Path, out_dir: str | Path, devi
         out_dir.mkdir(parents=True, exist_ok=True)
         written += [write_image(image, target) for image, target in zip(outputs, targets[start : start + batch_size])]
     return written
+
+
+def evaluate(
+    path: str | Path,
+    count: int | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    ema: bool = True,
+    say: Callable[[str], None] = lambda message: None,
+    evaluator: Literal["cnn", "inception"] = "cnn",
+    inception_weights: str | Path | None = None,
+) -> Report:
+    """Score the generator saved at ``path`` against its run's data, with the metrics that fit the data.
+
+    ``count`` samples (default: the protocol's, 2,500 for the 2-D mixtures), drawn with ``seed``; the EMA weights
+    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator.
+    ``evaluator`` "inception" computes image scores on Inception-v3, whose weights must be on disk (see
+    :mod:`ganforge.evaluation.inception`).
+    """
+    variant, _ = _load(path, device, ema)
+    data = load_dataset(variant.config).to(variant.device)
+    config = variant.config
+    weights = None if inception_weights is None else Path(inception_weights)
+    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights)
+    return judge(variant, count, seed)
+
+
+def plot(run: str | Path, out: str | Path | None = None) -> Path:
+    """(Re)draw the training curves of the run directory ``run`` (default: ``<run>/curves.png``)."""
+    return plot_curves(Path(run), None if out is None else Path(out))

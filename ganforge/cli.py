@@ -27,6 +27,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 _debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
+PERCENTAGES = {"high_quality", "precision", "recall"}  # scores that are shares, shown as percentages
 
 
 def reports_errors(command: Callable) -> Callable:
@@ -196,6 +197,7 @@ def run(
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA (default on)."),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps."),
     keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep (default 3)."),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Score the generator every N steps (eval.every); keeps checkpoints/best.safetensors."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<variant>-<data>-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory (as 'ganforge resume')."),
@@ -221,6 +223,7 @@ def run(
         "train.amp": amp,
         "train.checkpoint_every": checkpoint_every,
         "train.keep_checkpoints": keep,
+        "eval.every": eval_every,
     }
     settings.update({key: value for key, value in flags.items() if value is not None})
     if resume is None:
@@ -328,6 +331,8 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(escape(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})"))
     console.print(escape(f"  checkpoint  {result.checkpoint}"))
     console.print(escape(f"  metrics     {result.run_dir.metrics_path}"))
+    if result.curves is not None:
+        console.print(escape(f"  curves      {result.curves}"))
     console.print(escape(f"More samples: ganforge sample {run_path} -n 64 --out grid.png"))
 
 
@@ -343,6 +348,7 @@ def sample(
     input_dir: Optional[Path] = typer.Option(
         None, "--input-dir", help="Translate every image in this directory into --out (image-to-image variants)."
     ),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
 ) -> None:
     """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
@@ -353,7 +359,7 @@ def sample(
         written = api.translate(path, input_dir, out, device)
         console.print(f"Translated {len(written)} images from {input_dir} into {out}")
         return
-    samples = api.sample(path, count, device, seed, label)
+    samples = api.sample(path, count, device, seed, label, ema=ema)
     written = samples.save(out or Path("samples.png"))
     console.print(f"Wrote {len(samples.values)} samples to {written}")
 
@@ -396,6 +402,58 @@ def _report_errors_in(command: Any) -> None:
         command.callback = reports_errors(command.callback)
     for sub_command in getattr(command, "commands", {}).values():
         _report_errors_in(sub_command)
+
+
+@app.command("eval")
+@reports_errors
+def evaluate(
+    path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
+    count: Optional[int] = typer.Option(None, "-n", "--samples", help="Samples to score (default: the protocol's, e.g. 2,500 for ring8)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
+    evaluator: str = typer.Option("cnn", "--evaluator", help="cnn (ganforge's, trained on the run's dataset) or inception (needs local weights)."),
+    inception_weights: Optional[Path] = typer.Option(None, "--inception-weights", help="Inception-v3 weights as safetensors."),
+) -> None:
+    """Score a saved generator with the metrics that fit its data (mode coverage, FID/KID, precision/recall)."""
+    from ganforge import api
+
+    if evaluator not in ("cnn", "inception"):
+        raise GanforgeError(f"--evaluator {evaluator!r} is not one of: cnn, inception")
+    say = (lambda message: err_console.print(message)) if as_json else console.print
+    report = api.evaluate(path, count, device, seed, ema, say=say, evaluator=evaluator, inception_weights=inception_weights)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    console.print(f"{path}: {report.samples:,} samples, {report.protocol}", soft_wrap=True, highlight=False)
+    table = Table()
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, label in report.labels.items():
+        value = report.scores[key]
+        text = f"{value:,}" if isinstance(value, int) else f"{value:.1%}" if key in PERCENTAGES else f"{value:.4f}"
+        if f"{key}_std" in report.scores:
+            text += f" ± {report.scores[key + '_std']:.4f}"
+        table.add_row(label + (" (main)" if key == report.main else ""), text)
+    console.print(table)
+    if report.evaluator is not None:
+        info = report.evaluator
+        accuracy = "" if info.accuracy is None else f"; accuracy {info.accuracy:.2%} on its {info.tested_on}"
+        console.print(f"evaluator {info.name}: trained on {info.dataset} {info.trained_on}{accuracy}", soft_wrap=True, highlight=False)
+        console.print(f"  weights sha256 {info.weights_sha256}", soft_wrap=True, highlight=False)
+
+
+@app.command()
+@reports_errors
+def plot(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default: RUN_DIR/curves.png)."),
+) -> None:
+    """Draw a run's curves: loss_d and loss_g, D(x) and D(G(z)) against 0.5, and its evaluation scores."""
+    from ganforge import api
+
+    console.print(f"Wrote {api.plot(run_dir, out)}")
 
 
 def main() -> None:

@@ -54,6 +54,25 @@ class TrainConfig:
     max_nonfinite_steps: int = at_least(1, 10)  # stop after this many updates in a row skipped for NaN/inf gradients
 
 
+@dataclass
+class EMAConfig:
+    """Settings of the ``ema`` section: an exponential moving average of the generator's weights."""
+
+    decay: float | None = at_least(0.0, None)  # weight of the old average per G step, e.g. 0.999; None: off
+
+
+@dataclass
+class EvalConfig:
+    """Settings of the ``eval`` section: scoring the generator while it trains (see ``ganforge eval``)."""
+
+    every: int | None = at_least(1, None)  # generator steps between evaluations; None: only when asked
+    samples: int | None = at_least(2, None)  # samples per evaluation; None: the protocol's (2,500 for mixtures)
+
+
+# The core's own sections, present in every run's config.
+CORE_SECTIONS: dict[str, type] = {"train": TrainConfig, "ema": EMAConfig, "eval": EvalConfig}
+
+
 @dataclass(frozen=True)
 class Option:
     """One settable key of a section."""
@@ -264,7 +283,7 @@ def resolve_config(
     variant_cls = variant_component.load()
     values: dict[str, Any] = {**variant_cls.defaults, **overrides}
     component_sections = {"data": "dataset", **variant_cls.components}
-    dataclass_sections = {"train": TrainConfig, **variant_cls.sections}
+    dataclass_sections = {**CORE_SECTIONS, **variant_cls.sections}
     plugin_sections = registry.sections if plugin_settings else {}
     for section, added in plugin_sections.items():
         if section in component_sections or section in dataclass_sections:

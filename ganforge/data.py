@@ -27,6 +27,14 @@ class DataSpec:
         return int(torch.Size(self.shape).numel())
 
 
+@dataclass(frozen=True)
+class Protocol:
+    """What ``ganforge eval`` needs to know about a dataset beyond its examples and labels."""
+
+    mode_std: float | None = None  # Gaussian mixtures: each component's std around its centre in ``reference``
+    channels_of: str | None = None  # each channel is one example of this labelled dataset (stacked MNIST: "mnist")
+
+
 @dataclass
 class Batch:
     """One minibatch on the training device."""
@@ -51,6 +59,7 @@ class TensorData:
         labels: torch.Tensor | None = None,
         reference: torch.Tensor | None = None,
         other: torch.Tensor | None = None,
+        protocol: Protocol = Protocol(),
     ):
         if spec.is_image and data.dtype != torch.uint8:
             raise TypeError(f"image data must be uint8, got {data.dtype}")
@@ -67,6 +76,7 @@ class TensorData:
         self.labels = labels
         self.reference = reference  # e.g. the true mixture centres, drawn under sample plots
         self.other = other
+        self.protocol = protocol
 
     def __len__(self) -> int:
         return len(self.data)
@@ -74,7 +84,7 @@ class TensorData:
     def to(self, device: torch.device) -> "TensorData":
         """The same dataset with its tensors on ``device``."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return TensorData(move(self.data), self.spec, move(self.labels), move(self.reference), move(self.other))
+        return TensorData(move(self.data), self.spec, move(self.labels), move(self.reference), move(self.other), self.protocol)
 
     def scaled(self, stored: torch.Tensor) -> torch.Tensor:
         """Stored examples as float: uint8 images scaled to [-1, 1], points as they are."""

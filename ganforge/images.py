@@ -48,8 +48,8 @@ def scatter_plot(points: torch.Tensor, reference: torch.Tensor | None = None, si
 
     picture = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(picture)
-    for x, y in to_pixels(points):
-        draw.rectangle((x - 1, y - 1, x + 1, y + 1), fill=(200, 30, 30))
+    for x, y in to_pixels(points):  # dots of 3 pixels: single pixels vanish from sight at 64 samples
+        draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=(200, 30, 30))
     if reference is not None:
         for x, y in to_pixels(reference):
             draw.ellipse((x - 5, y - 5, x + 5, y + 5), outline=(30, 60, 200), width=2)

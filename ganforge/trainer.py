@@ -27,6 +27,7 @@ from ganforge.data import TensorData
 from ganforge.device import Precision
 from ganforge.distributed import Distributed
 from ganforge.errors import GanforgeError, GanforgeWarning
+from ganforge.evaluation.monitor import RunMonitor
 from ganforge.health import SkipWatch
 from ganforge.images import save_samples
 from ganforge.interrupt import StopSignals, TrainingInterrupted
@@ -62,6 +63,7 @@ class RunResult:
     checkpoint: Path
     samples: list[Path] = field(default_factory=list)
     last_metrics: dict[str, Any] = field(default_factory=dict)
+    curves: Path | None = None  # the loss, D(x)/D(G(z)) and evaluation curves
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,7 @@ class Trainer:
         self.hooks = Lifecycle(variant.registry, run_dir.path, config, variant, enabled=self.job.is_main)
         if not self.job.is_main:
             self.reporter = SilentReporter()
+        self.monitor = RunMonitor(variant, data, config, run_dir)  # EMA, evaluation, curves
 
     def fit(self) -> RunResult:
         """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
@@ -184,6 +187,8 @@ class Trainer:
                 GanforgeWarning,
                 stacklevel=2,
             )
+        if self.job.is_main:
+            result.curves = self.monitor.finished()
         return result
 
     def loop(self, run: Plan, result: RunResult, fixed_inputs: Any, order_rng: torch.Generator, signals: StopSignals) -> None:
@@ -200,6 +205,7 @@ class Trainer:
             for position in range(first, end):
                 indices = order[position * run.examples_per_step : (position + 1) * run.examples_per_step]
                 metrics = self.variant.train_step(self.data.batch(indices), self.precision)
+                self.monitor.generator_stepped()
                 at.step, at.position = at.step + 1, position + 1
                 self.watch.collect(at.step, self.precision.updates)
                 self.meter.add(metrics)
@@ -207,6 +213,9 @@ class Trainer:
                 logged = at.step % train.log_every == 0 or at.position == end
                 if logged:
                     result.last_metrics = self.log(run)
+                if self.job.is_main and self.monitor.evaluation_due(at.step, last=at.step == run.total_steps):
+                    if self.monitor.evaluate(at.step, at.epoch):
+                        self.save_checkpoint(self.run_dir.best_path)
                 stop = self.stop_signal(signals, logged)
                 if at.position < end and (stop or (train.checkpoint_every and at.step % train.checkpoint_every == 0)):
                     result.checkpoint = self.save_checkpoint()
@@ -278,7 +287,7 @@ class Trainer:
         for network in networks:
             network.eval()
         try:
-            with torch.no_grad(), self.precision.autocast():
+            with torch.no_grad(), self.precision.autocast(), self.monitor.averaged():
                 samples = self.variant.generate(inputs)
         finally:
             for network, mode in zip(networks, modes):
@@ -300,6 +309,7 @@ class Trainer:
         if not self.job.is_main:
             return path or self.run_dir.checkpoint_path(at.step)
         tensors, meta = capture(self.variant, self.precision, progress)
+        tensors.update(self.monitor.checkpoint_tensors())
         if self.data.reference is not None:
             tensors["data.reference"] = self.data.reference
         meta.update(

@@ -39,6 +39,7 @@ class Variant:
     components: ClassVar[dict[str, str]] = {}  # config section -> component kind, e.g. {"generator": "generator"}
     sections: ClassVar[dict[str, type]] = {}  # config section -> dataclass of this variant's own settings
     defaults: ClassVar[dict[str, Any]] = {}  # dotted config key -> default, e.g. {"data.name": "mnist"}
+    generators: ClassVar[tuple[str, ...]] = ("generator",)  # the networks behind samples: EMA averages these
 
     def __init__(self, config: RunConfig, spec: DataSpec, registry):
         self.config = config

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from ganforge.data import DataSpec, TensorData
+from ganforge.data import DataSpec, Protocol, TensorData
 from ganforge.errors import GanforgeError
 
 RING8_STD = 0.01
@@ -48,4 +48,4 @@ def _mixture(name: str, centres: torch.Tensor, std: float, size: int, seed: int)
     labels = torch.randint(len(centres), (size,), generator=generator)
     points = centres[labels] + std * torch.randn(size, 2, generator=generator)
     spec = DataSpec((2,), num_classes=len(centres), is_image=False)
-    return TensorData(points, spec, labels=labels, reference=centres)
+    return TensorData(points, spec, labels=labels, reference=centres, protocol=Protocol(mode_std=std))

@@ -16,9 +16,10 @@ from typing import Literal
 
 import torch
 
+from ganforge.cache import cache_dir
 from ganforge.data import DataSpec, TensorData
 from ganforge.errors import GanforgeError
-from ganforge_datasets.download import cache_dir, fetch
+from ganforge_datasets.download import fetch
 from ganforge_datasets.idx import read_idx
 
 SYSTEM_DIR = Path("/usr/share/datasets")

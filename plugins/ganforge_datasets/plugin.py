@@ -12,6 +12,11 @@ def register_datasets(register):
         "ganforge_datasets.mnist:fashion_mnist",
         "Zalando clothing images in 10 classes, 28x28 grey (60k train / 10k test)",
     )
+    register(
+        "stacked-mnist",
+        "ganforge_datasets.stacked:stacked_mnist",
+        "Three MNIST digits as the R, G, B channels: 1,000 modes (Metz et al. 2017, PacGAN)",
+    )
     register("ring8", "ganforge_datasets.mixtures:ring8", "2-D benchmark: 8 Gaussians (std 0.01) on the unit circle")
     register("grid25", "ganforge_datasets.mixtures:grid25", "2-D benchmark: 25 Gaussians (std 0.05) on a 5x5 grid")
     register(

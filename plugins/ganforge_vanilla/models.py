@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.errors import GanforgeError
 
 
 class MLPGenerator(nn.Module):
@@ -37,15 +38,24 @@ class MLPDiscriminator(nn.Module):
 
     Narrows ``hidden``·2^(depth-1), ..., 2·hidden, hidden over ``depth`` layers, mirroring :class:`MLPGenerator`.
     Returning the logit rather than the probability lets losses use the numerically stable log-sigmoid.
+
+    ``pack`` m > 1 is PacGAN's packing (Lin et al. 2018): D judges m examples at once, concatenated into one
+    input, so a batch of N examples (N divisible by m) gives N/m logits. Real packs hold only real examples and
+    fake packs only generated ones; seeing m at a time lets D notice when G's samples lack diversity.
     """
 
-    def __init__(self, spec: DataSpec, hidden: int = 256, depth: int = 3, slope: float = 0.2, dropout: float = 0.0):
+    def __init__(
+        self, spec: DataSpec, hidden: int = 256, depth: int = 3, slope: float = 0.2, dropout: float = 0.0, pack: int = 1
+    ):
         super().__init__()
         if hidden < 1 or depth < 1:
             raise ValueError("hidden and depth must be at least 1")
         if not 0.0 <= dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
-        widths = [spec.size] + [hidden * 2**i for i in reversed(range(depth))]
+        if pack < 1:
+            raise ValueError("pack must be at least 1")
+        self.pack = pack
+        widths = [spec.size * pack] + [hidden * 2**i for i in reversed(range(depth))]
         layers: list[nn.Module] = []
         for width_in, width_out in zip(widths, widths[1:]):
             layers += [nn.Linear(width_in, width_out), nn.LeakyReLU(slope)]
@@ -55,4 +65,9 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(1)).squeeze(1)
+        if len(x) % self.pack:
+            raise GanforgeError(
+                f"the discriminator packs {self.pack} examples per input but got a batch of {len(x)}; "
+                f"use a --batch-size divisible by {self.pack}"
+            )
+        return self.net(x.reshape(len(x) // self.pack, -1)).squeeze(1)

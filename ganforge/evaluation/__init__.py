@@ -1,0 +1,1 @@
+"""Evaluation: how good a generator's samples are (``ganforge eval``), EMA of its weights, training curves."""

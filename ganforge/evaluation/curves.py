@@ -1,0 +1,87 @@
+"""Training curves as a picture: ``curves.png`` in the run directory, drawn from ``metrics.jsonl``.
+
+Panels, all against generator steps: the two losses; D(x) and D(G(z)) with the 0.5 they meet at in equilibrium;
+and, when the run was evaluated (``--eval-every``), its main metric (with the reverse KL beside mode counts).
+matplotlib is imported here only, with the Agg backend, so nothing else pays for it and no display is needed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ganforge.errors import GanforgeError
+
+CURVES_NAME = "curves.png"
+LABELS = {"modes": "modes captured", "fid": "FID", "frechet_distance": "Frechet distance", "reverse_kl": "reverse KL"}
+
+
+def read_metrics(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Training records and evaluation records (those marked ``"eval": true``) of a ``metrics.jsonl``."""
+    if not path.is_file():
+        raise GanforgeError(f"{path} does not exist; pass a run directory written by 'ganforge run'")
+    training, evaluations = [], []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise GanforgeError(f"{path} line {number} is not JSON; the file is corrupt") from None
+        (evaluations if record.get("eval") else training).append(record)
+    return training, evaluations
+
+
+def _series(records: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
+    points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def plot_curves(run_path: Path, out: Path | None = None) -> Path:
+    """Draw the curves of the run at ``run_path`` into ``out`` (default ``<run>/curves.png``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    training, evaluations = read_metrics(Path(run_path) / "metrics.jsonl")
+    if not training:
+        raise GanforgeError(f"{run_path}/metrics.jsonl holds no training records yet; nothing to plot")
+    panels = 3 if evaluations else 2
+    figure, axes = pyplot.subplots(panels, 1, figsize=(8, 3 * panels), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+
+    for key, colour in (("loss_d", "tab:blue"), ("loss_g", "tab:orange")):
+        axes[0].plot(*_series(training, key), label=key, color=colour)
+    axes[0].set_ylabel("loss")
+    axes[0].legend(loc="upper right")
+    axes[0].set_title(Path(run_path).name)
+
+    axes[1].plot(*_series(training, "d_real"), label="D(x)", color="tab:green")
+    axes[1].plot(*_series(training, "d_fake"), label="D(G(z))", color="tab:red")
+    axes[1].axhline(0.5, color="grey", linestyle="--", linewidth=1, label="equilibrium 0.5")
+    axes[1].set_ylim(0, 1)
+    axes[1].set_ylabel("mean probability 'real'")
+    axes[1].legend(loc="upper right")
+
+    if evaluations:
+        main = evaluations[-1]["main"]
+        axes[2].plot(*_series(evaluations, main), marker="o", color="tab:purple", label=LABELS.get(main, main))
+        axes[2].set_ylabel(LABELS.get(main, main))
+        handles = axes[2].get_lines()
+        if main == "modes" and any("reverse_kl" in r for r in evaluations):
+            twin = axes[2].twinx()
+            twin.plot(*_series(evaluations, "reverse_kl"), marker="s", color="tab:brown", label="reverse KL")
+            twin.set_ylabel("reverse KL (nats)")
+            handles = handles + twin.get_lines()
+        axes[2].legend(handles=handles, labels=[h.get_label() for h in handles], loc="center right")
+        evaluator = evaluations[-1].get("evaluator")
+        if evaluator:
+            axes[2].set_title(f"evaluator {evaluator}", fontsize=9)
+    axes[-1].set_xlabel("generator step")
+    figure.tight_layout()
+    out = Path(out) if out is not None else Path(run_path) / CURVES_NAME
+    figure.savefig(out, dpi=100)
+    pyplot.close(figure)
+    return out

@@ -1,0 +1,106 @@
+"""Scores that compare generated and real examples through features: FID, KID, precision/recall, classifier score.
+
+FID (Heusel et al. 2017), KID (Binkowski et al. 2018) and the Inception-Score form (Salimans et al. 2016) come from
+torchmetrics, fed with features computed once here (torchmetrics accepts any feature extractor; it is handed an
+identity, so the evaluator runs once per image for all the scores). torchmetrics has no generative precision and
+recall, so :func:`precision_recall` implements Kynkaanniemi et al. (2019) directly.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+KNN = 3  # Kynkaanniemi et al.'s k for the radius of each feature's hypersphere
+KID_SUBSET = 1000  # examples per KID subset (as in Binkowski et al.), fewer when fewer are given
+KID_SUBSETS = 100
+SCORE_SPLITS = 10  # the Inception Score's customary 10 splits
+
+
+class _Given(nn.Module):
+    """The identity as a torchmetrics feature extractor: updates pass features, not images."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) of Gaussians fitted to two (N, D) feature sets."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(feature=_Given(real.shape[1])).to(real.device)
+    metric.update(real, real=True)
+    metric.update(fake.to(real.device), real=False)
+    return max(float(metric.compute()), 0.0)  # the sum of square roots can overshoot 0 by rounding
+
+
+def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> tuple[float, float]:
+    """KID: the unbiased MMD^2 with the cubic polynomial kernel, mean and std over random subsets."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    subset = min(KID_SUBSET, len(real), len(fake))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+        metric = KernelInceptionDistance(feature=_Given(real.shape[1]), subsets=KID_SUBSETS, subset_size=subset).to(real.device)
+    metric.update(real, real=True)
+    metric.update(fake.to(real.device), real=False)
+    with torch.random.fork_rng(devices=[]):  # the subsets are drawn from the global RNG
+        torch.manual_seed(seed)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def classifier_score(logits: torch.Tensor, seed: int = 0) -> tuple[float, float]:
+    """exp(E_x KL(p(y|x) || p(y))) with the evaluator's class probabilities: mean and std over 10 splits.
+
+    Between 1 (every sample looks alike to the classifier, or it is unsure of all) and the number of classes
+    (confident, and spread evenly over the classes).
+    """
+    from torchmetrics.image.inception import InceptionScore
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+        metric = InceptionScore(feature=_Given(logits.shape[1]), splits=SCORE_SPLITS).to(logits.device)
+    metric.update(logits)
+    with torch.random.fork_rng(devices=[]):  # the splits are drawn from the global RNG
+        torch.manual_seed(seed)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def _knn_radii(features: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
+    """Distance from each feature to its k-th nearest neighbour among the others."""
+    radii = []
+    for part in features.split(chunk):
+        distances = torch.cdist(part, features)
+        radii.append(distances.kthvalue(k + 1, dim=1).values)  # the nearest (k=0) is the feature itself
+    return torch.cat(radii)
+
+
+def _covered(queries: torch.Tensor, support: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Whether each query lies within the radius of at least one support feature."""
+    covered = []
+    for part in queries.split(chunk):
+        covered.append((torch.cdist(part, support) <= radii.unsqueeze(0)).any(dim=1))
+    return torch.cat(covered)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = KNN, chunk: int = 1024) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of ``fake`` against ``real`` features.
+
+    Each feature set approximates its manifold by the union of balls centred on its features, each with the
+    radius to that feature's k-th nearest neighbour. Precision is the share of fake features inside the real
+    manifold (are the samples realistic?); recall is the share of real features inside the fake manifold (is
+    all of the data's variety generated?). The radii depend on how densely each set is sampled, so pass sets of
+    the same size (the judges pass as many real features as there are samples).
+    """
+    fake = fake.to(real.device)
+    precision = _covered(fake, real, _knn_radii(real, k, chunk), chunk).double().mean()
+    recall = _covered(real, fake, _knn_radii(fake, k, chunk), chunk).double().mean()
+    return float(precision), float(recall)

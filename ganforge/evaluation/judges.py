@@ -1,0 +1,228 @@
+"""Scoring a generator against its run's data: which metrics fit which data, and the report they make.
+
+A :class:`Judge` is prepared once per dataset (evaluator loaded or trained, real features computed) and then
+scores a variant as often as asked (``ganforge eval`` once, ``--eval-every`` many times). Samples come from the
+variant's own :meth:`~ganforge.Variant.sample_inputs` and :meth:`~ganforge.Variant.generate`, so every variant is
+judged the same way.
+
+=====================================  ==================================================  ===========================
+data                                   scores                                              main metric
+=====================================  ==================================================  ===========================
+Gaussian mixture (``ring8``, ...)      modes captured, % high quality, reverse KL         modes, then reverse KL
+images whose channels are digits       modes captured of 10^C, KL of the mode histogram    modes, then KL
+(``stacked-mnist``)
+labelled images (``mnist``, ...)       FID, KID, precision, recall, classifier score       FID
+other points                           Frechet distance and precision/recall of the raw   Frechet distance
+                                       coordinates
+=====================================  ==================================================  ===========================
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import torch
+
+from ganforge.data import TensorData
+from ganforge.errors import GanforgeError
+from ganforge.evaluation import features as feature_scores
+from ganforge.evaluation.evaluator import Evaluator, EvaluatorInfo, evaluator_for
+from ganforge.evaluation.modes import ModeReport, label_modes, mixture_modes
+from ganforge.variant import Variant
+
+MIXTURE_SAMPLES = 2_500  # PacGAN / VEEGAN
+STACKED_SAMPLES = 26_000  # PacGAN's stacked-MNIST protocol
+IMAGE_SAMPLES = 10_000
+
+
+@dataclass
+class Report:
+    """The scores of one evaluation. ``scores`` is flat and JSON-ready; ``main`` orders reports (best first)."""
+
+    protocol: str
+    samples: int
+    scores: dict[str, float | int]
+    main: str  # the key of the main metric
+    lower_is_better: bool
+    evaluator: EvaluatorInfo | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # score key -> how tables name it
+
+    def rank(self) -> tuple[float, ...]:
+        """Sort key, smaller is better: the main metric (then the KL, for mode counts)."""
+        main = self.scores[self.main]
+        key = (main if self.lower_is_better else -main,)
+        return key + ((self.scores["reverse_kl"],) if "reverse_kl" in self.scores and self.main == "modes" else ())
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"protocol": self.protocol, "samples": self.samples, "main": self.main, **self.scores}
+        if self.evaluator is not None:
+            out["evaluator"] = {"name": self.evaluator.name, **asdict(self.evaluator)}
+        return out
+
+
+@torch.no_grad()
+def generate(variant: Variant, count: int, data: TensorData | None, seed: int = 0, batch: int = 1000) -> torch.Tensor:
+    """``count`` samples from the variant's generator (networks in eval mode), in chunks, on the CPU."""
+    generator = torch.Generator().manual_seed(seed)
+    modes = {name: network.training for name, network in variant.networks.items()}
+    for network in variant.networks.values():
+        network.eval()
+    try:
+        parts = []
+        for start in range(0, count, batch):
+            inputs = variant.sample_inputs(min(batch, count - start), generator, data)
+            parts.append(variant.generate(inputs).float().cpu())
+    finally:
+        for name, network in variant.networks.items():
+            network.train(modes[name])
+    return torch.cat(parts)
+
+
+def _images(data: torch.Tensor) -> torch.Tensor:
+    return data.float().div(127.5).sub(1)
+
+
+class Judge:
+    """Scores samples of one dataset; :func:`judge_for` picks the subclass that fits the data."""
+
+    default_samples = MIXTURE_SAMPLES
+
+    def __init__(self, data: TensorData):
+        self.data = data
+
+    def __call__(self, variant: Variant, count: int | None = None, seed: int = 0) -> Report:
+        count = count or self.default_samples
+        if count < 2:
+            raise GanforgeError(f"cannot evaluate on {count} sample(s); use -n 2 or more")
+        return self.score(generate(variant, count, self.data, seed), seed)
+
+    def score(self, samples: torch.Tensor, seed: int) -> Report:
+        raise NotImplementedError
+
+
+def _mode_report(protocol: str, report: ModeReport, evaluator: EvaluatorInfo | None = None, quality: bool = True) -> Report:
+    scores: dict[str, float | int] = {"modes": report.modes, "total_modes": report.total_modes}
+    labels = {"modes": f"modes captured (of {report.total_modes})"}
+    if quality:
+        scores["high_quality"] = report.high_quality
+        labels["high_quality"] = "high-quality samples (within 3 std)"
+    scores["reverse_kl"] = report.reverse_kl
+    labels["reverse_kl"] = "reverse KL(modes || uniform)"
+    return Report(protocol, report.samples, scores, "modes", False, evaluator, labels)
+
+
+class MixtureJudge(Judge):
+    """PacGAN/VEEGAN mode metrics against the mixture's true centres and std."""
+
+    def score(self, samples: torch.Tensor, seed: int) -> Report:
+        report = mixture_modes(samples, self.data.reference, self.data.protocol.mode_std)
+        return _mode_report("Gaussian mixture (PacGAN/VEEGAN protocol)", report)
+
+
+class ChannelModesJudge(Judge):
+    """Stacked MNIST: each channel classified by the source dataset's evaluator; mode = the tuple of classes."""
+
+    default_samples = STACKED_SAMPLES
+
+    def __init__(self, data: TensorData, evaluator: Evaluator):
+        super().__init__(data)
+        self.evaluator = evaluator
+
+    def score(self, samples: torch.Tensor, seed: int) -> Report:
+        count, channels = samples.shape[:2]
+        _, logits = self.evaluator.features_and_logits(samples.reshape(count * channels, 1, *samples.shape[2:]))
+        classes = logits.shape[1]
+        digits = logits.argmax(1).view(count, channels).cpu()
+        place = classes ** torch.arange(channels - 1, -1, -1)
+        report = label_modes((digits * place).sum(1), classes**channels)
+        return _mode_report(f"modes over {channels} stacked channels", report, self.evaluator.info, quality=False)
+
+
+class ImageJudge(Judge):
+    """FID, KID, precision/recall and classifier score on the evaluator's features, against real images.
+
+    ``evaluator`` is an :class:`Evaluator` or an Inception evaluator: anything with ``features_and_logits`` and ``info``.
+    """
+
+    default_samples = IMAGE_SAMPLES
+
+    def __init__(self, data: TensorData, evaluator: Any, reference_count: int = IMAGE_SAMPLES):
+        super().__init__(data)
+        self.evaluator = evaluator
+        chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:reference_count]
+        self.real, _ = evaluator.features_and_logits(_images(data.data[chosen.to(data.data.device)]))
+
+    def score(self, samples: torch.Tensor, seed: int) -> Report:
+        fake, logits = self.evaluator.features_and_logits(samples)
+        kid, kid_std = feature_scores.kernel_distance(self.real, fake, seed)
+        precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
+        score, score_std = feature_scores.classifier_score(logits, seed)
+        scores = {
+            "fid": feature_scores.frechet_distance(self.real, fake),
+            "kid": kid,
+            "kid_std": kid_std,
+            "precision": precision,
+            "recall": recall,
+            "classifier_score": score,
+            "classifier_score_std": score_std,
+        }
+        labels = {
+            "fid": "FID",
+            "kid": "KID",
+            "precision": "precision (k=3)",
+            "recall": "recall (k=3)",
+            "classifier_score": "classifier score (IS form)",
+        }
+        return Report(f"images, {len(self.real):,} real", len(samples), scores, "fid", True, self.evaluator.info, labels)
+
+
+class PointJudge(Judge):
+    """Points without known modes: the same distances as for images, on the raw coordinates."""
+
+    def __init__(self, data: TensorData, reference_count: int = 10_000):
+        super().__init__(data)
+        chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:reference_count]
+        self.real = data.data[chosen.to(data.data.device)].float().flatten(1).cpu()
+
+    def score(self, samples: torch.Tensor, seed: int) -> Report:
+        fake = samples.flatten(1)
+        precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
+        scores = {"frechet_distance": feature_scores.frechet_distance(self.real, fake), "precision": precision, "recall": recall}
+        labels = {"frechet_distance": "Frechet distance (raw coordinates)", "precision": "precision (k=3)", "recall": "recall (k=3)"}
+        return Report("points, raw coordinates", len(samples), scores, "frechet_distance", True, None, labels)
+
+
+def judge_for(
+    data: TensorData,
+    dataset: str,
+    params: dict[str, Any],
+    registry,
+    device: torch.device | str = "cpu",
+    say: Callable[[str], None] = lambda message: None,
+    evaluator: Literal["cnn", "inception"] = "cnn",
+    inception_weights: Path | None = None,
+) -> Judge:
+    """The judge for ``data`` (the dataset ``dataset`` built with ``params``), evaluator ready on ``device``.
+
+    ``evaluator`` "inception" scores images on Inception-v3 (weights at ``inception_weights``) instead of
+    ganforge's CNN; it applies to image datasets scored by FID, not to mode counts.
+    """
+    protocol = data.protocol
+    if evaluator == "inception":
+        if not data.spec.is_image or protocol.channels_of is not None:
+            raise GanforgeError(f"--evaluator inception scores images by FID; dataset '{dataset}' is scored by mode coverage, use the default evaluator")
+        from ganforge.evaluation.inception import InceptionEvaluator
+
+        return ImageJudge(data, InceptionEvaluator(inception_weights).to(torch.device(device)))
+    if not data.spec.is_image:
+        if data.reference is not None and protocol.mode_std is not None:
+            return MixtureJudge(data)
+        return PointJudge(data)
+    if protocol.channels_of is not None:
+        factory = registry.load("dataset", protocol.channels_of)
+        evaluator = evaluator_for(protocol.channels_of, factory, params, say).to(torch.device(device))
+        return ChannelModesJudge(data, evaluator)
+    evaluator = evaluator_for(dataset, registry.load("dataset", dataset), params, say).to(torch.device(device))
+    return ImageJudge(data, evaluator)

@@ -1,0 +1,86 @@
+"""What a run does beside training, kept out of the loop: the generator's EMA, evaluation every ``eval.every``
+steps with a ``best`` checkpoint, and the curves picture at the end.
+
+The trainer calls :meth:`RunMonitor.generator_stepped` after each step, asks :meth:`evaluation_due`, wraps
+sampling in :meth:`averaged`, adds :meth:`checkpoint_tensors` to each checkpoint, and calls :meth:`finished`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from ganforge.config import RunConfig
+from ganforge.data import TensorData
+from ganforge.evaluation.curves import plot_curves
+from ganforge.evaluation.ema import GeneratorAverage
+from ganforge.evaluation.judges import Judge, Report, judge_for
+from ganforge.rundir import RunDir
+from ganforge.variant import Variant
+
+BEST_NAME = "best.safetensors"
+
+
+class RunMonitor:
+    def __init__(self, variant: Variant, data: TensorData, config: RunConfig, run_dir: RunDir):
+        self.variant = variant
+        self.config = config
+        self.run_dir = run_dir
+        self.average = GeneratorAverage(variant, config.ema.decay) if config.ema.decay is not None else None
+        self.judge: Judge | None = None
+        if config.eval.every is not None:
+            from ganforge.registry import get_registry
+
+            self.judge = judge_for(data, config.data.name, config.data.params, get_registry(), data.data.device)
+        self.best: Report | None = None
+        self.last_evaluated = 0
+
+    @property
+    def best_path(self) -> Path:
+        return self.run_dir.checkpoints_dir / BEST_NAME
+
+    def generator_stepped(self) -> None:
+        if self.average is not None:
+            self.average.update()
+
+    def evaluation_due(self, step: int, last: bool) -> bool:
+        """Every ``eval.every`` steps, and once more at the end of the run."""
+        every = self.config.eval.every
+        return every is not None and self.last_evaluated != step and (step % every == 0 or last)
+
+    @contextlib.contextmanager
+    def averaged(self) -> Iterator[None]:
+        """The generators hold their averaged weights inside the block (when EMA is on)."""
+        with self.average.swapped_in() if self.average is not None else contextlib.nullcontext():
+            yield
+
+    def evaluate(self, step: int, epoch: int) -> bool:
+        """Score the generator (averaged weights when EMA is on), log it; True when it is the best so far."""
+        assert self.judge is not None
+        with self.averaged(), torch.random.fork_rng(devices=[]):  # evaluation must not change training's noise
+            report = self.judge(self.variant, self.config.eval.samples, seed=step)
+        self.last_evaluated = step
+        record: dict[str, Any] = {"step": step, "epoch": epoch, "eval": True, "main": report.main, **report.scores}
+        if report.evaluator is not None:
+            record["evaluator"] = report.evaluator.name
+        improved = self.best is None or report.rank() < self.best.rank()
+        if improved:
+            self.best = report
+        record["best"] = improved
+        self.run_dir.log_metrics(record)
+        return improved
+
+    def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
+        return self.average.tensors() if self.average is not None else {}
+
+    def restore(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Continue the average saved in a checkpoint's ``tensors`` (a resumed run)."""
+        if self.average is not None:
+            self.average.restore(tensors)
+
+    def finished(self) -> Path:
+        """Draw ``curves.png``."""
+        return plot_curves(self.run_dir.path)

@@ -1,0 +1,93 @@
+"""The evaluator network: deterministic training, the cache, and the fallback when there is no train split."""
+
+from typing import Literal
+
+import pytest
+import torch
+
+from ganforge.data import DataSpec, TensorData
+from ganforge.errors import GanforgeError
+from ganforge.evaluation import evaluator as evaluator_module
+from ganforge.evaluation.evaluator import evaluator_for, evaluator_path, load_evaluator, train_classifier, weights_sha256
+
+
+def tiny_labelled(count: int, seed: int) -> TensorData:
+    """Two classes anyone can tell apart: a bright left half or a bright right half, on 12x12 grey."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(2, (count,), generator=generator)
+    images = torch.randint(0, 60, (count, 1, 12, 12), generator=generator, dtype=torch.uint8)
+    for index, label in enumerate(labels.tolist()):
+        images[index, :, :, label * 6 : label * 6 + 6] += 180
+    return TensorData(images, DataSpec((1, 12, 12), 2, True), labels)
+
+
+def tiny_dataset(split: Literal["train", "test"] = "train") -> TensorData:
+    return tiny_labelled(256 if split == "train" else 64, seed=0 if split == "train" else 1)
+
+
+def test_training_is_deterministic():
+    data = tiny_dataset()
+    first = train_classifier(data.data, data.labels, 2, steps=6)
+    second = train_classifier(data.data, data.labels, 2, steps=6)
+    assert weights_sha256(first) == weights_sha256(second)
+    assert weights_sha256(first) != weights_sha256(train_classifier(data.data, data.labels, 2, steps=6, seed=1))
+
+
+def test_training_leaves_global_torch_state_alone():
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    threads = torch.get_num_threads()
+    torch.manual_seed(7)
+    data = tiny_dataset()
+    train_classifier(data.data, data.labels, 2, steps=2)
+    assert torch.equal(torch.rand(3), expected) and torch.get_num_threads() == threads
+    assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_evaluator_is_trained_once_cached_and_reproduced(monkeypatch):
+    monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 30)
+    first = evaluator_for("tiny", tiny_dataset, {})
+    path = evaluator_path("tiny", "train")
+    assert path.is_file()
+    assert first.info.trained_on == "train split, 256 images" and first.info.tested_on == "test split, 64 images"
+    assert first.info.accuracy > 0.9
+    assert first.info.name.startswith("ganforge-cnn/2:tiny@") and first.info.name.endswith(first.info.weights_sha256[:12])
+
+    cached = evaluator_for("tiny", tiny_dataset, {})  # no training: straight from the cache
+    assert cached.info == first.info
+    path.unlink()
+    assert evaluator_for("tiny", tiny_dataset, {}).info.weights_sha256 == first.info.weights_sha256
+
+
+def test_without_a_train_split_it_learns_from_part_of_the_test_split(monkeypatch):
+    monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 4)
+
+    def test_only(split: Literal["train", "test"] = "train") -> TensorData:
+        if split == "train":
+            raise GanforgeError("train split not found")
+        return tiny_labelled(100, seed=1)
+
+    evaluator = evaluator_for("testonly", test_only, {})
+    assert evaluator.info.trained_on == "first 80% of the test split (no train split available), 80 images"
+    assert evaluator.info.tested_on == "last 20% of the test split, 20 images"
+    assert evaluator_path("testonly", "test-fallback").is_file()
+
+
+def test_a_tampered_cache_file_is_refused(monkeypatch):
+    monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 2)
+    evaluator_for("tiny", tiny_dataset, {})
+    path = evaluator_path("tiny", "train")
+    path.write_bytes(path.read_bytes()[:-8] + b"\x00" * 8)  # flip the last weights' bytes
+    with pytest.raises(GanforgeError, match="does not match its recorded hash; delete it"):
+        load_evaluator(path)
+    path.write_bytes(b"garbage")
+    with pytest.raises(GanforgeError, match="corrupt"):
+        evaluator_for("tiny", tiny_dataset, {})
+
+
+def test_unlabelled_images_cannot_have_an_evaluator(monkeypatch):
+    def unlabelled() -> TensorData:
+        return TensorData(torch.zeros(10, 1, 8, 8, dtype=torch.uint8), DataSpec((1, 8, 8), 0, True))
+
+    with pytest.raises(GanforgeError, match="has no class labels"):
+        evaluator_for("plain", unlabelled, {})
