@@ -360,7 +360,7 @@ def evaluate(
     ``evaluator`` "inception" computes image scores on Inception-v3, whose weights must be on disk (see
     :mod:`ganforge.evaluation.inception`).
     """
-    variant, _ = _load(path, device, ema)
+    variant, _ = _load(path, device, ema=ema)
     data = load_dataset(variant.config).to(variant.device)
     config = variant.config
     weights = None if inception_weights is None else Path(inception_weights)

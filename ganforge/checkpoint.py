@@ -69,11 +69,19 @@ def write_checkpoint(path: Path, tensors: dict[str, torch.Tensor], meta: dict[st
 
 def read_metadata(path: Path) -> dict[str, Any]:
     """The decoded and checked metadata of the checkpoint at ``path``, without reading its tensors."""
-    return _decode(path, _raw_metadata(path))
+    return _check_run_entries(path, _decode(path, _raw_metadata(path)))
 
 
 def read_checkpoint(path: Path) -> Checkpoint:
-    """The checkpoint at ``path``, its digest verified; a :class:`GanforgeError` naming the file if it is damaged."""
+    """The run checkpoint at ``path``, digest verified and every entry a reader relies on checked."""
+    checkpoint = read_file(path)
+    _check_run_entries(path, checkpoint.meta)
+    return checkpoint
+
+
+def read_file(path: Path) -> Checkpoint:
+    """Any file :func:`write_checkpoint` wrote (a run checkpoint, a cached evaluator), its digest verified; a
+    :class:`GanforgeError` naming the file if it is damaged."""
     raw = _raw_metadata(path)
     meta = _decode(path, raw)
     try:
@@ -145,6 +153,10 @@ def _decode(path: Path, raw: dict[str, str]) -> dict[str, Any]:
             meta[key] = json.loads(value)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise GanforgeError(f"checkpoint {path} has corrupt metadata {key!r} ({exc}); use another checkpoint") from None
+    return meta
+
+
+def _check_run_entries(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     for key, valid in _REQUIRED.items():
         if key not in meta or not valid(meta[key]):
             problem = "lacks" if key not in meta else "has a malformed"

@@ -219,7 +219,7 @@ def check_variant(
         changed = [n for n, network in variant.networks.items() if any(not torch.equal(a, b) for a, b in zip(before[n], network.parameters()))]
         assert changed, f"{steps} training steps changed none of the networks {sorted(variant.networks)}"
 
-        loaded = api.load(result.checkpoint, device=device, registry=registry)
+        loaded = api.load(result.checkpoint, device=device, registry=registry, ema=False)  # the live weights
         for network_name, network in variant.networks.items():
             saved = loaded.networks[network_name].state_dict()
             assert all(torch.equal(t, saved[k]) for k, t in network.state_dict().items()), f"network '{network_name}' did not load back equal"

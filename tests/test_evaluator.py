@@ -78,7 +78,7 @@ def test_a_tampered_cache_file_is_refused(monkeypatch):
     evaluator_for("tiny", tiny_dataset, {})
     path = evaluator_path("tiny", "train")
     path.write_bytes(path.read_bytes()[:-8] + b"\x00" * 8)  # flip the last weights' bytes
-    with pytest.raises(GanforgeError, match="does not match its recorded hash; delete it"):
+    with pytest.raises(GanforgeError, match="is damaged .*do not match the digest.*; delete it and ganforge retrains it"):
         load_evaluator(path)
     path.write_bytes(b"garbage")
     with pytest.raises(GanforgeError, match="corrupt"):

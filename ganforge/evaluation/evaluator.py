@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.cache import cache_dir
-from ganforge.checkpoint import load_network, prefixed, read_checkpoint, write_checkpoint
+from ganforge.checkpoint import load_network, prefixed, read_file, write_checkpoint
 from ganforge.config import factory_options
 from ganforge.data import TensorData
 from ganforge.errors import GanforgeError
@@ -199,7 +199,10 @@ def evaluator_path(dataset: str, tag: str) -> Path:
 
 def load_evaluator(path: Path) -> Evaluator:
     """An evaluator cached at ``path``, its weights checked against the hash recorded beside them."""
-    saved = read_checkpoint(path)
+    try:
+        saved = read_file(path)
+    except GanforgeError as exc:
+        raise GanforgeError(f"evaluator cache file {path} is damaged ({exc}); delete it and ganforge retrains it") from None
     try:
         info = EvaluatorInfo(**saved.meta["evaluator"])
         network = EvaluatorCNN(int(saved.meta["channels"]), int(saved.meta["num_classes"]))
