@@ -331,6 +331,11 @@ def resolve_config(
         "variant", variant_component.unique_name, variant_component.plugin, variant_component.version, {}
     )
     providers = {section: f"{added.plugin} {added.version}" for section, added in plugin_sections.items()}
+    if sections["train"].best_metric is not None and sections["eval"].every is not None:
+        raise GanforgeError(
+            "train.best_metric and eval.every both choose checkpoints/best.safetensors; set one of them "
+            "(eval.every keeps the best evaluation)"
+        )
     return RunConfig(variant, sections, providers)
 
 

@@ -281,3 +281,37 @@ def test_every_variant_resumes_bit_identical(tmp_path, case):
     ours, theirs = tensors_of(resumed.checkpoint), tensors_of(whole.checkpoint)
     assert sorted(ours) == sorted(theirs)
     assert [name for name in ours if not torch.equal(ours[name], theirs[name])] == []
+
+
+def test_the_generator_average_and_the_best_evaluation_survive_a_resume(tmp_path):
+    """pacgan keeps an EMA of G and, with eval.every, a best checkpoint: both go on as if never stopped."""
+    settings = {**SMALL, "eval.every": 5, "eval.samples": 200}
+    whole = ganforge.train("pacgan", "ring8", settings=settings, out=tmp_path / "whole")
+    ganforge.train("pacgan", "ring8", settings={**settings, "train.max_steps": 13}, out=tmp_path / "cut")
+    resumed = ganforge.resume(tmp_path / "cut", settings={"train.max_steps": None})
+    ours, theirs = tensors_of(resumed.checkpoint), tensors_of(whole.checkpoint)
+    assert any(name.startswith("ema.") for name in ours)
+    assert [name for name in ours if not torch.equal(ours[name], theirs[name])] == []
+
+    def evaluations(run: Path) -> list[tuple]:
+        return [(r["step"], r["best"]) for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if r.get("eval")]
+
+    after_cut = [e for e in evaluations(tmp_path / "cut") if e[0] > 13]
+    assert after_cut == [e for e in evaluations(tmp_path / "whole") if e[0] > 13]
+
+
+def test_one_thing_chooses_the_best_checkpoint():
+    with pytest.raises(GanforgeError, match="train.best_metric and eval.every both choose checkpoints/best.safetensors"):
+        ganforge.configure("vanilla", "ring8", {"train.best_metric": "d_real", "eval.every": 10})
+
+
+def test_best_metric_keeps_the_checkpoint_of_the_best_logged_value(tmp_path):
+    settings = {**SMALL, "train.epochs": 2, "train.best_metric": "d_real", "train.best_mode": "max"}
+    result = ganforge.train("vanilla", "ring8", settings=settings, out=tmp_path)
+    records = [json.loads(line) for line in result.run_dir.metrics_path.read_text().splitlines()]
+    top = max(records, key=lambda r: r["d_real"])
+    best = read_checkpoint(result.run_dir.best_path)
+    assert best.meta["progress"]["best"] == {"metric": "d_real", "value": top["d_real"], "step": top["step"]}
+    assert best.meta["progress"]["step"] == top["step"] and result.run_dir.best_path not in result.run_dir.checkpoints()
+    with pytest.warns(GanforgeWarning, match="train.best_metric 'fid' was never logged"):
+        ganforge.train("vanilla", "ring8", settings={**settings, "train.best_metric": "fid"}, out=tmp_path / "other")

@@ -17,7 +17,7 @@ from ganforge.config import RunConfig
 from ganforge.data import TensorData
 from ganforge.evaluation.curves import plot_curves
 from ganforge.evaluation.ema import GeneratorAverage
-from ganforge.evaluation.judges import Judge, Report, judge_for
+from ganforge.evaluation.judges import Judge, judge_for
 from ganforge.rundir import RunDir
 from ganforge.variant import Variant
 
@@ -35,7 +35,7 @@ class RunMonitor:
             from ganforge.registry import get_registry
 
             self.judge = judge_for(data, config.data.name, config.data.params, get_registry(), data.data.device)
-        self.best: Report | None = None
+        self.best_rank: tuple[float, ...] | None = None  # of the best evaluation so far (smaller is better)
         self.last_evaluated = 0
 
     @property
@@ -66,20 +66,25 @@ class RunMonitor:
         record: dict[str, Any] = {"step": step, "epoch": epoch, "eval": True, "main": report.main, **report.scores}
         if report.evaluator is not None:
             record["evaluator"] = report.evaluator.name
-        improved = self.best is None or report.rank() < self.best.rank()
+        improved = self.best_rank is None or report.rank() < self.best_rank
         if improved:
-            self.best = report
+            self.best_rank = report.rank()
         record["best"] = improved
         self.run_dir.log_metrics(record)
         return improved
 
     def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
-        return self.average.tensors() if self.average is not None else {}
+        tensors = self.average.tensors() if self.average is not None else {}
+        if self.best_rank is not None:  # so that a resumed run keeps the best checkpoint unless it beats it
+            tensors["monitor.best_rank"] = torch.tensor(self.best_rank, dtype=torch.float64)
+        return tensors
 
     def restore(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Continue the average saved in a checkpoint's ``tensors`` (a resumed run)."""
+        """Continue the average and the best score saved in a checkpoint's ``tensors`` (a resumed run)."""
         if self.average is not None:
             self.average.restore(tensors)
+        if "monitor.best_rank" in tensors:
+            self.best_rank = tuple(tensors["monitor.best_rank"].tolist())
 
     def finished(self) -> Path:
         """Draw ``curves.png``."""
