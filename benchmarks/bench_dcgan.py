@@ -28,10 +28,9 @@ import torch.nn.functional as F
 
 from ganforge import api
 from ganforge.data import DataSpec
-from ganforge.device import Precision
-from ganforge.rundir import RunDir
-from ganforge.trainer import Trainer
 from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator
+
+from timing import ganforge_epoch
 
 
 def hand_written_epoch(images: torch.Tensor, batch_size: int, steps: int, noise_dim: int, seed: int, reuse_fake: bool) -> float:
@@ -66,19 +65,6 @@ def hand_written_epoch(images: torch.Tensor, batch_size: int, steps: int, noise_
         opt_g.step()
         history.append((loss_d.item(), loss_g.item(), torch.sigmoid(real_logits).mean().item(), torch.sigmoid(fake_logits).mean().item()))
     return time.perf_counter() - start
-
-
-def ganforge_epoch(config, data, steps: int, workdir: Path) -> float:
-    """One epoch (or ``steps`` steps) through ganforge's own trainer; returns its wall time in seconds."""
-    variant = api.build_variant(config, data.spec, torch.device("cpu"))
-    variant.configure_optimizers()
-    run_dir = RunDir.create(workdir)
-    trainer = Trainer(variant, data, config, run_dir, Precision(torch.device("cpu")))
-    start = time.perf_counter()
-    result = trainer.fit()
-    elapsed = time.perf_counter() - start
-    assert result.steps == steps, (result.steps, steps)
-    return elapsed
 
 
 def main() -> None:
