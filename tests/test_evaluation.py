@@ -12,6 +12,7 @@ import ganforge
 from ganforge.cli import app
 from ganforge.errors import GanforgeError
 from ganforge.evaluation import evaluator as evaluator_module
+from ganforge.evaluation import judges
 from ganforge.evaluation.ema import GeneratorAverage
 
 from conftest import TINY
@@ -117,6 +118,7 @@ def test_pacgan_packs_four_samples_per_discriminator_input(tmp_path):
 
 def test_eval_of_an_image_run_names_its_evaluator(tmp_path, fashion_root, monkeypatch):
     monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 20)
+    monkeypatch.setattr(judges, "IMAGE_SAMPLES", 500)  # real images compared against: fewer, for speed
     out = tmp_path / "run"
     settings = {**TINY, "data.root": str(fashion_root), "data.split": "test", "train.max_steps": 3}
     ganforge.train("vanilla", "fashion-mnist", settings=settings, out=out)
