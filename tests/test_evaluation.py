@@ -12,6 +12,7 @@ import ganforge
 from ganforge.cli import app
 from ganforge.errors import GanforgeError
 from ganforge.evaluation import evaluator as evaluator_module
+from ganforge.evaluation import judges
 from ganforge.evaluation.ema import GeneratorAverage
 
 from conftest import TINY
@@ -104,8 +105,9 @@ def test_eval_and_plot_errors_are_one_line(tmp_path):
 
 
 def test_pacgan_packs_four_samples_per_discriminator_input(tmp_path):
+    recipe = ganforge.configure("pacgan")
+    assert recipe.discriminator.params["pack"] == 4 and recipe.train.batch_size == 400 and recipe.data.name == "ring8"
     config = ganforge.configure("pacgan", "ring8", {**TINY, "data.size": 64})
-    assert config.discriminator.params["pack"] == 4 and config.ema.decay == 0.999
     variant = ganforge.api.build_variant(config, ganforge.api.load_dataset(config).spec, torch.device("cpu"))
     assert variant.networks["discriminator"](torch.zeros(32, 2)).shape == (8,)
     with pytest.raises(GanforgeError, match="use a --batch-size divisible by 4"):
@@ -116,6 +118,7 @@ def test_pacgan_packs_four_samples_per_discriminator_input(tmp_path):
 
 def test_eval_of_an_image_run_names_its_evaluator(tmp_path, fashion_root, monkeypatch):
     monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 20)
+    monkeypatch.setattr(judges, "IMAGE_SAMPLES", 500)  # real images compared against: fewer, for speed
     out = tmp_path / "run"
     settings = {**TINY, "data.root": str(fashion_root), "data.split": "test", "train.max_steps": 3}
     ganforge.train("vanilla", "fashion-mnist", settings=settings, out=out)

@@ -148,9 +148,10 @@ class ImageJudge(Judge):
 
     default_samples = IMAGE_SAMPLES
 
-    def __init__(self, data: TensorData, evaluator: Any, reference_count: int = IMAGE_SAMPLES):
+    def __init__(self, data: TensorData, evaluator: Any, reference_count: int | None = None):
         super().__init__(data)
         self.evaluator = evaluator
+        reference_count = reference_count or IMAGE_SAMPLES
         chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:reference_count]
         self.real, _ = evaluator.features_and_logits(_images(data.data[chosen.to(data.data.device)]))
 

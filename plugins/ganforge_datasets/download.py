@@ -19,7 +19,6 @@ from typing import Callable
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from ganforge.cache import cache_dir
 from ganforge.errors import GanforgeError
 
 TIMEOUT_S = 30.0

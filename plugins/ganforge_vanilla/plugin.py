@@ -6,7 +6,7 @@ from ganforge.plugin import hookimpl
 @hookimpl
 def register_variants(register):
     register("vanilla", "ganforge_vanilla.recipe:Vanilla", "Goodfellow et al. 2014: G(z) and D(x) trained in turn, k D steps per G step")
-    register("pacgan", "ganforge_vanilla.pacgan:PacGAN", "Lin et al. 2018: vanilla GAN whose D judges m samples at once, with EMA and LR decay")
+    register("pacgan", "ganforge_vanilla.pacgan:PacGAN", "Lin et al. 2018: vanilla GAN whose D judges m samples at once, with LR decay")
 
 
 @hookimpl
