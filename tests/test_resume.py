@@ -284,8 +284,8 @@ def test_every_variant_resumes_bit_identical(tmp_path, case):
 
 
 def test_the_generator_average_and_the_best_evaluation_survive_a_resume(tmp_path):
-    """pacgan keeps an EMA of G and, with eval.every, a best checkpoint: both go on as if never stopped."""
-    settings = {**SMALL, "eval.every": 5, "eval.samples": 200}
+    """With ema.decay an EMA of G, and with eval.every a best checkpoint: both go on as if never stopped."""
+    settings = {**SMALL, "eval.every": 5, "eval.samples": 200, "ema.decay": 0.99}
     whole = ganforge.train("pacgan", "ring8", settings=settings, out=tmp_path / "whole")
     ganforge.train("pacgan", "ring8", settings={**settings, "train.max_steps": 13}, out=tmp_path / "cut")
     resumed = ganforge.resume(tmp_path / "cut", settings={"train.max_steps": None})
