@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,33 @@ def isolated_data_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GANFORGE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("GANFORGE_DATA_DIR", raising=False)
     monkeypatch.delenv("GANFORGE_DEBUG", raising=False)
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    """Serves a directory quietly; under /short/ it promises more bytes than it sends, like a dropped connection."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/short/"):
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"\x1f\x8b only the start")
+            return
+        super().do_GET()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A directory and the http:// URL that serves it, on this machine only."""
+    directory = tmp_path / "served"
+    directory.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    yield directory, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+    thread.join()

@@ -1,11 +1,8 @@
 """CycleGAN: its networks at every size, the objective against hand-computed values, the image pool, the learning-rate
 decay, the unpaired datasets (folders, the releases' download and safe extraction), and folder translation."""
 
-import functools
 import json
-import threading
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import torch
@@ -229,22 +226,6 @@ def test_unpaired_folders_read_the_release_layout(tmp_path):
         ganforge.api.load_dataset(ganforge.configure("cyclegan", "unpaired-folders", {"data.root": str(tmp_path / "half")}))
     with pytest.raises(GanforgeError, match="unpaired-folders needs --data-root DIR"):
         ganforge.api.load_dataset(ganforge.configure("cyclegan", "unpaired-folders"))
-
-
-@pytest.fixture
-def served(tmp_path):
-    """A directory and the http:// URL that serves it, on this machine only."""
-    directory = tmp_path / "served"
-    directory.mkdir()
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(directory))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield directory, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 @pytest.fixture

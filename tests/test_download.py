@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import socket
 import struct
-import threading
 from dataclasses import replace
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,36 +15,6 @@ import torch
 from ganforge.errors import GanforgeError
 from ganforge_datasets import mnist as mnist_module
 from ganforge_datasets.download import fetch
-
-
-class Handler(SimpleHTTPRequestHandler):
-    """Serves a directory quietly; under /short/ it promises more bytes than it sends, like a dropped connection."""
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/short/"):
-            self.send_response(200)
-            self.send_header("Content-Length", "100000")
-            self.end_headers()
-            self.wfile.write(b"\x1f\x8b only the start")
-            return
-        super().do_GET()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def served(tmp_path):
-    """A directory and the http:// URL that serves it."""
-    directory = tmp_path / "served"
-    directory.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield directory, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 @pytest.fixture
