@@ -180,6 +180,7 @@ class Trainer:
                 self.loop(run, result, fixed_inputs, order_rng, signals)
             finally:
                 self.precision.updates = None
+        self.job.barrier()  # rank 0 writes the last samples and checkpoint; no process tears down before it is done
         if train.best_metric is not None and at.best is None:
             warnings.warn(
                 f"train.best_metric '{train.best_metric}' was never logged (logged: {', '.join(self.meter.keys)}); "
