@@ -20,6 +20,7 @@ from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint, unpre
 from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
 from ganforge import distributed
+from ganforge.acceleration import accelerate
 from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
@@ -40,6 +41,9 @@ RESUMABLE = (
     "train.max_steps",
     "train.device",
     "train.amp",
+    "train.channels_last",
+    "train.compile",
+    "train.sync_batchnorm",
     "train.log_every",
     "train.checkpoint_every",
     "train.keep_checkpoints",
@@ -118,6 +122,7 @@ def train(
     dataset = load_dataset(config, registry).to(device)
     model = build_variant(config, dataset.spec, device, registry)
     _spread(job, model, config.train.seed)
+    accelerate(model, config.train, job)
     model.configure_optimizers()
     run_dir = RunDir.create(run_path) if job.is_main else RunDir(run_path)
     if job.is_main:
@@ -172,6 +177,7 @@ def resume(
     dataset = load_dataset(config).to(device)
     _check_same_data(dataset, checkpoint)
     model = build_variant(config, dataset.spec, device)
+    accelerate(model, config.train, job)
     model.configure_optimizers()
     precision = Precision.for_device(device, config.train.amp, job)
     progress = restore(checkpoint, model, precision)

@@ -45,6 +45,9 @@ class TrainConfig:
     seed: int = between(0, 2**63 - 1, 0)  # seeds the weights, the noise and the data order
     device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N
     amp: bool = True  # mixed precision on CUDA (bf16, else fp16 with loss scaling); no effect on the CPU
+    channels_last: bool | None = None  # NHWC layout for conv nets (tensor-core convolutions); None: on CUDA only
+    compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = "off"  # torch.compile mode; reduce-overhead adds CUDA graphs
+    sync_batchnorm: bool = False  # with several CUDA processes, BatchNorm over the global batch (nn.SyncBatchNorm)
     log_every: int = at_least(1, 50)  # generator steps between lines of metrics.jsonl
     sample_count: int = at_least(1, 64)  # examples drawn from the fixed noise for each epoch's samples
     checkpoint_every: int | None = at_least(1, None)  # also checkpoint every N generator steps (None: epoch ends only)

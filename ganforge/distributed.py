@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import os
 from dataclasses import dataclass
+from typing import Iterable
 
 import torch
 import torch.distributed as dist
@@ -70,6 +71,19 @@ class Distributed:
             for module in modules:
                 for tensor in [*module.parameters(), *module.buffers()]:
                     dist.broadcast(tensor.data, src=0)
+
+    def average_buffers(self, modules: Iterable[nn.Module]) -> None:
+        """Replace every floating-point buffer (BatchNorm's running statistics) by its mean over the ranks.
+
+        Each rank's running statistics follow its own shard; their mean estimates the whole data's, and after it
+        every rank holds the same buffers (timm's ``distribute_bn`` does the same at epoch ends).
+        """
+        if self.enabled:
+            for module in modules:
+                for buffer in module.buffers():
+                    if buffer.is_floating_point():
+                        dist.all_reduce(buffer.data)
+                        buffer.data /= self.world_size
 
     def barrier(self) -> None:
         if self.enabled:

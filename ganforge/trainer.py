@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import torch
 
+from ganforge.acceleration import step_begins
 from ganforge.checkpoint import write_checkpoint
 from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
@@ -205,6 +206,7 @@ class Trainer:
             self.reporter.epoch_started(epoch, run.epochs, end - first)
             for position in range(first, end):
                 indices = order[position * run.examples_per_step : (position + 1) * run.examples_per_step]
+                step_begins(train)
                 metrics = self.variant.train_step(self.data.batch(indices), self.precision)
                 self.monitor.generator_stepped()
                 at.step, at.position = at.step + 1, position + 1
@@ -224,6 +226,7 @@ class Trainer:
                         raise TrainingInterrupted(stop, at.step, result.checkpoint, self.run_dir.path)
             if end == run.steps_per_epoch:
                 self.variant.epoch_ended(epoch)
+            self.job.average_buffers(self.variant.networks.values())
             sample_path = self.write_samples(epoch, fixed_inputs)
             result.checkpoint = self.save_checkpoint()
             result.samples.append(sample_path)

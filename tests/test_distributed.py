@@ -72,3 +72,32 @@ def test_nproc_launches_torchrun_from_the_cli(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("Trained 4 generator steps") == 1, done.stdout  # rank 0 alone reports
     assert [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [2, 4]
+
+
+# Runs in each torchrun process: BatchNorm running statistics that differ by rank, then averaged.
+BUFFERS = r"""
+import json, os, sys
+import torch
+from torch import nn
+from ganforge.distributed import from_environment
+
+job = from_environment("cpu")
+norm = nn.BatchNorm1d(3)
+norm.running_mean.fill_(float(job.rank))  # rank 0: 0, rank 1: 1
+norm.running_var.fill_(1.0 + 2 * job.rank)  # rank 0: 1, rank 1: 3
+norm.num_batches_tracked.fill_(7)
+job.average_buffers([norm])
+with open(os.path.join(sys.argv[1], f"rank{job.rank}.json"), "w") as file:
+    json.dump({k: v.tolist() for k, v in norm.state_dict().items()}, file)
+"""
+
+
+def test_epoch_end_averages_batchnorm_statistics_over_the_ranks(tmp_path):
+    worker = tmp_path / "worker.py"
+    worker.write_text(BUFFERS)
+    done = torchrun(str(worker), str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert ranks[0] == ranks[1]
+    assert ranks[0]["running_mean"] == [0.5] * 3 and ranks[0]["running_var"] == [2.0] * 3
+    assert ranks[0]["num_batches_tracked"] == 7

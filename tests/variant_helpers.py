@@ -9,7 +9,9 @@ import torch
 
 import ganforge
 from ganforge import api
+from ganforge.acceleration import accelerate
 from ganforge.data import TensorData
+from ganforge.distributed import Distributed
 from ganforge.device import Precision
 from ganforge.rundir import RunDir
 from ganforge.trainer import RunResult, Trainer
@@ -40,6 +42,7 @@ def tiny_run(variant: str, data: TensorData, settings: dict[str, Any], out: Path
     """A whole run (samples and checkpoints every epoch) of ``variant`` on ``data``."""
     config = ganforge.configure(variant, None, settings, registry)
     model = api.build_variant(config, data.spec, CPU, registry)
+    accelerate(model, config.train, Distributed())
     model.configure_optimizers()
     run_dir = RunDir.create(out)
     run_dir.write_config(config.to_json())

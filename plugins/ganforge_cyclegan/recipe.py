@@ -101,7 +101,7 @@ class CycleGAN(Variant):
         for name, pair in (("generators", ("generator_ab", "generator_ba")), ("discriminators", ("discriminator_a", "discriminator_b"))):
             params = [p for network in pair for p in self.networks[network].parameters()]
             self.optimizers[name] = torch.optim.Adam(
-                params, lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=self.device.type == "cuda" or None
+                params, lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=True
             )
             self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(self.optimizers[name], LinearDecay(constant, epochs - constant))
 

@@ -114,7 +114,7 @@ class StackGAN(Variant):
         optim = self.config.optim
         for name in ("generator", "refiner", "discriminator_1", "discriminator_2"):
             self.optimizers[name] = torch.optim.Adam(
-                self.networks[name].parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=self.device.type == "cuda" or None
+                self.networks[name].parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=True
             )
             if optim.halve_every:
                 self.schedulers[name] = torch.optim.lr_scheduler.StepLR(self.optimizers[name], optim.halve_every, gamma=0.5)

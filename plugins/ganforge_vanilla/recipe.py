@@ -53,8 +53,9 @@ class Vanilla(Variant):
     def configure_optimizers(self) -> None:
         optim = self.config.optim
         for name, network in self.networks.items():
+            # fused: one kernel per update for all parameters (CPU and CUDA); also lets a NaN update skip on the device
             self.optimizers[name] = torch.optim.Adam(
-                network.parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=self.device.type == "cuda" or None
+                network.parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=True
             )
 
     def noise(self, count: int) -> torch.Tensor:
