@@ -1,0 +1,261 @@
+"""Speed: ganforge against a plain hand-written PyTorch loop in the same process, and how dcgan's cost grows.
+
+**overhead**: vanilla (MLP) and dcgan on Fashion-MNIST at batch 64 and 256. Both sides train the same networks
+(the classes ganforge's plugins use, built with the recipe's settings and the same seed) on the same uint8 data
+tensor with the same algorithm: per step one D update on a real minibatch and G(z) for fresh z with G frozen, then
+one G update on G(z') for fresh z' with D frozen (Goodfellow et al.'s Algorithm 1, k = 1). The hand-written loop is
+the usual eager style: tensor slicing, ``binary_cross_entropy_with_logits`` against ones/zeros, ``torch.optim.Adam``
+with its defaults, ``.item()`` logging every step, fp32. ganforge runs with its defaults for the device (on CUDA:
+bf16 autocast, channels-last conv nets, fused Adam; on the CPU: fp32, fused Adam). The two alternate repeat after
+repeat (which goes first alternates too), so drift in the machine's speed hits both alike; images/s are medians.
+Timing covers the training steps (from before the first to after the last); each side's end-of-run writing
+(ganforge's sample grid, checkpoint and curves) is outside it.
+
+**growth**: ganforge's dcgan alone, images/s and peak memory against the batch size (32..1024) and the image size
+(28, 32 and 64: Fashion-MNIST resized), each cell in a fresh process, its first step (warm-up) untimed.
+
+Peak memory: on CUDA, ``torch.cuda.max_memory_allocated`` over the run; on the CPU, the growth of the process's
+peak resident memory over its size once the data and networks exist, measured in a fresh process per cell (on
+random data of the same size, so that decompressing the dataset does not set the peak).
+
+    python benchmarks/bench_speed.py                                  # both tables
+    python benchmarks/bench_speed.py --table overhead --repeats 7
+    python benchmarks/bench_speed.py --device cuda --compile default  # GPU, ganforge with torch.compile
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ganforge import api
+from ganforge.acceleration import accelerate
+from ganforge.data import DataSpec, TensorData
+from ganforge.device import Precision, resolve_device
+from ganforge.distributed import Distributed
+from ganforge.rundir import RunDir
+from ganforge.trainer import SilentReporter, Trainer
+from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator
+from ganforge_vanilla.models import MLPDiscriminator, MLPGenerator
+
+# The recipes' default networks: ganforge builds these classes with these defaults too.
+NETWORKS = {"vanilla": (MLPGenerator, MLPDiscriminator), "dcgan": (DCGANGenerator, DCGANDiscriminator)}
+
+IMAGES_PER_RUN = {"vanilla": 25_600, "dcgan": 5_120}  # per timed run: 400 / 100 steps of 64, 100 / 20 of 256
+GROWTH_IMAGES = 2_048  # per growth cell, after the warm-up step (at least 2 timed steps)
+BATCHES = (32, 64, 128, 256, 512, 1024)
+SIZES = (28, 32, 64)
+
+
+def fashion_mnist(root: str, size: int = 28, random: bool = False) -> TensorData:
+    """The 60,000 training images at ``size`` x ``size`` (bilinear), or random images of that shape."""
+    spec = DataSpec((1, size, size), 10)
+    if random:
+        return TensorData(torch.empty((60_000, 1, size, size), dtype=torch.uint8).random_(0, 256), spec)  # no int64 transient
+    data = api.load_dataset(api.configure("dcgan", "fashion-mnist", {"data.root": root})).data
+    if size != 28:
+        data = F.interpolate(data.float(), size=(size, size), mode="bilinear", align_corners=False).round().clamp(0, 255).to(torch.uint8)
+    return TensorData(data, spec)
+
+
+def settings_for(variant: str, batch: int, steps: int, device: str, compile_mode: str) -> dict:
+    return {"train.batch_size": batch, "train.epochs": 1, "train.max_steps": steps, "train.device": device, "train.compile": compile_mode}
+
+
+def hand_written(variant: str, data: TensorData, batch: int, steps: int, device: torch.device, seed: int) -> float:
+    """Seconds for ``steps`` steps of the loop a user would write without a framework."""
+    config = api.configure(variant, "fashion-mnist", {"train.batch_size": batch})
+    torch.manual_seed(seed)
+    generator_class, discriminator_class = NETWORKS[variant]
+    generator, discriminator = generator_class(config.noise.dim, data.spec).to(device), discriminator_class(data.spec).to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.optim.lr, betas=(config.optim.beta1, config.optim.beta2))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.optim.lr, betas=(config.optim.beta1, config.optim.beta2))
+    images, noise_dim = data.data, config.noise.dim
+    ones, zeros = torch.ones(batch, device=device), torch.zeros(batch, device=device)
+    history = []
+    synchronize(device)
+    start = time.perf_counter()
+    order = torch.randperm(len(images), device=device)
+    for step in range(steps):
+        real = images[order[step * batch : (step + 1) * batch]].float() / 127.5 - 1
+        with torch.no_grad():
+            fake = generator(torch.randn(batch, noise_dim, device=device))
+        real_logits, fake_logits = discriminator(real), discriminator(fake)
+        loss_d = F.binary_cross_entropy_with_logits(real_logits, ones) + F.binary_cross_entropy_with_logits(fake_logits, zeros)
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        for p in discriminator.parameters():
+            p.requires_grad_(False)
+        loss_g = F.binary_cross_entropy_with_logits(discriminator(generator(torch.randn(batch, noise_dim, device=device))), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        for p in discriminator.parameters():
+            p.requires_grad_(True)
+        history.append((loss_d.item(), loss_g.item(), torch.sigmoid(real_logits).mean().item(), torch.sigmoid(fake_logits).mean().item()))
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+class StepClock(SilentReporter):
+    """Times the training steps of a ganforge run: from its first step's start to its last step's end."""
+
+    def __init__(self, device: torch.device, skip: int = 0):
+        self.device, self.skip, self.seen = device, skip, 0
+        self.start = self.end = 0.0
+
+    def epoch_started(self, epoch: int, epochs: int, steps: int) -> None:
+        self.total = steps
+        synchronize(self.device)
+        self.start = time.perf_counter()
+
+    def stepped(self) -> None:
+        self.seen += 1
+        if self.seen == self.skip:  # warm-up over: time from here
+            synchronize(self.device)
+            self.start = time.perf_counter()
+        if self.seen == self.total:
+            synchronize(self.device)
+            self.end = time.perf_counter()
+            self.peak_mib = peak_mib(self.device)  # before the end-of-run writing, which the hand-written loop does not do
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+def ganforge_run(variant: str, data: TensorData, batch: int, steps: int, device: torch.device, compile_mode: str, workdir: Path, skip: int = 0) -> StepClock:
+    """The timing of ``steps`` steps (less ``skip`` warm-up steps) through ganforge's own trainer."""
+    config = api.configure(variant, "fashion-mnist", settings_for(variant, batch, steps, str(device), compile_mode))
+    model = api.build_variant(config, data.spec, device)
+    accelerate(model, config.train, Distributed())
+    model.configure_optimizers()
+    clock = StepClock(device, skip)
+    Trainer(model, data, config, RunDir.create(workdir), Precision.for_device(device, config.train.amp), clock).fit()
+    return clock
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_memory(args: argparse.Namespace, side: str, variant: str, batch: int, size: int, steps: int) -> dict:
+    """Run one cell in a fresh process; its images/s (warm-up step untimed) and peak memory growth in MiB."""
+    command = [sys.executable, __file__, "--probe", json.dumps([side, variant, batch, size, steps]), "--device", args.device, "--compile", args.compile]
+    command += ["--threads", str(args.threads)] if args.threads else []
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"probe {side} {variant} batch {batch} size {size} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def probe(args: argparse.Namespace) -> None:
+    side, variant, batch, size, steps = json.loads(args.probe)
+    device = resolve_device(args.device)
+    data = fashion_mnist(args.data_root, size, random=True).to(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    baseline = resident_mib()
+    with tempfile.TemporaryDirectory() as workdir:
+        if side == "hand":
+            seconds, timed = hand_written(variant, data, batch, steps, device, seed=0), steps
+            peak = peak_mib(device)
+        else:
+            clock = ganforge_run(variant, data, batch, steps, device, args.compile, Path(workdir) / "run", skip=1)
+            seconds, timed, peak = clock.seconds, steps - 1, clock.peak_mib
+    print(json.dumps({"images_per_s": timed * batch / seconds, "peak_mib": peak - (0 if device.type == "cuda" else baseline)}))
+
+
+def resident_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_mib(device: torch.device) -> float:
+    """The process's peak memory so far: allocated on the GPU, or resident on the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def overhead_table(args: argparse.Namespace, device: torch.device) -> None:
+    data = fashion_mnist(args.data_root).to(device)
+    print(f"\noverhead: images/s, median of {args.repeats} alternating repeats; ratio = ganforge / hand-written (>= 1.00: no overhead)")
+    print(f"{'variant':>8} {'batch':>5} {'steps':>5} {'hand img/s':>11} {'ganforge img/s':>15} {'ratio':>6} {'pairs':>13} {'hand MiB':>9} {'ganforge MiB':>13}")
+    for variant in args.variants:
+        for batch in args.batches:
+            steps = max(IMAGES_PER_RUN[variant] * args.scale // batch, 2)
+            hand, ours = [], []
+            with tempfile.TemporaryDirectory() as workdir:
+                for repeat in range(args.repeats):
+                    run_hand = lambda: hand.append(batch * steps / hand_written(variant, data, batch, steps, device, repeat))  # noqa: E731
+                    run_ours = lambda: ours.append(batch * steps / ganforge_run(variant, data, batch, steps, device, args.compile, Path(workdir) / str(repeat)).seconds)  # noqa: E731
+                    for run in (run_hand, run_ours) if repeat % 2 == 0 else (run_ours, run_hand):
+                        run()
+            pairs = [o / h for o, h in zip(ours, hand)]
+            memory = [peak_memory(args, side, variant, batch, 28, min(steps, 5))["peak_mib"] for side in ("hand", "ganforge")]
+            print(
+                f"{variant:>8} {batch:>5} {steps:>5} {statistics.median(hand):>11,.0f} {statistics.median(ours):>15,.0f} "
+                f"{statistics.median(ours) / statistics.median(hand):>6.3f} {min(pairs):>6.3f}-{max(pairs):<6.3f} {memory[0]:>9,.0f} {memory[1]:>13,.0f}",
+                flush=True,
+            )
+            print(f"{'':>14} runs: hand {[round(x) for x in hand]}, ganforge {[round(x) for x in ours]}", flush=True)
+
+
+def growth_table(args: argparse.Namespace) -> None:
+    print(f"\ngrowth: ganforge dcgan, images/s | peak MiB, each cell a fresh process, {GROWTH_IMAGES:,} images timed after one warm-up step")
+    print(f"{'batch':>5} " + " ".join(f"{f'{size}x{size}':>22}" for size in SIZES))
+    for batch in BATCHES:
+        cells = []
+        for size in SIZES:
+            steps = 1 + max(GROWTH_IMAGES // batch, 2)
+            cell = peak_memory(args, "ganforge", "dcgan", batch, size, steps)
+            cells.append(f"{cell['images_per_s']:>10,.0f} | {cell['peak_mib']:>7,.0f}")
+        print(f"{batch:>5} " + " ".join(f"{cell:>22}" for cell in cells), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"))
+    parser.add_argument("--table", choices=["overhead", "growth", "both"], default="both")
+    parser.add_argument("--variants", nargs="+", default=["vanilla", "dcgan"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[64, 256])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--scale", type=int, default=1, help="multiply the images per timed run")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--compile", default="off", choices=["off", "default", "reduce-overhead", "max-autotune"], help="ganforge's train.compile")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.probe:
+        return probe(args)
+
+    device = resolve_device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    load = os.getloadavg()[0]
+    print(f"torch {torch.__version__} · {where} · {torch.get_num_threads()} threads · ganforge compile={args.compile} · load average {load:.1f}")
+    if args.table in ("overhead", "both"):
+        overhead_table(args, device)
+    if args.table in ("growth", "both"):
+        growth_table(args)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
