@@ -15,7 +15,7 @@ Timing covers the training steps (from before the first to after the last); each
 (28, 32 and 64: Fashion-MNIST resized), each cell in a fresh process, its first step (warm-up) untimed.
 
 Peak memory: on CUDA, ``torch.cuda.max_memory_allocated`` over the run; on the CPU, the growth of the process's
-peak resident memory over its size once the data and networks exist, measured in a fresh process per cell (on
+peak resident memory (VmHWM) over its size once the data and networks exist, measured in a fresh process per cell (on
 random data of the same size, so that decompressing the dataset does not set the peak).
 
     python benchmarks/bench_speed.py                                  # both tables
@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -189,7 +188,8 @@ def peak_mib(device: torch.device) -> float:
     """The process's peak memory so far: allocated on the GPU, or resident on the CPU."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status") as status:  # VmHWM: this address space's peak (ru_maxrss would include the parent's, from before exec)
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 
 def overhead_table(args: argparse.Namespace, device: torch.device) -> None:
