@@ -5,7 +5,7 @@
 tensor with the same algorithm: per step one D update on a real minibatch and G(z) for fresh z with G frozen, then
 one G update on G(z') for fresh z' with D frozen (Goodfellow et al.'s Algorithm 1, k = 1). The hand-written loop is
 the usual eager style: tensor slicing, ``binary_cross_entropy_with_logits`` against ones/zeros, ``torch.optim.Adam``
-with its defaults, ``.item()`` logging every step, fp32. ganforge runs with its defaults for the device (on CUDA:
+with its defaults (``--fused-hand``: fused, to isolate ganforge's own overhead), ``.item()`` logging every step, fp32. ganforge runs with its defaults for the device (on CUDA:
 bf16 autocast, channels-last conv nets, fused Adam; on the CPU: fp32, fused Adam). The two alternate repeat after
 repeat (which goes first alternates too), so drift in the machine's speed hits both alike; images/s are medians.
 Timing covers the training steps (from before the first to after the last); each side's end-of-run writing
@@ -52,7 +52,7 @@ from ganforge_vanilla.models import MLPDiscriminator, MLPGenerator
 # The recipes' default networks: ganforge builds these classes with these defaults too.
 NETWORKS = {"vanilla": (MLPGenerator, MLPDiscriminator), "dcgan": (DCGANGenerator, DCGANDiscriminator)}
 
-IMAGES_PER_RUN = {"vanilla": 25_600, "dcgan": 5_120}  # per timed run: 400 / 100 steps of 64, 100 / 20 of 256
+IMAGES_PER_RUN = {"vanilla": 25_600, "dcgan": 15_360}  # per timed run: 400 / 100 vanilla steps of 64 / 256, 240 / 60 dcgan steps
 GROWTH_IMAGES = 2_048  # per growth cell, after the warm-up step (at least 2 timed steps)
 BATCHES = (32, 64, 128, 256, 512, 1024)
 SIZES = (28, 32, 64)
@@ -73,14 +73,14 @@ def settings_for(variant: str, batch: int, steps: int, device: str, compile_mode
     return {"train.batch_size": batch, "train.epochs": 1, "train.max_steps": steps, "train.device": device, "train.compile": compile_mode}
 
 
-def hand_written(variant: str, data: TensorData, batch: int, steps: int, device: torch.device, seed: int) -> float:
+def hand_written(variant: str, data: TensorData, batch: int, steps: int, device: torch.device, seed: int, fused: bool = False) -> float:
     """Seconds for ``steps`` steps of the loop a user would write without a framework."""
     config = api.configure(variant, "fashion-mnist", {"train.batch_size": batch})
     torch.manual_seed(seed)
     generator_class, discriminator_class = NETWORKS[variant]
     generator, discriminator = generator_class(config.noise.dim, data.spec).to(device), discriminator_class(data.spec).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.optim.lr, betas=(config.optim.beta1, config.optim.beta2))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.optim.lr, betas=(config.optim.beta1, config.optim.beta2))
+    adam = dict(lr=config.optim.lr, betas=(config.optim.beta1, config.optim.beta2), fused=fused or None)
+    opt_g, opt_d = torch.optim.Adam(generator.parameters(), **adam), torch.optim.Adam(discriminator.parameters(), **adam)
     images, noise_dim = data.data, config.noise.dim
     ones, zeros = torch.ones(batch, device=device), torch.zeros(batch, device=device)
     history = []
@@ -202,7 +202,7 @@ def overhead_table(args: argparse.Namespace, device: torch.device) -> None:
             hand, ours = [], []
             with tempfile.TemporaryDirectory() as workdir:
                 for repeat in range(args.repeats):
-                    run_hand = lambda: hand.append(batch * steps / hand_written(variant, data, batch, steps, device, repeat))  # noqa: E731
+                    run_hand = lambda: hand.append(batch * steps / hand_written(variant, data, batch, steps, device, repeat, args.fused_hand))  # noqa: E731
                     run_ours = lambda: ours.append(batch * steps / ganforge_run(variant, data, batch, steps, device, args.compile, Path(workdir) / str(repeat)).seconds)  # noqa: E731
                     for run in (run_hand, run_ours) if repeat % 2 == 0 else (run_ours, run_hand):
                         run()
@@ -238,6 +238,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1, help="multiply the images per timed run")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--compile", default="off", choices=["off", "default", "reduce-overhead", "max-autotune"], help="ganforge's train.compile")
+    parser.add_argument("--fused-hand", action="store_true", help="give the hand-written loop fused Adam too: the ratio is then ganforge's own overhead")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -249,7 +250,8 @@ def main() -> None:
     device = resolve_device(args.device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
     load = os.getloadavg()[0]
-    print(f"torch {torch.__version__} · {where} · {torch.get_num_threads()} threads · ganforge compile={args.compile} · load average {load:.1f}")
+    hand_adam = "fused Adam" if args.fused_hand else "default Adam"
+    print(f"torch {torch.__version__} · {where} · {torch.get_num_threads()} threads · ganforge compile={args.compile} · hand-written loop: {hand_adam} · load average {load:.1f}")
     if args.table in ("overhead", "both"):
         overhead_table(args, device)
     if args.table in ("growth", "both"):
