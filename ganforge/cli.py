@@ -337,7 +337,19 @@ def _watch(training: Callable, resumed: bool) -> None:
     console.print(escape(f"  metrics     {result.run_dir.metrics_path}"))
     if result.curves is not None:
         console.print(escape(f"  curves      {result.curves}"))
-    console.print(escape(f"More samples: ganforge sample {run_path} -n 64 --out grid.png"))
+    if _translates(run_path):
+        console.print(escape(f"Translate images: ganforge sample {run_path} --input-dir DIR --out translated/"))
+    else:
+        console.print(escape(f"More samples: ganforge sample {run_path} -n 64 --out grid.png"))
+
+
+def _translates(run_path: Path) -> bool:
+    """Whether the run's variant is image-to-image (it implements ``Variant.translate``)."""
+    from ganforge.registry import get_registry
+    from ganforge.variant import Variant
+
+    name = json.loads((run_path / "config.json").read_text())["variant"]
+    return get_registry().get("variant", name).load().translate is not Variant.translate
 
 
 @app.command()

@@ -45,6 +45,7 @@ def test_run_on_real_fashion_mnist_then_sample(tmp_path, fashion_root):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "vanilla on fashion-mnist" in result.stdout and "Trained 6 generator steps" in result.stdout
+    assert f"ganforge sample {out} -n 64" in result.stdout.replace("\n", "")
     assert str(out / "checkpoints") in result.stdout.replace("\n", "")
 
     config = json.loads((out / "config.json").read_text())
@@ -61,6 +62,17 @@ def test_run_on_real_fashion_mnist_then_sample(tmp_path, fashion_root):
     assert Image.open(picture).size == Image.open(picture).size and picture.stat().st_size > 0
     result = invoke("sample", next((out / "checkpoints").iterdir()), "-n", "4", "--out", tmp_path / "from-file.png")
     assert result.exit_code == 0, result.output
+
+
+def test_the_closing_hint_fits_the_variant(tmp_path, fashion_root, mnist_root):
+    out = tmp_path / "run"
+    result = invoke(
+        "run", "cyclegan", "--data", "digits2fashion", "--data-root", mnist_root.parent, "--set", "data.split=test",
+        "--max-steps", "1", "--batch-size", "2", "--set", "generator.width=4", "--set", "discriminator.width=4",
+        "--device", "cpu", "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "--input-dir" in result.stdout and "-n 64" not in result.stdout  # translators need source images
 
 
 def test_run_on_mnist_test_split(tmp_path, mnist_root):
