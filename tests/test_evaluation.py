@@ -106,7 +106,7 @@ def test_eval_and_plot_errors_are_one_line(tmp_path):
 
 def test_pacgan_packs_four_samples_per_discriminator_input(tmp_path):
     recipe = ganforge.configure("pacgan")
-    assert recipe.discriminator.params["pack"] == 4 and recipe.train.batch_size == 400 and recipe.data.name == "ring8"
+    assert recipe.discriminator.params["pack"] == 4 and recipe.train.batch_size == 200 and recipe.data.name == "ring8"
     config = ganforge.configure("pacgan", "ring8", {**TINY, "data.size": 64})
     variant = ganforge.api.build_variant(config, ganforge.api.load_dataset(config).spec, torch.device("cpu"))
     assert variant.networks["discriminator"](torch.zeros(32, 2)).shape == (8,)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -9,21 +11,41 @@ from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
 
 
-class MLPGenerator(nn.Module):
-    """G(z; θg): noise z -> one example, widening ``hidden``, 2·hidden, 4·hidden, ... over ``depth`` layers.
+def _check_widths(hidden: int, depth: int, growth: int) -> None:
+    if hidden < 1 or depth < 1 or growth < 1:
+        raise ValueError("hidden, depth and growth must be at least 1")
 
-    Images come out through tanh, into the [-1, 1] range the data is scaled to; points come out unbounded.
+
+class MLPGenerator(nn.Module):
+    """G(z; θg): noise z -> one example, widening ``hidden``, growth·hidden, growth²·hidden, ... over ``depth`` layers.
+
+    ``norm="batch"`` puts BatchNorm before each activation (as in DCGAN and PacGAN's 2-D generator): it keeps
+    every layer's units active and lets G cut sharply between the regions of z that go to different modes.
+    ``slope`` 0 makes the LeakyReLUs plain ReLUs. Images come out through tanh, into the [-1, 1] range the data
+    is scaled to; points come out unbounded.
     """
 
-    def __init__(self, noise_dim: int, spec: DataSpec, hidden: int = 256, depth: int = 3, slope: float = 0.2):
+    def __init__(
+        self,
+        noise_dim: int,
+        spec: DataSpec,
+        hidden: int = 256,
+        depth: int = 3,
+        slope: float = 0.2,
+        growth: int = 2,
+        norm: Literal["none", "batch"] = "none",
+    ):
         super().__init__()
-        if hidden < 1 or depth < 1:
-            raise ValueError("hidden and depth must be at least 1")
+        _check_widths(hidden, depth, growth)
         self.spec = spec
-        widths = [noise_dim] + [hidden * 2**i for i in range(depth)]
+        widths = [noise_dim] + [hidden * growth**i for i in range(depth)]
         layers: list[nn.Module] = []
         for width_in, width_out in zip(widths, widths[1:]):
-            layers += [nn.Linear(width_in, width_out), nn.LeakyReLU(slope)]
+            if norm == "batch":  # the norm's shift makes the linear layer's bias redundant
+                layers += [nn.Linear(width_in, width_out, bias=False), nn.BatchNorm1d(width_out)]
+            else:
+                layers.append(nn.Linear(width_in, width_out))
+            layers.append(nn.LeakyReLU(slope))
         layers.append(nn.Linear(widths[-1], spec.size))
         if spec.is_image:
             layers.append(nn.Tanh())
@@ -33,36 +55,67 @@ class MLPGenerator(nn.Module):
         return self.net(z).view(-1, *self.spec.shape)
 
 
+class Maxout(nn.Module):
+    """A maxout layer (Goodfellow et al. 2013): each of ``width_out`` units is the largest of ``pieces`` linear maps."""
+
+    def __init__(self, width_in: int, width_out: int, pieces: int):
+        super().__init__()
+        self.pieces = pieces
+        self.linear = nn.Linear(width_in, width_out * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).unflatten(-1, (-1, self.pieces)).amax(-1)
+
+
 class MLPDiscriminator(nn.Module):
     """D(x; θd) as a logit: D(x) = sigmoid(logit) is the probability that x is real.
 
-    Narrows ``hidden``·2^(depth-1), ..., 2·hidden, hidden over ``depth`` layers, mirroring :class:`MLPGenerator`.
-    Returning the logit rather than the probability lets losses use the numerically stable log-sigmoid.
+    Narrows growth^(depth-1)·hidden, ..., growth·hidden, hidden over ``depth`` layers, mirroring
+    :class:`MLPGenerator`; each hidden layer is a linear map and a LeakyReLU of ``slope``, or with ``maxout`` k > 1
+    a maxout layer of k pieces (as in PacGAN's and Goodfellow et al.'s discriminators). Returning the logit rather
+    than the probability lets losses use the numerically stable log-sigmoid.
 
-    ``pack`` m > 1 is PacGAN's packing (Lin et al. 2018): D judges m examples at once, concatenated into one
-    input, so a batch of N examples (N divisible by m) gives N/m logits. Real packs hold only real examples and
-    fake packs only generated ones; seeing m at a time lets D notice when G's samples lack diversity.
+    ``pack`` m > 1 is PacGAN's packing (Lin et al. 2018): D judges m examples at once, so a batch of N examples
+    (N divisible by m) gives N/m logits. Real packs hold only real examples and fake packs only generated ones;
+    seeing m at a time lets D notice when G's samples lack diversity. By default the m examples are concatenated
+    into one input, as in the paper; with ``shared`` s > 0 each example first goes through the first s hidden
+    layers on its own (the same weights for all m) and the pack is joined after them, so D can learn what one
+    good example looks like once rather than separately for each position in the pack.
     """
 
     def __init__(
-        self, spec: DataSpec, hidden: int = 256, depth: int = 3, slope: float = 0.2, dropout: float = 0.0, pack: int = 1
+        self,
+        spec: DataSpec,
+        hidden: int = 256,
+        depth: int = 3,
+        slope: float = 0.2,
+        dropout: float = 0.0,
+        pack: int = 1,
+        growth: int = 2,
+        maxout: int = 1,
+        shared: int = 0,
     ):
         super().__init__()
-        if hidden < 1 or depth < 1:
-            raise ValueError("hidden and depth must be at least 1")
+        _check_widths(hidden, depth, growth)
         if not 0.0 <= dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
-        if pack < 1:
-            raise ValueError("pack must be at least 1")
+        if pack < 1 or maxout < 1:
+            raise ValueError("pack and maxout must be at least 1")
+        if not 0 <= shared <= depth:
+            raise ValueError(f"shared must be between 0 and depth ({depth})")
         self.pack = pack
-        widths = [spec.size * pack] + [hidden * 2**i for i in reversed(range(depth))]
-        layers: list[nn.Module] = []
-        for width_in, width_out in zip(widths, widths[1:]):
-            layers += [nn.Linear(width_in, width_out), nn.LeakyReLU(slope)]
+        widths = [spec.size] + [hidden * growth**i for i in reversed(range(depth))]
+        alone: list[nn.Module] = []  # the first ``shared`` layers, applied to every example on its own
+        joined: list[nn.Module] = []  # the rest, applied to the concatenated pack
+        for index, (width_in, width_out) in enumerate(zip(widths, widths[1:])):
+            layers = alone if index < shared else joined
+            width_in *= pack if index == shared else 1  # the first layer after the join sees all m examples
+            layers += [Maxout(width_in, width_out, maxout)] if maxout > 1 else [nn.Linear(width_in, width_out), nn.LeakyReLU(slope)]
             if dropout:
                 layers.append(nn.Dropout(dropout))
-        layers.append(nn.Linear(widths[-1], 1))
-        self.net = nn.Sequential(*layers)
+        joined.append(nn.Linear(widths[-1] * (pack if shared == depth else 1), 1))
+        self.each = nn.Sequential(*alone)
+        self.net = nn.Sequential(*joined)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if len(x) % self.pack:
@@ -70,4 +123,5 @@ class MLPDiscriminator(nn.Module):
                 f"the discriminator packs {self.pack} examples per input but got a batch of {len(x)}; "
                 f"use a --batch-size divisible by {self.pack}"
             )
-        return self.net(x.reshape(len(x) // self.pack, -1)).squeeze(1)
+        features = self.each(x.reshape(len(x), -1))
+        return self.net(features.reshape(len(x) // self.pack, -1)).squeeze(1)

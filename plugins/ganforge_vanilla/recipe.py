@@ -27,7 +27,8 @@ from ganforge.variant import Variant, frozen
 class OptimConfig:
     """Settings of the ``optim`` section: Adam for both networks."""
 
-    lr: float = at_least(0.0, 2e-4)  # learning rate of G and D
+    lr: float = at_least(0.0, 2e-4)  # learning rate of G (and of D unless d_lr is set)
+    d_lr: float | None = at_least(0.0, None)  # D's own learning rate (Heusel et al.'s two time-scale rule); None: lr
     beta1: float = at_least(0.0, 0.5)  # Adam β1; 0.5 (Radford et al.) oscillates less than the usual 0.9 in GANs
     beta2: float = at_least(0.0, 0.999)  # Adam β2
     d_steps: int | None = at_least(1, None)  # Goodfellow's k, D steps per G step; None: the loss's (wgan-gp 5, else 1)
@@ -53,9 +54,10 @@ class Vanilla(Variant):
     def configure_optimizers(self) -> None:
         optim = self.config.optim
         for name, network in self.networks.items():
+            lr = optim.d_lr if name == "discriminator" and optim.d_lr is not None else optim.lr
             # fused: one kernel per update for all parameters (CPU and CUDA); also lets a NaN update skip on the device
             self.optimizers[name] = torch.optim.Adam(
-                network.parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=True
+                network.parameters(), lr=lr, betas=(optim.beta1, optim.beta2), fused=True
             )
 
     def noise(self, count: int) -> torch.Tensor:
