@@ -72,17 +72,18 @@ def build(kind: str, name: str, registry: Registry | None = None, settings: dict
     return (registry or get_registry()).get(kind, name).build(settings, **supplied)
 
 
-def tiny_data(shape: tuple[int, ...] = (1, 8, 8), count: int = 64, num_classes: int = 0, seed: int = 0) -> TensorData:
+def tiny_data(shape: tuple[int, ...] = (1, 8, 8), count: int = 64, num_classes: int = 0, seed: int = 0, domains: int = 1) -> TensorData:
     """``count`` random examples: uint8 images when ``shape`` is (C, H, W), float points when it is (D,), with
-    random labels in ``range(num_classes)`` when ``num_classes`` > 0."""
+    random labels in ``range(num_classes)`` when ``num_classes`` > 0, and ``count`` more images of a second domain
+    when ``domains`` is 2 (unpaired image-to-image data)."""
     generator = torch.Generator().manual_seed(seed)
     is_image = len(shape) == 3
     if is_image:
-        data = torch.randint(0, 256, (count, *shape), generator=generator, dtype=torch.uint8)
+        data, other = (torch.randint(0, 256, (count, *shape), generator=generator, dtype=torch.uint8) for _ in range(2))
     else:
-        data = torch.randn(count, *shape, generator=generator)
+        data, other = torch.randn(count, *shape, generator=generator), None
     labels = torch.randint(num_classes, (count,), generator=generator) if num_classes else None
-    return TensorData(data, DataSpec(tuple(shape), num_classes, is_image), labels)
+    return TensorData(data, DataSpec(tuple(shape), num_classes, is_image, domains), labels, other=other if domains == 2 else None)
 
 
 def _gradients_reach(module: nn.Module, what: str) -> None:
@@ -192,7 +193,8 @@ def check_variant(
     steps: int = 2,
     device: str = "cpu",
 ) -> dict[str, float]:
-    """A short real run of variant ``name`` on ``data`` (default: 64 tiny 1x28x28 images in 10 classes).
+    """A short real run of variant ``name`` on ``data`` (default: 64 tiny 1x28x28 images in 10 classes, in as many
+    domains as the variant's ``domains``).
 
     Builds it, trains ``steps`` steps through the core's loop (each step must return finite scalar tensors on the
     device), checks that training changed some network, that samples and a checkpoint were written, that the
@@ -201,7 +203,8 @@ def check_variant(
     the last logged metrics.
     """
     registry = registry or get_registry()
-    data = (data or tiny_data((1, 28, 28), num_classes=10)).to(torch.device(device))
+    domains = registry.get("variant", name).load().domains
+    data = (data or tiny_data((1, 28, 28), num_classes=10, domains=domains)).to(torch.device(device))
     settings = {"train.batch_size": 8, "train.log_every": 1, "train.sample_count": 4, **(settings or {})}
     settings.update({"train.max_steps": steps, "train.device": device})
     config = api.configure(name, settings=settings, registry=registry)

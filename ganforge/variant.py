@@ -40,6 +40,7 @@ class Variant:
     sections: ClassVar[dict[str, type]] = {}  # config section -> dataclass of this variant's own settings
     defaults: ClassVar[dict[str, Any]] = {}  # dotted config key -> default, e.g. {"data.name": "mnist"}
     generators: ClassVar[tuple[str, ...]] = ("generator",)  # the networks behind samples: EMA averages these
+    domains: ClassVar[int] = 1  # image domains its training data holds: 2 for unpaired image-to-image (CycleGAN)
 
     def __init__(self, config: RunConfig, spec: DataSpec, registry):
         self.config = config

@@ -70,6 +70,7 @@ class CycleGAN(Variant):
 
     components = {"generator": "generator", "discriminator": "discriminator", "loss": "loss"}
     sections = {"cycle": CycleConfig, "optim": OptimConfig}
+    domains = 2
     defaults = {
         "generator.name": "resnet",
         "discriminator.name": "patchgan",
@@ -80,7 +81,7 @@ class CycleGAN(Variant):
     }
 
     def build(self) -> None:
-        if self.spec.domains != 2:
+        if self.spec.domains != self.domains:
             raise GanforgeError(
                 f"cyclegan translates between two domains, but dataset '{self.config.data.name}' has one; choose an "
                 "unpaired two-domain dataset such as digits2fashion, horse2zebra or unpaired-folders"
