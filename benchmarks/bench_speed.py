@@ -40,10 +40,8 @@ import torch
 import torch.nn.functional as F
 
 from ganforge import api
-from ganforge.acceleration import accelerate
 from ganforge.data import DataSpec, TensorData
 from ganforge.device import Precision, resolve_device
-from ganforge.distributed import Distributed
 from ganforge.rundir import RunDir
 from ganforge.trainer import SilentReporter, Trainer
 from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator
@@ -139,9 +137,7 @@ class StepClock(SilentReporter):
 def ganforge_run(variant: str, data: TensorData, batch: int, steps: int, device: torch.device, compile_mode: str, workdir: Path, skip: int = 0) -> StepClock:
     """The timing of ``steps`` steps (less ``skip`` warm-up steps) through ganforge's own trainer."""
     config = api.configure(variant, "fashion-mnist", settings_for(variant, batch, steps, str(device), compile_mode))
-    model = api.build_variant(config, data.spec, device)
-    accelerate(model, config.train, Distributed())
-    model.configure_optimizers()
+    model = api.prepare_training(config, data.spec, device)
     clock = StepClock(device, skip)
     Trainer(model, data, config, RunDir.create(workdir), Precision.for_device(device, config.train.amp), clock).fit()
     return clock

@@ -36,7 +36,7 @@ def accelerate(variant: Variant, train: TrainConfig, job: Distributed) -> None:
             )
         for name, network in variant.networks.items():
             variant.networks[name] = nn.SyncBatchNorm.convert_sync_batchnorm(network)
-    if train.channels_last if train.channels_last is not None else cuda:
+    if cuda if train.channels_last is None else train.channels_last:
         for network in variant.networks.values():
             if any(parameter.dim() == 4 for parameter in network.parameters()):
                 network.to(memory_format=torch.channels_last)

@@ -79,11 +79,12 @@ def tiny_data(shape: tuple[int, ...] = (1, 8, 8), count: int = 64, num_classes: 
     generator = torch.Generator().manual_seed(seed)
     is_image = len(shape) == 3
     if is_image:
-        data, other = (torch.randint(0, 256, (count, *shape), generator=generator, dtype=torch.uint8) for _ in range(2))
+        data = torch.randint(0, 256, (count, *shape), generator=generator, dtype=torch.uint8)
     else:
-        data, other = torch.randn(count, *shape, generator=generator), None
+        data = torch.randn(count, *shape, generator=generator)
     labels = torch.randint(num_classes, (count,), generator=generator) if num_classes else None
-    return TensorData(data, DataSpec(tuple(shape), num_classes, is_image, domains), labels, other=other if domains == 2 else None)
+    other = torch.randint(0, 256, (count, *shape), generator=generator, dtype=torch.uint8) if domains == 2 else None
+    return TensorData(data, DataSpec(tuple(shape), num_classes, is_image, domains), labels, other=other)
 
 
 def _gradients_reach(module: nn.Module, what: str) -> None:
@@ -208,8 +209,7 @@ def check_variant(
     settings = {"train.batch_size": 8, "train.log_every": 1, "train.sample_count": 4, **(settings or {})}
     settings.update({"train.max_steps": steps, "train.device": device})
     config = api.configure(name, settings=settings, registry=registry)
-    variant = api.build_variant(config, data.spec, torch.device(device), registry)
-    variant.configure_optimizers()
+    variant = api.prepare_training(config, data.spec, torch.device(device), registry=registry)
     before = {n: [p.detach().clone() for p in network.parameters()] for n, network in variant.networks.items()}
     variant.train_step = _checked_steps(variant.train_step, torch.device(device))
 

@@ -9,9 +9,7 @@ import torch
 
 import ganforge
 from ganforge import api
-from ganforge.acceleration import accelerate
 from ganforge.data import TensorData
-from ganforge.distributed import Distributed
 from ganforge.device import Precision
 from ganforge.rundir import RunDir
 from ganforge.trainer import RunResult, Trainer
@@ -41,9 +39,7 @@ def build(variant: str, data: TensorData, settings: dict[str, Any]):
 def tiny_run(variant: str, data: TensorData, settings: dict[str, Any], out: Path, registry=None) -> RunResult:
     """A whole run (samples and checkpoints every epoch) of ``variant`` on ``data``."""
     config = ganforge.configure(variant, None, settings, registry)
-    model = api.build_variant(config, data.spec, CPU, registry)
-    accelerate(model, config.train, Distributed())
-    model.configure_optimizers()
+    model = api.prepare_training(config, data.spec, CPU, registry=registry)
     run_dir = RunDir.create(out)
     run_dir.write_config(config.to_json())
     return Trainer(model, data, config, run_dir, Precision(CPU)).fit()
