@@ -185,6 +185,9 @@ class Trainer:
         with StopSignals() as signals:
             try:
                 self.loop(run, result, fixed_inputs, order_rng, signals)
+            except TrainingInterrupted:
+                self.job.barrier()  # all ranks stop at the same step; none tears down while rank 0 still saves
+                raise
             finally:
                 self.precision.updates = None
         self.job.barrier()  # rank 0 writes the last samples and checkpoint; no process tears down before it is done
