@@ -226,12 +226,12 @@ with open(os.path.join(report, f"rank{os.environ['RANK']}.json"), "w") as file:
 """
 
 
-def test_a_data_parallel_job_signalled_in_one_process_stops_together(tmp_path):
-    """Only rank 1 gets SIGTERM; both ranks stop at the same logging step and rank 0 saves that checkpoint."""
-    settings = {**TINY, "data.size": 2560, "train.epochs": 5, "train.log_every": 5, "train.checkpoint_every": 10, "train.device": "cpu"}
+def _signal_rank1_of_a_job(tmp_path: Path, settings: dict) -> tuple[subprocess.CompletedProcess, list]:
+    """Start a two-process job, SIGTERM rank 1 once rank 0 has saved a checkpoint; the job's exit and each
+    rank's step of stopping (None where a rank wrote no report)."""
     worker, out, report = tmp_path / "worker.py", tmp_path / "run", tmp_path / "report"
+    report.mkdir(parents=True)
     worker.write_text(DDP_WORKER)
-    report.mkdir()
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     job = subprocess.Popen([*launcher, str(worker), str(out), json.dumps(settings), str(report)], env=CHILD_ENV,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -241,10 +241,28 @@ def test_a_data_parallel_job_signalled_in_one_process_stops_together(tmp_path):
         assert time.monotonic() < deadline, "no checkpoint within three minutes"
         time.sleep(0.01)
     os.kill(int((report / "rank1.pid").read_text()), signal.SIGTERM)
-    _, stderr = job.communicate(timeout=180)
-    assert job.returncode == 0, stderr[-3000:]
-    stopped = [json.loads((report / f"rank{rank}.json").read_text())["stopped"] for rank in (0, 1)]
+    stdout, stderr = job.communicate(timeout=180)
+    reports = [report / f"rank{rank}.json" for rank in (0, 1)]
+    stopped = [json.loads(path.read_text())["stopped"] if path.exists() else None for path in reports]
+    return subprocess.CompletedProcess(job.args, job.returncode, stdout, stderr), stopped
+
+
+def test_a_data_parallel_job_signalled_in_one_process_stops_together(tmp_path):
+    """Only rank 1 gets SIGTERM; both ranks stop at the same logging step and rank 0 saves that checkpoint.
+
+    Known and not fixed: in two full-suite runs so far (none of 25 runs of this test alone), rank 1 aborted in
+    torch's teardown *after* both ranks had stopped and reported ("terminate called without an active
+    exception", SIGABRT at interpreter exit, gloo), which torchrun reports as a failed job. Everything ganforge does is already done by then, so the job is
+    tried once more in that one case only; any other failure, or that abort twice, fails the test.
+    """
+    settings = {**TINY, "data.size": 2560, "train.epochs": 5, "train.log_every": 5, "train.checkpoint_every": 10, "train.device": "cpu"}
+    job, stopped = _signal_rank1_of_a_job(tmp_path / "first", settings)
+    aborted_after_stopping = job.returncode != 0 and "without an active exception" in job.stderr and None not in stopped
+    if aborted_after_stopping:
+        job, stopped = _signal_rank1_of_a_job(tmp_path / "second", settings)
+    assert job.returncode == 0, job.stderr[-3000:]
     assert stopped[0] == stopped[1] and stopped[0] is not None and stopped[0] % 5 == 0, stopped
+    out = tmp_path / ("second" if aborted_after_stopping else "first") / "run"
     assert (out / "checkpoints" / f"step_{stopped[0]:08d}.safetensors").exists()
 
 
