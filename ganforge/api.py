@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -185,6 +185,8 @@ def resume(
     job, device = _join(config)
     dataset = load_dataset(config).to(device)
     _check_same_data(dataset, checkpoint)
+    # a run begun before point data carried its scale goes on in the unit its networks learned in
+    dataset.spec = replace(dataset.spec, scale=_saved_spec(checkpoint).scale)
     model = prepare_training(config, dataset.spec, device, job)
     precision = Precision.for_device(device, config.train.amp, job)
     progress = restore(checkpoint, model, precision)
@@ -270,16 +272,25 @@ def load(path: str | Path, device: str = "auto", registry: Registry | None = Non
     return _load(path, device, registry, ema)[0]
 
 
+def _saved_spec(checkpoint: Checkpoint) -> DataSpec:
+    """The data spec the checkpoint's networks were built for."""
+    fields = checkpoint.meta["spec"]
+    return DataSpec(
+        tuple(fields["shape"]),
+        fields["num_classes"],
+        fields["is_image"],
+        fields.get("domains", 1),
+        fields.get("scale", 1.0),  # written before the field existed: the networks saw points unscaled
+    )
+
+
 def _load(path: str | Path, device: str, registry: Registry | None = None, ema: bool = True) -> tuple[Variant, Checkpoint]:
     registry = registry or get_registry()
     checkpoint = read_checkpoint(find_checkpoint(Path(path)))
     meta = checkpoint.meta
     try:
         variant_name, flat = RunConfig.flatten(meta["config"])
-        spec_fields = meta["spec"]
-        spec = DataSpec(
-            tuple(spec_fields["shape"]), spec_fields["num_classes"], spec_fields["is_image"], spec_fields.get("domains", 1)
-        )
+        spec = _saved_spec(checkpoint)
     except (KeyError, TypeError, ValueError) as exc:
         raise GanforgeError(f"checkpoint {checkpoint.path} lacks its run config ({exc}); it was not written by this ganforge") from None
     flat["train.device"] = device

@@ -20,6 +20,7 @@ class DataSpec:
     num_classes: int = 0  # 0 when the dataset has no labels
     is_image: bool = True  # images live in [-1, 1]; points are unbounded
     domains: int = 1  # 2 for unpaired image-to-image data: TensorData.other holds the second domain
+    scale: float = 1.0  # points: the data's std per coordinate, the unit point networks work in; images: 1
 
     @property
     def size(self) -> int:

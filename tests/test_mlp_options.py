@@ -1,4 +1,4 @@
-"""The MLP networks' options, as a user sets them with --set: BatchNorm, ReLU, constant widths, maxout, shared layers."""
+"""The MLP networks' options, as a user sets them with --set: BatchNorm, ReLU, init, constant widths, maxout, shared layers."""
 
 from __future__ import annotations
 
@@ -35,6 +35,19 @@ def test_generator_batch_norm_and_relu_change_what_it_computes():
     assert not torch.allclose(generator(z[:8])[0], in_training[0])
     generator.eval()  # sampling uses the running statistics: an example's output is its own
     assert torch.allclose(generator(z[:8])[0], generator(z)[0])
+
+
+def test_kaiming_init_starts_the_generator_at_the_scale_of_its_noise():
+    z = torch.randn(4096, 2)
+    settings = {"noise.dim": 2, "generator.hidden": 64, "generator.growth": 1, "generator.slope": 0.0}
+    default = networks(settings)["generator"]
+    kaiming = networks({**settings, "generator.init": "kaiming"})["generator"]
+    with torch.no_grad():
+        assert default(z).std() < 0.1  # PyTorch's init: the first samples sit in a speck near the origin
+        assert 0.3 < kaiming(z).std() < 3.0
+    assert all(not layer.bias.any() for layer in kaiming.modules() if isinstance(layer, nn.Linear))
+    with pytest.raises(GanforgeError, match="init"):
+        networks({"generator.init": "xavier"})
 
 
 def test_growth_one_keeps_every_hidden_layer_at_the_same_width():

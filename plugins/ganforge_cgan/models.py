@@ -36,10 +36,11 @@ class ConditionalMLPDiscriminator(nn.Module):
     ):
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)
+        self.scale = spec.scale  # x in units of the data's std, beside an embedding of unit scale
         self.body = MLPDiscriminator(DataSpec((spec.size + embed_dim,), is_image=False), hidden, depth, dropout=dropout)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.body(torch.cat([x.flatten(1), self.embed(labels)], dim=1))
+        return self.body(torch.cat([x.flatten(1) / self.scale, self.embed(labels)], dim=1))
 
 
 class ConditionalDCGANGenerator(nn.Module):

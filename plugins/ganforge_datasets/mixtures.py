@@ -47,5 +47,7 @@ def _mixture(name: str, centres: torch.Tensor, std: float, size: int, seed: int)
     generator = torch.Generator().manual_seed(seed)
     labels = torch.randint(len(centres), (size,), generator=generator)
     points = centres[labels] + std * torch.randn(size, 2, generator=generator)
-    spec = DataSpec((2,), num_classes=len(centres), is_image=False)
+    # the mixture's own std per coordinate (not the sample's), so every size and seed gives the networks one unit
+    scale = math.sqrt(float(centres.double().var(dim=0, correction=0).mean()) + std**2)
+    spec = DataSpec((2,), num_classes=len(centres), is_image=False, scale=scale)
     return TensorData(points, spec, labels=labels, reference=centres, protocol=Protocol(mode_std=std))

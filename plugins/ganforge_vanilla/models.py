@@ -22,7 +22,13 @@ class MLPGenerator(nn.Module):
     ``norm="batch"`` puts BatchNorm before each activation (as in DCGAN and PacGAN's 2-D generator): it keeps
     every layer's units active and lets G cut sharply between the regions of z that go to different modes.
     ``slope`` 0 makes the LeakyReLUs plain ReLUs. Images come out through tanh, into the [-1, 1] range the data
-    is scaled to; points come out unbounded.
+    is scaled to; points come out unbounded, in units of the data's std (``spec.scale``), so that a network of
+    the same init and learning rate fits a mixture of radius 1 and one of radius 4 alike.
+
+    ``init="kaiming"`` draws the weights as He et al. (2015) do for ReLU networks (biases 0), which keeps z's unit
+    variance through every layer, so G's first samples already spread over a region of the data's scale; PyTorch's
+    default init shrinks the signal by about 0.4 per layer, and G starts as a point near 0 that takes thousands of
+    steps to unfold.
     """
 
     def __init__(
@@ -34,10 +40,12 @@ class MLPGenerator(nn.Module):
         slope: float = 0.2,
         growth: int = 2,
         norm: Literal["none", "batch"] = "none",
+        init: Literal["default", "kaiming"] = "default",
     ):
         super().__init__()
         _check_widths(hidden, depth, growth)
         self.spec = spec
+        self.scale = spec.scale
         widths = [noise_dim] + [hidden * growth**i for i in range(depth)]
         layers: list[nn.Module] = []
         for width_in, width_out in zip(widths, widths[1:]):
@@ -50,9 +58,16 @@ class MLPGenerator(nn.Module):
         if spec.is_image:
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
+        if init == "kaiming":
+            linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
+            for linear in linears:
+                last = linear is linears[-1]
+                nn.init.kaiming_normal_(linear.weight, a=0.0 if last else slope, nonlinearity="linear" if last else "leaky_relu")
+                if linear.bias is not None:
+                    nn.init.zeros_(linear.bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(-1, *self.spec.shape)
+        return (self.net(z) * self.scale).view(-1, *self.spec.shape)
 
 
 class Maxout(nn.Module):
@@ -72,6 +87,7 @@ class Maxout(nn.Module):
 class MLPDiscriminator(nn.Module):
     """D(x; θd) as a logit: D(x) = sigmoid(logit) is the probability that x is real.
 
+    It reads points in units of the data's std (``spec.scale``), as :class:`MLPGenerator` writes them.
     Narrows growth^(depth-1)·hidden, ..., growth·hidden, hidden over ``depth`` layers, mirroring
     :class:`MLPGenerator`; each hidden layer is a linear map and a LeakyReLU of ``slope``, or with ``maxout`` k > 1
     a maxout layer of k pieces (as in PacGAN's and Goodfellow et al.'s discriminators). Returning the logit rather
@@ -106,6 +122,7 @@ class MLPDiscriminator(nn.Module):
         if not 0 <= shared <= depth:
             raise ValueError(f"shared must be between 0 and depth ({depth})")
         self.pack = pack
+        self.scale = spec.scale
         widths = [spec.size] + [hidden * growth**i for i in reversed(range(depth))]
         alone: list[nn.Module] = []  # the first ``shared`` layers, applied to every example on its own
         joined: list[nn.Module] = []  # the rest, applied to the concatenated pack
@@ -125,5 +142,5 @@ class MLPDiscriminator(nn.Module):
                 f"the discriminator packs {self.pack} examples per input but got a batch of {len(x)}; "
                 f"use a --batch-size divisible by {self.pack}"
             )
-        features = self.each(x.reshape(len(x), -1))
+        features = self.each(x.reshape(len(x), -1) / self.scale)
         return self.net(features.reshape(len(x) // self.pack, -1)).squeeze(1)
