@@ -52,7 +52,7 @@ def test_a_run_saved_before_points_had_a_scale_is_sampled_and_resumed_unscaled(t
     settings = {**TINY, "data.size": 256, "train.batch_size": 32, "train.epochs": 1}
     ganforge.train("vanilla", "grid25", settings=settings, out=tmp_path)
     _drop_scale(tmp_path)
-    variant, _ = ganforge.api._load(tmp_path, "cpu")
+    variant = ganforge.load(tmp_path, "cpu")
     assert variant.networks["generator"].scale == variant.networks["discriminator"].scale == 1.0
     resumed = ganforge.resume(tmp_path, settings={"train.epochs": 2})
     assert read_checkpoint(resumed.checkpoint).meta["spec"]["scale"] == 1.0

@@ -61,8 +61,8 @@ class MLPGenerator(nn.Module):
         if init == "kaiming":
             linears = [layer for layer in layers if isinstance(layer, nn.Linear)]
             for linear in linears:
-                last = linear is linears[-1]
-                nn.init.kaiming_normal_(linear.weight, a=0.0 if last else slope, nonlinearity="linear" if last else "leaky_relu")
+                nonlinearity = "linear" if linear is linears[-1] else "leaky_relu"  # the output layer has none
+                nn.init.kaiming_normal_(linear.weight, a=slope, nonlinearity=nonlinearity)
                 if linear.bias is not None:
                     nn.init.zeros_(linear.bias)
 

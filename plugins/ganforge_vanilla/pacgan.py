@@ -84,9 +84,9 @@ class PacGAN(Vanilla):
         optim = self.config.optim
         epochs = self.config.train.epochs
         start = round(optim.decay_start * epochs)
+        span = epochs - start  # epochs over which the rate falls
         for name, optimizer in self.optimizers.items():
             final = optim.d_final_lr if name == "discriminator" and optim.d_final_lr is not None else optim.final_lr
             self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
-                optimizer,
-                lambda epoch, final=final: 1.0 - (1.0 - final) * min(max(epoch - start, 0), epochs - start) / max(epochs - start, 1),
+                optimizer, lambda epoch, final=final: 1.0 - (1.0 - final) * min(max(epoch - start, 0), span) / max(span, 1)
             )
