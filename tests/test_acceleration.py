@@ -23,8 +23,12 @@ IMAGES = TensorData(((torch.rand(96, 1, 16, 16, generator=torch.Generator().manu
 DCGAN = {"generator.width": 8, "discriminator.width": 8, "noise.dim": 16, "train.batch_size": 32, "train.sample_count": 16, "train.max_steps": 3, "train.log_every": 1}
 
 
-def final_weights(result) -> dict[str, torch.Tensor]:
-    return {k: v for k, v in read_checkpoint(result.checkpoint).tensors.items() if k.startswith("networks.")}
+def final_weights(result, networks=("generator", "discriminator")) -> dict[str, torch.Tensor]:
+    """The networks' weights in the run's checkpoint (``network.<name>.<parameter>``), checked to cover ``networks``."""
+    weights = {k: v for k, v in read_checkpoint(result.checkpoint).tensors.items() if k.startswith("network.")}
+    assert weights, "the checkpoint holds no network.* tensors"  # an empty filter would make every comparison pass
+    assert {key.split(".")[1] for key in weights} == set(networks), sorted(weights)
+    return weights
 
 
 def test_channels_last_trains_conv_nets_to_the_same_weights(tmp_path):
@@ -40,7 +44,8 @@ def test_channels_last_converts_only_conv_weights():
     model = build("dcgan", IMAGES, {**DCGAN, "train.channels_last": True})
     accelerate(model, model.config.train, Distributed())
     convs = [p for net in model.networks.values() for p in net.parameters() if p.dim() == 4]
-    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in convs if p.shape[1] > 1)
+    wide = [p for p in convs if p.shape[1] > 1]  # a (N, 1, k, k) weight is contiguous in both layouts
+    assert wide and all(p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous() for p in wide)
 
 
 def test_channels_last_is_on_by_default_only_on_cuda():
