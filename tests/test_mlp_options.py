@@ -26,7 +26,8 @@ def test_generator_batch_norm_and_relu_change_what_it_computes():
     assert not any(isinstance(layer, nn.BatchNorm1d) for layer in plain.modules())
     generator = networks({"generator.hidden": 16, "generator.norm": "batch", "generator.slope": 0.0})["generator"]
     assert sum(isinstance(layer, nn.BatchNorm1d) for layer in generator.modules()) == 3
-    assert all(layer.negative_slope == 0.0 for layer in generator.modules() if isinstance(layer, nn.LeakyReLU))
+    activations = [layer for layer in generator.modules() if isinstance(layer, nn.LeakyReLU)]
+    assert len(activations) == 3 and all(layer.negative_slope == 0.0 for layer in activations)
     z = torch.randn(64, generator.net[0].in_features)
     generator.train()
     in_training = generator(z)
