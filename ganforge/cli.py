@@ -209,6 +209,8 @@ def run(
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     from ganforge.config import parse_assignments
 
+    if compile and cuda_graphs:
+        raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         raise typer.Exit(_launch_torchrun(nproc))
 
@@ -424,7 +426,8 @@ def _report_errors_in(command: Any) -> None:
 @reports_errors
 def evaluate(
     path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
-    count: Optional[int] = typer.Option(None, "-n", "--samples", help="Samples to score (default: the protocol's, e.g. 2,500 for ring8)."),
+    count: Optional[int] = typer.Option(None, "-n", "--count", help="How many samples to score (default: the protocol's, e.g. 2,500 for ring8)."),
+    old_count: Optional[int] = typer.Option(None, "--samples", hidden=True, help="Deprecated spelling of --count."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
@@ -437,6 +440,11 @@ def evaluate(
 
     if evaluator not in ("cnn", "inception"):
         raise GanforgeError(f"--evaluator {evaluator!r} is not one of: cnn, inception")
+    if old_count is not None:
+        if count is not None:
+            raise GanforgeError("--samples and --count both say how many samples; pass only --count (-n)")
+        warnings.warn("--samples is deprecated; use --count (-n)", GanforgeWarning, stacklevel=2)
+        count = old_count
     say = (lambda message: err_console.print(message)) if as_json else console.print
     report = api.evaluate(path, count, device, seed, ema, say=say, evaluator=evaluator, inception_weights=inception_weights)
     if as_json:

@@ -123,3 +123,42 @@ def test_help_and_version():
     assert invoke("--help").exit_code == 0
     result = invoke("--version")
     assert result.exit_code == 0 and "ganforge 0.1.0" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def tiny_ring_run(tmp_path_factory):
+    import ganforge
+    from conftest import TINY
+
+    out = tmp_path_factory.mktemp("ring") / "run"
+    ganforge.train("vanilla", "ring8", settings={**TINY, "data.size": 64, "train.max_steps": 2}, out=out)
+    return out
+
+
+def test_n_is_how_many_samples_in_sample_and_eval_alike(tiny_ring_run):
+    for command in ("sample", "eval"):
+        shown = invoke(command, "--help").stdout
+        assert "--count" in shown and "-n" in shown and "--samples" not in shown, command
+    result = invoke("eval", tiny_ring_run, "--count", "300", "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["samples"] == 300
+    result = invoke("eval", tiny_ring_run, "-n", "200", "--json", "--device", "cpu")
+    assert result.exit_code == 0 and json.loads(result.stdout)["samples"] == 200, result.output
+
+
+def test_the_old_eval_samples_option_still_works_with_a_warning(tiny_ring_run):
+    result = invoke("eval", tiny_ring_run, "--samples", "200", "--json", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["samples"] == 200
+    assert "warning: --samples is deprecated; use --count (-n)" in result.stderr
+    result = invoke("eval", tiny_ring_run, "--samples", "200", "-n", "300")
+    assert result.exit_code == 2 and "--samples and --count" in result.stderr, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_compile_and_cuda_graphs_together_are_one_clear_error(tmp_path):
+    result = invoke("run", "vanilla", "--data", "ring8", "--compile", "--cuda-graphs", "--max-steps", "1", "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert "--compile and --cuda-graphs" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
