@@ -35,6 +35,11 @@ def between(minimum: float, maximum: float, default: Any) -> Any:
     return field(default=default, metadata={"min": minimum, "max": maximum})
 
 
+def below(minimum: float, limit: float, default: Any) -> Any:
+    """A dataclass field whose value must lie in [``minimum``, ``limit``): at least ``minimum``, less than ``limit``."""
+    return field(default=default, metadata={"min": minimum, "below": limit})
+
+
 @dataclass
 class TrainConfig:
     """The core's settings: how long, how big, where, and how often to report."""
@@ -61,7 +66,7 @@ class TrainConfig:
 class EMAConfig:
     """Settings of the ``ema`` section: an exponential moving average of the generator's weights."""
 
-    decay: float | None = at_least(0.0, None)  # weight of the old average per G step, e.g. 0.999; None: off
+    decay: float | None = below(0.0, 1.0, None)  # weight of the old average per G step, e.g. 0.999; None: off
 
 
 @dataclass
@@ -85,6 +90,7 @@ class Option:
     default: Any
     minimum: float | None = None
     maximum: float | None = None
+    below: float | None = None  # an exclusive upper bound
 
     def coerce(self, value: Any) -> Any:
         converted = _coerce(value, self.annotation)
@@ -92,13 +98,15 @@ class Option:
             raise ValueError(f"must be at least {self.minimum}, got {converted}")
         if self.maximum is not None and converted is not None and converted > self.maximum:
             raise ValueError(f"must be at most {self.maximum}, got {converted}")
+        if self.below is not None and converted is not None and converted >= self.below:
+            raise ValueError(f"must be less than {self.below}, got {converted}")
         return converted
 
 
 def dataclass_options(cls: type) -> dict[str, Option]:
     hints = typing.get_type_hints(cls)
     return {
-        f.name: Option(f.name, hints[f.name], f.default, f.metadata.get("min"), f.metadata.get("max"))
+        f.name: Option(f.name, hints[f.name], f.default, f.metadata.get("min"), f.metadata.get("max"), f.metadata.get("below"))
         for f in dataclasses.fields(cls)
     }
 

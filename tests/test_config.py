@@ -80,3 +80,15 @@ def test_config_round_trips_through_json():
     variant, flat = RunConfig.flatten(saved)
     again = resolve_config(get_registry(), variant, flat)
     assert again.to_dict() == config.to_dict()
+
+
+@pytest.mark.parametrize("value", ["1", "1.0", "1.5"])
+def test_an_ema_decay_of_one_or_more_is_refused_naming_the_key(value):
+    with pytest.raises(GanforgeError) as raised:
+        configure("vanilla", "ring8", {"ema.decay": value})
+    assert "config key 'ema.decay': must be less than 1" in str(raised.value)
+
+
+@pytest.mark.parametrize("value, expected", [("0", 0.0), ("0.999", 0.999), ("none", None)])
+def test_an_ema_decay_below_one_is_accepted(value, expected):
+    assert configure("vanilla", "ring8", {"ema.decay": value}).ema.decay == expected
