@@ -165,29 +165,32 @@ def resume(
     settings: dict[str, Any] | None = None,
     variant: str | None = None,
     reporter: Reporter | None = None,
+    registry: Registry | None = None,
 ) -> RunResult:
     """Continue the run in directory ``run`` from its newest intact checkpoint, exactly where it stopped.
 
     ``settings`` may lengthen the run (``train.epochs``, ``train.max_steps``) or change the other keys in
     :data:`RESUMABLE`; anything else must match the run. ``variant``, if given, must be the run's variant.
-    A damaged checkpoint is set aside with a warning and the one before it used.
+    A damaged checkpoint is set aside with a warning and the one before it used. ``registry`` defaults to every
+    installed plugin, as in :func:`train`.
     """
+    registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     RunDir.check_writable(run_dir.path, overwrite=True)
     checkpoint = run_dir.latest_good_checkpoint()
     saved_variant = checkpoint.meta["variant"]
-    if variant is not None and get_registry().get("variant", variant).name != saved_variant:
+    if variant is not None and registry.get("variant", variant).name != saved_variant:
         raise GanforgeError(
             f"{run_dir.path} is a run of variant '{saved_variant}', not '{variant}'; "
             f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
         )
-    config = _resume_config(checkpoint, settings or {})
+    config = _resume_config(checkpoint, settings or {}, registry)
     job, device = _join(config)
-    dataset = load_dataset(config).to(device)
+    dataset = load_dataset(config, registry).to(device)
     _check_same_data(dataset, checkpoint)
     # a run begun before point data carried its scale goes on in the unit its networks learned in
     dataset.spec = replace(dataset.spec, scale=_saved_spec(checkpoint).scale)
-    model = prepare_training(config, dataset.spec, device, job)
+    model = prepare_training(config, dataset.spec, device, job, registry)
     precision = Precision.for_device(device, config.train.amp, job)
     progress = restore(checkpoint, model, precision)
     if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step).total_steps:
@@ -206,10 +209,9 @@ def resume(
     return trainer.fit()
 
 
-def _resume_config(checkpoint: Checkpoint, settings: dict[str, Any]) -> RunConfig:
+def _resume_config(checkpoint: Checkpoint, settings: dict[str, Any], registry: Registry) -> RunConfig:
     """The checkpoint's run config with ``settings`` applied, refusing changes outside :data:`RESUMABLE`."""
     variant_name, flat = RunConfig.flatten(checkpoint.meta["config"])
-    registry = get_registry()
     try:
         saved = resolve_config(registry, variant_name, flat)
     except GanforgeError as exc:
