@@ -299,7 +299,7 @@ def _train(variant: str, settings: dict[str, Any], out: Path | None, overwrite: 
     _quiet_unless_rank_zero()
     config = api.configure(variant, None, settings)
     device = resolve_device(config.train.device)
-    precision = Precision.for_device(device, config.train.amp).name
+    precision = Precision.for_device(device, config.train.amp, dtype=config.train.amp_dtype).name
     compiled = "" if config.train.compile == "off" else f" · torch.compile {config.train.compile}"
     console.print(f"[bold]{config.variant.name}[/] on [bold]{config.data.name}[/] · device {device} · {precision}{compiled}")
     _watch(lambda reporter: api.train(variant, settings=settings, out=out, overwrite=overwrite, reporter=reporter), resumed=False)

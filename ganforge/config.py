@@ -50,6 +50,7 @@ class TrainConfig:
     seed: int = between(0, 2**63 - 1, 0)  # seeds the weights, the noise and the data order
     device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N
     amp: bool = True  # mixed precision on CUDA (bf16, else fp16 with loss scaling); no effect on the CPU
+    amp_dtype: Literal["auto", "bf16", "fp16"] = "auto"  # auto: bf16 where native, else fp16 (CUDA only); bf16/fp16: forced on any device
     channels_last: bool | None = None  # NHWC layout for conv nets (tensor-core convolutions); None: on CUDA only
     compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = "off"  # torch.compile mode; reduce-overhead adds CUDA graphs
     sync_batchnorm: bool = False  # with several CUDA processes, BatchNorm over the global batch (nn.SyncBatchNorm)

@@ -144,6 +144,21 @@ def test_new_plugin_rejects_bad_input(args, message, tmp_path):
     assert result.exit_code == 2 and message in result.output
 
 
+def test_the_new_dataset_plugin_reports_its_points_scale(tmp_path, monkeypatch):
+    """Point datasets tell the networks their unit (``DataSpec.scale``, the std per coordinate): the template says so."""
+    runner.invoke(app, ["new-plugin", "my-points", "--kind", "dataset", "--out", str(tmp_path)])
+    values = placeholders("my-points", "dataset")
+    source = (tmp_path / "ganforge-my-points" / values["package"] / "dataset.py").read_text()
+    assert "scale=" in source and "std per coordinate" in source
+    monkeypatch.syspath_prepend(str(tmp_path / "ganforge-my-points"))
+    registry = testing.registry_with(f"{values['package']}.plugin")
+    for size, seed in [(40_000, 0), (40_000, 1), (10, 0)]:
+        data = testing.build("dataset", "my-points", registry, settings={"size": size, "seed": seed})
+        assert data.spec.scale == pytest.approx(0.4048, abs=1e-4)  # the population's: one unit for every size and seed
+    big = testing.build("dataset", "my-points", registry, settings={"size": 40_000}).data
+    assert big.var(dim=0, correction=0).mean().sqrt().item() == pytest.approx(data.spec.scale, rel=0.02)
+
+
 def test_new_plugin_never_overwrites(tmp_path):
     (tmp_path / "ganforge-mine").mkdir()
     (tmp_path / "ganforge-mine" / "keep.txt").write_text("mine")
