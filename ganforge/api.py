@@ -41,6 +41,7 @@ RESUMABLE = (
     "train.max_steps",
     "train.device",
     "train.amp",
+    "train.amp_dtype",
     "train.channels_last",
     "train.compile",
     "train.sync_batchnorm",
@@ -137,7 +138,7 @@ def train(
     if job.is_main:
         run_dir.write_config(config.to_json())
     job.barrier()
-    precision = Precision.for_device(device, config.train.amp, job)
+    precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
     if not progress:
         return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
     from ganforge.console import ProgressReporter
@@ -191,7 +192,7 @@ def resume(
     # a run begun before point data carried its scale goes on in the unit its networks learned in
     dataset.spec = replace(dataset.spec, scale=_saved_spec(checkpoint).scale)
     model = prepare_training(config, dataset.spec, device, job, registry)
-    precision = Precision.for_device(device, config.train.amp, job)
+    precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
     progress = restore(checkpoint, model, precision)
     if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step).total_steps:
         raise GanforgeError(

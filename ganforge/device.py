@@ -28,6 +28,17 @@ def resolve_device(spec: str) -> torch.device:
     return device
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether the CUDA ``device`` (the current one when it has no index) computes in bf16 natively.
+
+    Asked of this device, not the current one, and without emulation: ``torch.cuda.is_bf16_supported()`` says
+    True on a V100 or T4, which only emulate bf16; fp16 with a loss scaler is the fast choice there.
+    """
+    if torch.version.hip:
+        return True  # every ROCm GPU torch supports has bf16
+    return torch.cuda.get_device_capability(device) >= (8, 0)
+
+
 class Precision:
     """Autocast, loss scaling and non-finite guarding for one device: variants call :meth:`autocast` and :meth:`step`.
 
@@ -43,13 +54,22 @@ class Precision:
         # (optimizer, skipped flag, loss) per update, both tensors left on the device, while the trainer watches
         self.updates: list[tuple[torch.optim.Optimizer, torch.Tensor, torch.Tensor]] | None = None
         self._one: torch.Tensor | None = None
+        self._settled: dict[int, torch.Tensor] = {}  # per fp16 optimizer: 1.0 once an update went through the scaler
 
     @classmethod
-    def for_device(cls, device: torch.device, amp: bool, job: Distributed = Distributed()) -> "Precision":
-        """bf16 autocast on CUDA GPUs that support it, fp16 with loss scaling on older ones, fp32 on the CPU."""
-        if not amp or device.type != "cuda":
+    def for_device(cls, device: torch.device, amp: bool, job: Distributed = Distributed(), dtype: str = "auto") -> "Precision":
+        """The precision ``train.amp`` and ``train.amp_dtype`` ask for on ``device``.
+
+        ``auto``: bf16 autocast on CUDA GPUs with native bf16 (compute capability 8.0 and up: A100, H100, ...),
+        fp16 with loss scaling on older ones (V100, T4: their bf16 is emulated, and slow), fp32 on the CPU.
+        ``bf16`` or ``fp16`` forces that dtype on any device (on the CPU it is slow, but it tests the path).
+        ``amp`` False is fp32 whatever ``dtype`` says.
+        """
+        if not amp or (dtype == "auto" and device.type != "cuda"):
             return cls(device, job=job)
-        return cls(device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16, job)
+        if dtype == "auto":
+            return cls(device, torch.bfloat16 if native_bf16(device) else torch.float16, job)
+        return cls(device, {"bf16": torch.bfloat16, "fp16": torch.float16}[dtype], job)
 
     @property
     def name(self) -> str:
@@ -76,10 +96,13 @@ class Precision:
         if scaler is not None:
             scaler.scale(loss).backward()
             self.job.average_gradients(optimizer)
+            scale = scaler._scale.clone()  # the scale this update used (scale() has set it); read on the device
             scaler.step(optimizer)  # skips the update itself when a gradient overflowed
+            # GradScaler keeps no public per-optimizer flag; this optimizer's found_inf, as step() set it and as
+            # update() reads it (one scaler per optimizer, so it is exactly whether this update was skipped)
+            overflowed = sum(found.to(self.device) for found in scaler._per_optimizer_states[id(optimizer)]["found_inf_per_device"].values())
             scaler.update()
-            # Overflow while the scale settles is routine under fp16; only a non-finite loss counts as a fault.
-            skipped = torch.isfinite(loss.detach()).logical_not().float()
+            skipped = self._counted_overflow(optimizer, overflowed.clamp(max=1.0), scale, loss.detach())
         else:
             loss.backward()
             self.job.average_gradients(optimizer)  # so every process sees the same gradients and skips alike
@@ -98,6 +121,26 @@ class Precision:
                 optimizer.step()
         if self.updates is not None:
             self.updates.append((optimizer, skipped, loss.detach()))
+
+    def _counted_overflow(self, optimizer: torch.optim.Optimizer, overflowed: torch.Tensor, scale: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
+        """1.0 if this fp16 update, skipped or not by the scaler (``overflowed``), counts toward
+        ``train.max_nonfinite_steps``, else 0.0; all on the device.
+
+        GradScaler starts at a scale of 2**16, chosen to be too large: its first updates often overflow, and each
+        halves the scale until the gradients fit. That warm-up is routine and must not stop a run, so a skip is not
+        counted while the scaler is still settling: before this optimizer's first update that went through, while
+        the scale is above 1. Counted are a non-finite loss (always), and an overflow once the scale has settled or
+        has fallen to 1 or below (gradients that overflow fp16 even unscaled are a fault, not a scale too large).
+        The warm-up thus skips at most 16 updates uncounted; a run that never gets one through stops after
+        16 + ``train.max_nonfinite_steps``. The settled mark is not saved: a resumed run settles again at its first
+        update that goes through (its restored scale has settled already, so that is normally the first one).
+        """
+        settled = self._settled.get(id(optimizer))
+        if settled is None:
+            settled = torch.zeros((), device=self.device)
+        counted = torch.maximum(overflowed * torch.maximum(settled, (scale <= 1).float()), torch.isfinite(loss).logical_not().float())
+        self._settled[id(optimizer)] = torch.maximum(settled, 1.0 - overflowed)
+        return counted
 
     def _nonfinite_gradients(self, optimizer: torch.optim.Optimizer) -> torch.Tensor:
         """1.0 on the device if any gradient of ``optimizer``'s parameters is NaN or infinite, else 0.0.
