@@ -24,6 +24,16 @@ from ganforge.variant import Variant
 BEST_NAME = "best.safetensors"
 
 
+def training_rng_kept(device: torch.device) -> contextlib.AbstractContextManager:
+    """Restore, on leaving, the CPU generator and the generator of the CUDA ``device`` training draws its noise from.
+
+    ``fork_rng(devices=[])`` alone keeps only the CPU's: on a GPU an evaluation would move training's noise on.
+    """
+    if device.type != "cuda":
+        return torch.random.fork_rng(devices=[])
+    return torch.random.fork_rng(devices=[device.index if device.index is not None else torch.cuda.current_device()])
+
+
 class RunMonitor:
     def __init__(self, variant: Variant, data: TensorData, config: RunConfig, run_dir: RunDir):
         self.variant = variant
@@ -60,7 +70,7 @@ class RunMonitor:
     def evaluate(self, step: int, epoch: int) -> bool:
         """Score the generator (averaged weights when EMA is on), log it; True when it is the best so far."""
         assert self.judge is not None
-        with self.averaged(), torch.random.fork_rng(devices=[]):  # evaluation must not change training's noise
+        with self.averaged(), training_rng_kept(self.variant.device):  # evaluation must not change training's noise
             report = self.judge(self.variant, self.config.eval.samples, seed=step)
         self.last_evaluated = step
         record: dict[str, Any] = {"step": step, "epoch": epoch, "eval": True, "main": report.main, **report.scores}
