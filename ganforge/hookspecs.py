@@ -73,7 +73,8 @@ def register_losses(register) -> None:
     """Called once when the registry is first used, to register adversarial losses.
 
     A loss factory takes only ``loss.*`` settings and returns a :class:`ganforge.Loss`:
-    ``discriminator_loss(real_logits, fake_logits)`` and ``generator_loss(fake_logits)`` from D's outputs; optionally
+    ``discriminator_loss(real_logits, fake_logits)`` and ``generator_loss(fake_logits, real_logits=None)`` from D's
+    outputs (``real_logits`` only for a loss with ``needs_real_logits``; a one-argument one still works); optionally
     ``penalty(discriminator, real, fake)``, a term added to D's loss that may differentiate D with respect to its
     input (``discriminator`` is D as a function of its input, so conditional variants fix the labels), such as
     WGAN-GP's gradient penalty or R1; ``report(real_logits, fake_logits)``, scalars for the progress bar; and

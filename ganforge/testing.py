@@ -31,6 +31,7 @@ from ganforge import api
 from ganforge.errors import GanforgeError
 from ganforge.data import DataSpec, TensorData
 from ganforge.device import Precision
+from ganforge.loss import complete
 from ganforge.discovery import PluginSource, Selection, builtin_sources
 from ganforge.registry import Registry, build_registry, get_registry
 from ganforge.rundir import RunDir
@@ -142,10 +143,18 @@ def _scalar(value: Any, what: str, device: torch.device) -> torch.Tensor:
 
 
 def check_loss(loss: Any, device: str | torch.device = "cpu", batch: int = 16) -> None:
-    """``discriminator_loss(real_logits, fake_logits)`` and ``generator_loss(fake_logits)`` return finite float
-    scalars on the logits' device that gradients flow through; D's loss is lower when it tells real (high logits)
-    from fake (low logits) than when it has them backwards, and G's loss is lower when D takes fakes for real."""
+    """``discriminator_loss(real_logits, fake_logits)`` and ``generator_loss(fake_logits, real_logits)`` return
+    finite float scalars on the logits' device that gradients flow through; D's loss is lower when it tells real
+    (high logits) from fake (low logits) than when it has them backwards, and G's loss is lower when D takes fakes
+    for real.
+
+    G's loss is called as variants call it, through :func:`ganforge.loss.complete`: with D's real logits (constants,
+    no graph) when the loss sets ``needs_real_logits``, and then it must depend on them and be lower when D scores
+    the fakes above the reals; with None otherwise (a one-argument ``generator_loss`` gets the fake logits only).
+    """
     device = torch.device(device)
+    completed = complete(loss)
+    needs_real = completed.needs_real_logits
     generator = torch.Generator().manual_seed(0)
     real = torch.randn(batch, generator=generator).to(device).requires_grad_(True)
     fake = torch.randn(batch, generator=generator).to(device).requires_grad_(True)
@@ -153,15 +162,22 @@ def check_loss(loss: Any, device: str | torch.device = "cpu", batch: int = 16) -
     grad_real, grad_fake = torch.autograd.grad(loss_d, (real, fake))
     assert torch.isfinite(grad_real).all() and grad_real.abs().sum() > 0, "discriminator_loss has no gradient for real logits"
     assert torch.isfinite(grad_fake).all() and grad_fake.abs().sum() > 0, "discriminator_loss has no gradient for fake logits"
-    loss_g = _scalar(loss.generator_loss(fake), "generator_loss", device)
+
+    def generator_loss(fake_logits: torch.Tensor, real_logits: torch.Tensor) -> torch.Tensor:
+        return completed.generator_loss(fake_logits, real_logits.detach() if needs_real else None)
+
+    loss_g = _scalar(generator_loss(fake, real), "generator_loss", device)
     (grad_g,) = torch.autograd.grad(loss_g, fake)
     assert torch.isfinite(grad_g).all() and grad_g.abs().sum() > 0, "generator_loss has no gradient for fake logits"
+    if needs_real:
+        shifted = generator_loss(fake, real + 1.0)
+        assert not torch.isclose(shifted, loss_g), "generator_loss sets needs_real_logits but does not depend on the real logits"
 
     high, low = torch.full((batch,), 2.0, device=device), torch.full((batch,), -2.0, device=device)
     assert loss.discriminator_loss(high, low) < loss.discriminator_loss(low, high), (
         "discriminator_loss is not lower when D scores real examples above fakes"
     )
-    assert loss.generator_loss(high) < loss.generator_loss(low), "generator_loss is not lower when D scores fakes as real"
+    assert generator_loss(high, low) < generator_loss(low, high), "generator_loss is not lower when D scores fakes as real"
 
 
 def check_dataset(dataset: Any) -> None:
