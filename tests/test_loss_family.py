@@ -108,7 +108,7 @@ def test_wgan_gp_takes_five_critic_steps_unless_told_otherwise():
     assert build("vanilla", data, {**TINY, "data.name": "ring8"}).batches_per_step == 1
 
 
-@pytest.mark.parametrize("name", ["bce", "lsgan", "hinge", "wgan-gp"])
+@pytest.mark.parametrize("name", ["bce", "lsgan", "hinge", "wgan-gp", "ragan", "rpgan"])
 def test_discriminator_loss_falls_against_a_fixed_generator(name):
     """Each loss (and its penalty) gives D gradients that separate real from generated data."""
     data = ganforge.api.load_dataset(ganforge.configure("vanilla", "ring8", {"data.size": 128}))
@@ -140,5 +140,5 @@ def test_choosing_a_loss_is_one_flag(tmp_path):
 
 def test_losses_are_listed():
     names = {c.name for c in get_registry().components("loss")}
-    assert {"bce", "lsgan", "hinge", "wgan-gp"} <= names
+    assert {"bce", "lsgan", "hinge", "wgan-gp", "ragan", "rpgan"} <= names
     assert math.isclose(loss("wgan-gp").gp_weight, 10.0)

@@ -367,7 +367,7 @@ def test_a_section_that_a_variant_also_uses_is_an_error_at_configure_time():
 
 def test_registry_with_names_only_the_given_plugins_and_raises_on_broken_ones():
     assert testing.registry_with(Registers("only")).names("loss") == ["only"]
-    assert testing.registry_with("ganforge_losses.plugin").names("loss") == ["bce", "hinge", "lsgan", "wgan-gp"]
+    assert testing.registry_with("ganforge_losses.plugin").names("loss") == ["bce", "hinge", "lsgan", "ragan", "rpgan", "wgan-gp"]
     assert "bce" in testing.registry_with("ganforge_losses.plugin", builtins=True).names("loss")  # not twice
     with pytest.raises(GanforgeError, match="unknown hook 'register_los'"):
         testing.registry_with(type("Typo", (), {"register_los": hookimpl(lambda self, register: None)})())

@@ -8,7 +8,8 @@ D maximises log D(x) + log(1 - D(G(z))). For G the paper gives two objectives:
   gradients early on.
 
 With D(x) = sigmoid(l) for a logit l, log D = -softplus(-l) and log(1 - D) = -softplus(l); computing them this
-way stays finite where sigmoid saturates to exactly 0 or 1. ``r1_gamma`` > 0 adds the R1 penalty to D's loss.
+way stays finite where sigmoid saturates to exactly 0 or 1. ``r1_gamma`` > 0 adds the R1 penalty to D's loss,
+``r2_gamma`` > 0 the R2 penalty.
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from ganforge_losses.penalties import R1Option
 class BCELoss(R1Option):
     """Binary cross-entropy on D's logits, with G's minimax or non-saturating objective."""
 
-    def __init__(self, mode: Literal["non-saturating", "minimax"] = "non-saturating", r1_gamma: float = 0.0):
-        super().__init__(r1_gamma)
+    def __init__(self, mode: Literal["non-saturating", "minimax"] = "non-saturating", r1_gamma: float = 0.0, r2_gamma: float = 0.0):
+        super().__init__(r1_gamma, r2_gamma)
         self.mode = mode
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         """-(mean log D(x) + mean log(1 - D(G(z)))): minimising it is D's maximisation."""
         return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         """minimax: mean log(1 - D(G(z))); non-saturating: -mean log D(G(z)). G minimises either."""
         if self.mode == "minimax":
             return -F.softplus(fake_logits).mean()

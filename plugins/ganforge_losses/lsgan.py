@@ -10,7 +10,8 @@ penalising samples that D already classifies correctly but that lie far from the
 vanish. Mao et al. write a factor ½ before each expectation; ganforge uses the form CycleGAN (Zhu et al. 2017)
 states, without it, so that its adversarial term keeps its published weight against the cycle loss. With the
 default coding the optimal D gives (a + b)/2 = 1/2 on both real and generated data at the equilibrium, so D's
-raw outputs are reported as D(x) and D(G(z)). ``r1_gamma`` > 0 adds the R1 penalty to D's loss.
+raw outputs are reported as D(x) and D(G(z)). ``r1_gamma`` > 0 adds the R1 penalty to D's loss, ``r2_gamma`` > 0
+the R2 penalty.
 """
 
 from __future__ import annotations
@@ -24,16 +25,21 @@ class LeastSquaresLoss(R1Option):
     """Least-squares (LSGAN) loss: D regresses to b on data and a on samples, G pulls towards c."""
 
     def __init__(
-        self, real_target: float = 1.0, fake_target: float = 0.0, generator_target: float = 1.0, r1_gamma: float = 0.0
+        self,
+        real_target: float = 1.0,
+        fake_target: float = 0.0,
+        generator_target: float = 1.0,
+        r1_gamma: float = 0.0,
+        r2_gamma: float = 0.0,
     ):
-        super().__init__(r1_gamma)
+        super().__init__(r1_gamma, r2_gamma)
         self.real_target, self.fake_target, self.generator_target = real_target, fake_target, generator_target
 
     def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         """E[(D(x) − b)²] + E[(D(G(z)) − a)²]."""
         return (real_logits.float() - self.real_target).square().mean() + (fake_logits.float() - self.fake_target).square().mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         """E[(D(G(z)) − c)²]."""
         return (fake_logits.float() - self.generator_target).square().mean()
 

@@ -1,9 +1,12 @@
-"""Penalties on D's gradient with respect to its input, and the R1 option every built-in loss has.
+"""Penalties on D's gradient with respect to its input, and the R1 and R2 options every built-in loss has.
 
 * WGAN-GP (Gulrajani et al. 2017): λ E[(‖∇D(x̂)‖₂ − 1)²] at random points x̂ = εx + (1 − ε)G(z) on the lines
   between real and generated examples, ε ~ U[0, 1] per example; it keeps the critic close to 1-Lipschitz.
 * R1 (Mescheder et al. 2018): (γ/2) E[‖∇D(x)‖²] on real data only; it stops D from growing gradients where the
   data lies, which makes training converge locally for any of the losses.
+* R2 (Mescheder et al. 2018; Huang et al. 2024, R3GAN): (γ/2) E[‖∇D(G(z))‖²] on generated data. R3GAN shows that
+  RpGAN with R1 and R2 together (``loss.name=rpgan``, ``loss.r1_gamma=γ``, ``loss.r2_gamma=γ``) converges locally
+  where R1 alone does not reliably.
 
 Gradients are taken per example and summed over all of D's outputs for it, so PatchGAN maps work too. They come
 out of a BatchNorm discriminator mixed with the rest of the minibatch; Gulrajani et al. therefore use layer
@@ -37,13 +40,25 @@ def r1_penalty(discriminator: Critic, real: torch.Tensor, gamma: float) -> torch
     return gamma / 2 * input_gradients(discriminator, real).square().sum(dim=1).mean()
 
 
-class R1Option(Loss):
-    """Base of the built-in losses: adds the R1 penalty to D's loss when ``r1_gamma`` > 0."""
+def r2_penalty(discriminator: Critic, fake: torch.Tensor, gamma: float) -> torch.Tensor:
+    """R2's (``gamma``/2) · E[‖∇D(x̃)‖²] on the generated examples ``fake``."""
+    return gamma / 2 * input_gradients(discriminator, fake).square().sum(dim=1).mean()
 
-    def __init__(self, r1_gamma: float = 0.0):
-        if r1_gamma < 0:
-            raise ValueError(f"r1_gamma must be at least 0, got {r1_gamma}")
-        self.r1_gamma = r1_gamma
+
+class R1Option(Loss):
+    """Base of the built-in losses: adds the R1 penalty (on real data) to D's loss when ``r1_gamma`` > 0, and the
+    R2 penalty (on G's samples) when ``r2_gamma`` > 0."""
+
+    def __init__(self, r1_gamma: float = 0.0, r2_gamma: float = 0.0):
+        for name, gamma in (("r1_gamma", r1_gamma), ("r2_gamma", r2_gamma)):
+            if gamma < 0:
+                raise ValueError(f"{name} must be at least 0, got {gamma}")
+        self.r1_gamma, self.r2_gamma = r1_gamma, r2_gamma
 
     def penalty(self, discriminator: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
-        return r1_penalty(discriminator, real, self.r1_gamma) if self.r1_gamma else None
+        terms = []
+        if self.r1_gamma:
+            terms.append(r1_penalty(discriminator, real, self.r1_gamma))
+        if self.r2_gamma:
+            terms.append(r2_penalty(discriminator, fake, self.r2_gamma))
+        return sum(terms[1:], terms[0]) if terms else None

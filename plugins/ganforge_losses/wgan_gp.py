@@ -26,8 +26,8 @@ class WGANGPLoss(R1Option):
 
     d_steps = 5
 
-    def __init__(self, gp_weight: float = 10.0, r1_gamma: float = 0.0):
-        super().__init__(r1_gamma)
+    def __init__(self, gp_weight: float = 10.0, r1_gamma: float = 0.0, r2_gamma: float = 0.0):
+        super().__init__(r1_gamma, r2_gamma)
         if gp_weight < 0:
             raise ValueError(f"gp_weight must be at least 0, got {gp_weight}")
         self.gp_weight = gp_weight
@@ -36,15 +36,15 @@ class WGANGPLoss(R1Option):
         """E[D(G(z))] − E[D(x)]; the gradient penalty comes from :meth:`penalty`."""
         return fake_logits.float().mean() - real_logits.float().mean()
 
-    def generator_loss(self, fake_logits: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         """−E[D(G(z))]."""
         return -fake_logits.float().mean()
 
     def penalty(self, discriminator: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
-        """λ E[(‖∇D(x̂)‖₂ − 1)²], plus R1 when ``r1_gamma`` > 0."""
+        """λ E[(‖∇D(x̂)‖₂ − 1)²], plus R1 and R2 when ``r1_gamma`` and ``r2_gamma`` > 0."""
         total = gradient_penalty(discriminator, real, fake, self.gp_weight)
-        r1 = super().penalty(discriminator, real, fake)
-        return total if r1 is None else total + r1
+        zero_centred = super().penalty(discriminator, real, fake)
+        return total if zero_centred is None else total + zero_centred
 
     def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """The critic's Wasserstein estimate E[D(x)] − E[D(G(z))]."""
