@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
+import shlex
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
 import ganforge
 from ganforge import hookimpl, testing
+from ganforge.cli import app
 
 from conftest import TINY
+from plugin_packages import install, run_ganforge
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+PLUGINS_GUIDE = (ROOT / "docs" / "plugins.md").read_text()
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+runner = CliRunner()
 
 
 def small_ring(size: int = 64, seed: int = 0):
@@ -38,3 +53,61 @@ def test_resume_takes_the_registry_like_train(tmp_path):
     ganforge.train("vanilla", "only-here-ring", settings=settings, out=tmp_path / "run", registry=registry)
     result = ganforge.resume(tmp_path / "run", settings={"train.max_steps": 4}, registry=registry)
     assert result.steps == 4 and plugin.starts == 2
+
+
+# --- the error messages the docs show ------------------------------------------------------------------------------
+
+
+def shown_errors():
+    """Every ``$ ganforge ...`` line in the docs with the ``error:``/``warning:`` lines shown under it."""
+    for path in DOCS:
+        lines = path.read_text().splitlines()
+        for number, line in enumerate(lines, 1):
+            if line.startswith("$ ganforge "):
+                shown = list(itertools.takewhile(lambda l: l.startswith(("error:", "warning:")), lines[number:]))
+                yield pytest.param(line[2:], shown, id=f"{path.name}:{number}")
+
+
+def test_the_docs_show_an_error_example():
+    assert len(list(shown_errors())) >= 1
+
+
+@pytest.mark.parametrize("command, shown", list(shown_errors()))
+def test_each_error_the_docs_show_is_what_the_command_prints(command, shown):
+    result = runner.invoke(app, shlex.split(command)[1:])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == shown
+
+
+def test_the_readme_suggestion_for_a_misspelled_name():
+    shown = "unknown variant 'vanila'. Did you mean 'vanilla'?"
+    assert f"`{shown}`" in README
+    result = runner.invoke(app, ["run", "vanila"])
+    assert result.exit_code == 2 and shown in result.stderr
+
+
+def test_the_plugin_guides_broken_plugin_messages_are_what_ganforge_prints(tmp_path):
+    site = install(tmp_path / "site", "gf-misspelled", "gf-bad-factory")
+    warning = next(line.strip() for line in PLUGINS_GUIDE.splitlines() if "gf-misspelled 0.1" in line)
+    error = next(line.strip() for line in PLUGINS_GUIDE.splitlines() if line.strip().startswith("error: loss 'explodes'"))
+    listed = run_ganforge(site, "list", "loss")
+    assert warning in listed.stderr.splitlines()
+    run = run_ganforge(site, "run", "vanilla", "--data", "ring8", "--set", "loss.name=explodes", "--out", str(tmp_path / "run"))
+    assert run.returncode == 2 and error in run.stderr.splitlines()
+
+
+def test_every_setting_of_a_built_in_recipe_is_described_beside_it():
+    """README: each setting of a recipe's own sections is described by the comment beside it in its dataclass."""
+    import dataclasses
+    import inspect
+
+    from ganforge.registry import get_registry
+
+    for component in get_registry().components("variant"):
+        if component.plugin != "ganforge":
+            continue
+        for section, settings in component.load().sections.items():
+            lines = inspect.getsource(settings).splitlines()
+            for field in dataclasses.fields(settings):
+                (line,) = [line for line in lines if line.strip().startswith(f"{field.name}:")]
+                assert "#" in line and line.split("#", 1)[1].strip(), f"{component.name}: {section}.{field.name} has no comment"
