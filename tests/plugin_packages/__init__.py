@@ -26,6 +26,7 @@ PACKAGES = {
     "gf-collide-too": ("3.0", {"collide-too": "gf_collide_too.plugin"}),
     "gf-raising-hook": ("0.1", {"raising-hook": "gf_raising_hook.plugin"}),
     "gf-bad-command": ("0.1", {"bad-command": "gf_bad_command.plugin"}),
+    "gf-twin": ("0.1", {"twin": "gf_twin.plugin"}),  # a third party's variant with two generators
 }
 BROKEN = ["gf-broken-import", "gf-bad-signature", "gf-misspelled"]
 
