@@ -111,3 +111,91 @@ def test_every_setting_of_a_built_in_recipe_is_described_beside_it():
             for field in dataclasses.fields(settings):
                 (line,) = [line for line in lines if line.strip().startswith(f"{field.name}:")]
                 assert "#" in line and line.split("#", 1)[1].strip(), f"{component.name}: {section}.{field.name} has no comment"
+
+
+# --- docs/plugins.md: the variant API, as documented, is the code's ------------------------------------------------
+
+
+def variants_section() -> str:
+    return PLUGINS_GUIDE[PLUGINS_GUIDE.index("### Variants\n") : PLUGINS_GUIDE.index("## Hook reference\n")]
+
+
+def parameters(function) -> str:
+    """``name, name=default`` as the docs write a signature (no annotations, no self)."""
+    import inspect
+
+    shown = []
+    for p in inspect.signature(function).parameters.values():
+        if p.name == "self":
+            continue
+        prefix = "**" if p.kind is p.VAR_KEYWORD else "*" if p.kind is p.VAR_POSITIONAL else ""
+        default = "" if p.default is p.empty else "=" + repr(p.default).replace("'", '"')
+        shown.append(prefix + p.name + default)
+    return ", ".join(shown)
+
+
+def test_the_variant_api_a_plugin_author_needs_is_documented_with_the_codes_signatures():
+    import re
+
+    from ganforge import config, noise, variant
+
+    section = variants_section()
+    attributes = ["config", "spec", "device", "registry", "networks", "optimizers", "position", "generators", "domains", "batches_per_step"]
+    for name in attributes:
+        assert re.search(rf"`(self\.)?{name}[`: ]", section), name
+        assert hasattr(variant.Variant, name) or name in vars(variant.Variant(None, None, None)), name
+    methods = ["make", "build", "configure_optimizers", "train_step", "sample_inputs", "generate", "evaluation_inputs",
+               "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate"]  # fmt: skip
+    for name in methods:
+        assert f"`{name}({parameters(getattr(variant.Variant, name))})" in section or (
+            f"`self.{name}({parameters(getattr(variant.Variant, name))})" in section
+        ), (name, parameters(getattr(variant.Variant, name)))
+    for qualified, function in [("ganforge.config.at_least", config.at_least), ("ganforge.config.between", config.between),
+                                ("ganforge.config.below", config.below), ("ganforge.noise.sample_noise", noise.sample_noise)]:  # fmt: skip
+        assert f"`{qualified}({parameters(function)})" in section, (qualified, parameters(function))
+    for gone in ("schedulers", "epoch_ended"):
+        assert not hasattr(variant.Variant, gone) and f"`Variant.{gone}`" in section  # documented as gone
+
+
+class Recorder:
+    """A lifecycle plugin that notes what the docs say a hook sees."""
+
+    def __init__(self):
+        self.seen = {}
+
+    @hookimpl
+    def on_run_start(self, config, variant):
+        self.seen["r1_gamma"] = config.loss.params["r1_gamma"]  # component settings are under .params
+        self.seen["lr"] = config.optim.lr  # a dataclass section's are attributes
+        self.seen["scale"] = variant.spec.scale
+
+
+def test_component_settings_in_lifecycle_hooks_are_under_params_and_scale_is_one_float(tmp_path):
+    recorder = Recorder()
+    registry = testing.registry_with(recorder, builtins=True)
+    settings = {**TINY, "data.size": 64, "train.max_steps": 1, "loss.r1_gamma": "0.5", "optim.lr": "1e-3"}
+    ganforge.train("vanilla", "ring8", settings=settings, out=tmp_path, registry=registry)
+    assert recorder.seen["r1_gamma"] == 0.5 and recorder.seen["lr"] == 1e-3
+    assert type(recorder.seen["scale"]) is float
+
+
+def test_a_step_of_k_minibatches_is_them_stacked_along_dim_0(tmp_path):
+    """docs/plugins.md: ``batch.data`` holds k = batches_per_step minibatches of train.batch_size, ``chunk(k)``."""
+    from ganforge_vanilla.recipe import Vanilla
+
+    seen = []
+
+    class Watching(Vanilla):
+        def train_step(self, batch, precision):
+            seen.append((batch.data.shape, batch.labels.shape, [len(c) for c in batch.data.chunk(self.batches_per_step)]))
+            return super().train_step(batch, precision)
+
+    class Plugin:
+        @hookimpl
+        def register_variants(self, register):
+            register("watching", Watching)
+
+    registry = testing.registry_with(Plugin(), builtins=True)
+    settings = {**TINY, "data.name": "ring8", "data.size": 400, "optim.d_steps": 3, "train.max_steps": 2}
+    ganforge.train("watching", settings=settings, out=tmp_path, registry=registry)
+    assert seen == [((96, 2), (96,), [32, 32, 32])] * 2

@@ -28,6 +28,7 @@ from ganforge.config import at_least
 from ganforge.data import Batch, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
+from ganforge.loss import real_logits_for_generator
 from ganforge.variant import Variant, frozen
 from ganforge_cyclegan.pool import ImagePool
 
@@ -114,7 +115,9 @@ class CycleGAN(Variant):
 
         with frozen(d_a, d_b), precision.autocast():
             fake_b, fake_a = g(real_a), f(real_b)
-            adversarial = self.loss.generator_loss(d_b(fake_b)) + self.loss.generator_loss(d_a(fake_a))
+            # relativistic losses compare with each D's logits on its own domain's real images (None for the others)
+            paired_b, paired_a = (real_logits_for_generator(self.loss, d, real) for d, real in ((d_b, real_b), (d_a, real_a)))
+            adversarial = self.loss.generator_loss(d_b(fake_b), paired_b) + self.loss.generator_loss(d_a(fake_a), paired_a)
             cycle_loss = F.l1_loss(f(fake_b).float(), real_a) + F.l1_loss(g(fake_a).float(), real_b)
             loss_g = adversarial + cycle.cycle_weight * cycle_loss
             if cycle.identity_weight:

@@ -28,6 +28,7 @@ from ganforge.config import at_least
 from ganforge.data import Batch, DataSpec, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
+from ganforge.loss import real_logits_for_generator
 from ganforge.noise import ClassInputs, NoiseConfig, sample_noise
 from ganforge.variant import Variant, frozen
 from ganforge_stackgan.conditioning import kl_divergence
@@ -172,7 +173,9 @@ class StackGAN(Variant):
         with frozen(discriminator, *fixed), precision.autocast():
             fake, mean, log_variance = self.images(noise(), right, stage)
             kl = kl_divergence(mean, log_variance)
-            loss_g = self.loss.generator_loss(discriminator(fake, right)) + self.config.stages.kl_weight * kl / mean.shape[1]
+            # relativistic losses compare with D's logits on the real images under their own condition (None for the others)
+            paired = real_logits_for_generator(self.loss, lambda x: discriminator(x, right), real)
+            loss_g = self.loss.generator_loss(discriminator(fake, right), paired) + self.config.stages.kl_weight * kl / mean.shape[1]
         precision.step(loss_g, self.optimizers["generator" if stage == 1 else "refiner"])
 
         metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "kl": kl.detach()}

@@ -19,6 +19,7 @@ import torch
 from ganforge.config import at_least
 from ganforge.data import Batch, TensorData
 from ganforge.device import Precision
+from ganforge.loss import real_logits_for_generator
 from ganforge.noise import NoiseConfig, sample_noise
 from ganforge.variant import Variant, frozen
 
@@ -88,7 +89,9 @@ class Vanilla(Variant):
             precision.step(loss_d, self.optimizers["discriminator"])
 
         with frozen(self.networks["discriminator"]), precision.autocast():
-            loss_g = self.loss.generator_loss(self.discriminate(self.fake(len(real), label), label))
+            # relativistic losses compare with D's logits on the real chunk G's step pairs with (None for the others)
+            paired = real_logits_for_generator(self.loss, lambda x: self.discriminate(x, label), real)
+            loss_g = self.loss.generator_loss(self.discriminate(self.fake(len(real), label), label), paired)
         precision.step(loss_g, self.optimizers["generator"])
 
         metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
