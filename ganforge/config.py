@@ -78,8 +78,17 @@ class EvalConfig:
     samples: int | None = at_least(2, None)  # samples per evaluation; None: the protocol's (2,500 for mixtures)
 
 
+@dataclass
+class ScheduleConfig:
+    """Settings of the ``schedule`` section: every optimizer's learning rate over the run (see :mod:`ganforge.schedule`)."""
+
+    hold: float = between(0.0, 1.0, 1.0)  # fraction of the run at the initial rates before the linear decay; 1: constant rates
+    final: float = between(0.0, 1.0, 0.0)  # the rates at the end of the run, as a fraction of the initial ones
+    d_final: float | None = between(0.0, 1.0, None)  # the discriminators' rates at the end, likewise; None: final
+
+
 # The core's own sections, present in every run's config.
-CORE_SECTIONS: dict[str, type] = {"train": TrainConfig, "ema": EMAConfig, "eval": EvalConfig}
+CORE_SECTIONS: dict[str, type] = {"train": TrainConfig, "ema": EMAConfig, "eval": EvalConfig, "schedule": ScheduleConfig}
 
 
 @dataclass(frozen=True)

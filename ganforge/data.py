@@ -34,6 +34,7 @@ class Protocol:
 
     mode_std: float | None = None  # Gaussian mixtures: each component's std around its centre in ``reference``
     channels_of: str | None = None  # each channel is one example of this labelled dataset (stacked MNIST: "mnist")
+    target: str | None = None  # two-domain data: the labelled dataset domain B comes from, whose evaluator scores translations
 
 
 @dataclass

@@ -44,6 +44,19 @@ class ClassInputs:
         return cls(noise, torch.arange(num_classes).repeat_interleave(columns), columns)
 
     @classmethod
+    def random(
+        cls, config: NoiseConfig, num_classes: int, count: int, generator: torch.Generator, labels: torch.Tensor | None = None
+    ) -> "ClassInputs":
+        """``count`` independent draws of z and of a class: from ``labels`` (the data's, so that the classes come in
+        the data's proportions), or uniform over ``num_classes`` without them. For evaluation, whose samples must
+        not share z the way a grid's columns do."""
+        if labels is None:
+            drawn = torch.randint(num_classes, (count,), generator=generator)
+        else:
+            drawn = labels.cpu()[torch.randint(len(labels), (count,), generator=generator)]
+        return cls(sample_noise(config, count, "cpu", generator), drawn, None)
+
+    @classmethod
     def single(cls, config: NoiseConfig, label: int, count: int, generator: torch.Generator) -> "ClassInputs":
         """``count`` draws of z, all with class ``label``."""
         return cls(sample_noise(config, count, "cpu", generator), torch.full((count,), label, dtype=torch.long), None)

@@ -1,7 +1,7 @@
 """A training run's whole state, as checkpoint tensors and metadata, and back.
 
-Everything the rest of a run depends on is captured: every network (so EMA copies too, which variants keep in
-``networks``), every optimizer and learning-rate scheduler, the fp16 GradScalers, the variant's extra state,
+Everything the rest of a run depends on is captured: every network, every optimizer (their learning rates
+included), the schedule's clock, the fp16 GradScalers, the variant's extra state,
 every random number generator (torch on the CPU and each CUDA device, Python's ``random``, numpy's global one),
 the data order and the position inside the epoch, the metric sums of the logging interval in progress, the
 non-finite streaks and the best value so far. Restored in a fresh process, training goes on bit for bit as if it
@@ -19,8 +19,6 @@ import torch
 
 from ganforge.checkpoint import (
     Checkpoint,
-    decode_state,
-    encode_state,
     load_network,
     load_optimizer,
     optimizer_state,
@@ -45,6 +43,7 @@ class Progress:
     metric_count: int = 0  # over this many steps
     streaks: dict[str, int] = field(default_factory=dict)  # optimizer -> updates skipped in a row until now
     best: dict[str, Any] | None = None  # {"metric", "value", "step"} of checkpoints/best.safetensors
+    clock: dict[str, Any] | None = None  # the schedule's clock (ganforge.schedule.Clock), once the run has started
 
 
 def seed_everything(seed: int) -> None:
@@ -60,9 +59,6 @@ def capture(variant: Variant, precision: Precision, progress: Progress) -> tuple
     for name, network in variant.networks.items():
         tensors.update(prefixed(f"network.{name}", network.state_dict()))
     optimizers = {name: optimizer_state(opt, f"optimizer.{name}", tensors) for name, opt in variant.optimizers.items()}
-    schedulers = {
-        name: encode_state(scheduler.state_dict(), f"scheduler.{name}", tensors) for name, scheduler in variant.schedulers.items()
-    }
     scalers = {
         name: scaler.state_dict()
         for name, optimizer in variant.optimizers.items()
@@ -82,9 +78,9 @@ def capture(variant: Variant, precision: Precision, progress: Progress) -> tuple
             "metrics": {"keys": progress.metric_keys, "count": progress.metric_count},
             "streaks": progress.streaks,
             "best": progress.best,
+            "clock": progress.clock,
         },
         "optimizers": optimizers,
-        "schedulers": schedulers,
         "scalers": scalers,
         "precision": precision.name,
         "rng": rng,
@@ -100,8 +96,6 @@ def restore(checkpoint: Checkpoint, variant: Variant, precision: Precision) -> P
     try:
         for name, optimizer in variant.optimizers.items():
             load_optimizer(optimizer, name, meta["optimizers"][name], tensors, source)
-        for name, scheduler in variant.schedulers.items():
-            scheduler.load_state_dict(decode_state(meta["schedulers"][name], tensors))
         if precision.name == meta["precision"] == "fp16":
             for name, optimizer in variant.optimizers.items():
                 precision.scaler(optimizer).load_state_dict(meta["scalers"][name])
@@ -119,6 +113,7 @@ def restore(checkpoint: Checkpoint, variant: Variant, precision: Precision) -> P
             metric_count=int(metrics["count"]),
             streaks={str(name): int(count) for name, count in saved["streaks"].items()},
             best=saved["best"],
+            clock=saved.get("clock"),  # None in checkpoints written before the clock: a fresh one from that step
         )
     except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
         raise GanforgeError(

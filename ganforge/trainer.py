@@ -34,6 +34,7 @@ from ganforge.images import save_samples
 from ganforge.interrupt import StopSignals, TrainingInterrupted
 from ganforge.lifecycle import Lifecycle
 from ganforge.rundir import RunDir
+from ganforge.schedule import Clock, Rates
 from ganforge.state import Progress, capture
 from ganforge.variant import Variant
 
@@ -75,6 +76,7 @@ class Plan:
     steps_per_epoch: int
     total_steps: int
     epochs: int
+    schedule_steps: int  # the length the schedule is laid over: every epoch's steps (train.max_steps only stops early)
 
 
 def plan(train: TrainConfig, examples: int, batches_per_step: int) -> Plan:
@@ -83,8 +85,9 @@ def plan(train: TrainConfig, examples: int, batches_per_step: int) -> Plan:
     steps_per_epoch = examples // per_step
     if steps_per_epoch == 0:
         raise GanforgeError(f"the dataset has {examples} examples, fewer than one step uses ({per_step}); lower --batch-size")
-    total_steps = train.epochs * steps_per_epoch if train.max_steps is None else min(train.max_steps, train.epochs * steps_per_epoch)
-    return Plan(per_step, steps_per_epoch, total_steps, math.ceil(total_steps / steps_per_epoch))
+    every_epoch = train.epochs * steps_per_epoch
+    total_steps = every_epoch if train.max_steps is None else min(train.max_steps, every_epoch)
+    return Plan(per_step, steps_per_epoch, total_steps, math.ceil(total_steps / steps_per_epoch), every_epoch)
 
 
 def data_fingerprint(data: TensorData) -> dict[str, Any]:
@@ -153,6 +156,8 @@ class Trainer:
         if not self.job.is_main:
             self.reporter = SilentReporter()
         self.monitor = RunMonitor(variant, data, config, run_dir)  # EMA, evaluation, curves
+        generator_parameters = {id(p) for name in variant.generators for p in variant.networks[name].parameters()}
+        self.rates = Rates(config.schedule, variant.optimizers, generator_parameters)
 
     def fit(self) -> RunResult:
         """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
@@ -173,6 +178,10 @@ class Trainer:
                 f"the run in {self.run_dir.path} has done all {run.total_steps} of its steps; "
                 "pass a larger --epochs or --max-steps to train it further"
             )
+        # a run extended to more epochs goes on along the rest of its schedule (see ganforge.schedule)
+        clock = Clock(run.schedule_steps) if at.clock is None else Clock.from_meta(at.clock)
+        self.clock = clock.resized(at.step, run.schedule_steps)
+        at.clock = self.clock.to_meta()
         fixed_inputs = self.variant.sample_inputs(train.sample_count, torch.Generator().manual_seed(train.seed), self.data)
         order_rng = torch.Generator().manual_seed(train.seed)
         if at.order_state is not None:
@@ -216,6 +225,8 @@ class Trainer:
             for position in range(first, end):
                 indices = order[position * run.examples_per_step : (position + 1) * run.examples_per_step]
                 step_begins(train)
+                self.variant.position = self.clock.position(at.step)
+                self.rates.set(self.variant.position)
                 metrics = self.variant.train_step(self.data.batch(indices), self.precision)
                 self.monitor.generator_stepped()
                 at.step, at.position = at.step + 1, position + 1
@@ -233,8 +244,6 @@ class Trainer:
                     result.checkpoint = self.save_checkpoint()
                     if stop:
                         raise TrainingInterrupted(stop, at.step, result.checkpoint, self.run_dir.path)
-            if end == run.steps_per_epoch:
-                self.variant.epoch_ended(epoch)
             self.job.average_buffers(self.variant.networks.values())
             sample_path = self.write_samples(epoch, fixed_inputs)
             result.checkpoint = self.save_checkpoint()
@@ -271,7 +280,7 @@ class Trainer:
         if skipped := self.watch.take_skipped():
             record["skipped_updates"] = skipped  # updates whose gradients were not finite, left out
         if self.job.is_main:
-            self.run_dir.log_metrics(record)
+            self.run_dir.log_metrics({**record, "lr": self.rates.current()})  # the rates the last step used
         self.reporter.logged(record)
         self.hooks.call("on_log", record=dict(record), step=at.step, epoch=at.epoch)
         self.watch.stop_if_failed(self.last_checkpoint())

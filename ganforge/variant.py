@@ -21,13 +21,38 @@ from ganforge.loss import complete
 
 
 @contextlib.contextmanager
+def statistics_frozen(*modules: nn.Module) -> Iterator[None]:
+    """Normalisation layers of ``modules`` keep normalising with the minibatch's statistics inside the block, but
+    leave their running statistics as they are.
+
+    A BatchNorm running average should describe D on the data it is trained to judge, once per D step: the
+    generator's step and a gradient penalty run D again on inputs of their own, and must not move it.
+    """
+    layers = [
+        m
+        for module in modules
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.training and m.track_running_stats
+    ]
+    for layer in layers:
+        layer.track_running_stats = False  # in training mode: batch statistics, no update of the running ones
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.track_running_stats = True
+
+
+@contextlib.contextmanager
 def frozen(*modules: nn.Module) -> Iterator[None]:
-    """Stop gradients reaching the parameters of ``modules`` while the other network is updated."""
+    """Stop gradients reaching the parameters of ``modules``, and their running statistics moving, while the other
+    network is updated."""
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
     for p in params:
         p.requires_grad_(False)
     try:
-        yield
+        with statistics_frozen(*modules):
+            yield
     finally:
         for p in params:
             p.requires_grad_(True)
@@ -39,7 +64,7 @@ class Variant:
     components: ClassVar[dict[str, str]] = {}  # config section -> component kind, e.g. {"generator": "generator"}
     sections: ClassVar[dict[str, type]] = {}  # config section -> dataclass of this variant's own settings
     defaults: ClassVar[dict[str, Any]] = {}  # dotted config key -> default, e.g. {"data.name": "mnist"}
-    generators: ClassVar[tuple[str, ...]] = ("generator",)  # the networks behind samples: EMA averages these
+    generators: ClassVar[tuple[str, ...]] = ("generator",)  # every network behind the outputs: EMA averages these
     domains: ClassVar[int] = 1  # image domains its training data holds: 2 for unpaired image-to-image (CycleGAN)
 
     def __init__(self, config: RunConfig, spec: DataSpec, registry):
@@ -48,8 +73,8 @@ class Variant:
         self.registry = registry
         self.device = torch.device("cpu")
         self.networks: dict[str, nn.Module] = {}  # every network here is moved to the device and checkpointed
-        self.optimizers: dict[str, torch.optim.Optimizer] = {}  # every optimizer here is checkpointed
-        self.schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler] = {}  # stepped each epoch, checkpointed
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}  # every optimizer here is checkpointed; the core sets their rates
+        self.position = 0.0  # how far through its schedule the run is, 0 to 1, set by the core before each step
 
     def make(self, section: str, **supplied: Any) -> Any:
         """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments.
@@ -98,13 +123,8 @@ class Variant:
         """
         raise NotImplementedError
 
-    def epoch_ended(self, epoch: int) -> None:
-        """Called after each epoch (1-based ``epoch``); steps every learning-rate scheduler by default."""
-        for scheduler in self.schedulers.values():
-            scheduler.step()
-
     def extra_state(self) -> dict[str, torch.Tensor]:
-        """Training state beyond networks, optimizers and schedulers (CycleGAN's image pool), as tensors."""
+        """Training state beyond networks and optimizers (CycleGAN's image pool), as tensors."""
         return {}
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -120,6 +140,25 @@ class Variant:
     def generate(self, inputs: Any) -> torch.Tensor:
         """Outputs for ``inputs`` from :meth:`sample_inputs`: images in [-1, 1] (N, C, H, W) or points (N, D)."""
         raise NotImplementedError
+
+    def evaluation_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> Any:
+        """Inputs for exactly ``count`` outputs of :meth:`evaluation_outputs`, drawn independently, on the CPU.
+
+        Evaluation compares the distribution of these outputs with the data's, so unlike a sample grid (which
+        shares z down its columns) every draw must be independent. The default, :meth:`sample_inputs`, is right
+        for variants whose sample inputs are i.i.d. noise. ``data`` is the data evaluation compares against
+        (held-out data where the dataset has it).
+        """
+        return self.sample_inputs(count, generator, data)
+
+    def evaluation_outputs(self, inputs: Any) -> torch.Tensor:
+        """The outputs that are comparable to the data, for :meth:`evaluation_inputs`' ``inputs``: one example of
+        ``spec.shape`` per input.
+
+        The default is :meth:`generate`. A staged variant returns its final stage, at the data's resolution, even
+        while an earlier stage trains; an image-to-image variant returns its translations alone.
+        """
+        return self.generate(inputs)
 
     def grid_columns(self, inputs: Any) -> int | None:
         """Columns of the sample grid drawn from :meth:`generate`'s outputs for ``inputs``; None: as square as possible.

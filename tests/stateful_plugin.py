@@ -15,11 +15,13 @@ POOL_SIZE = 4
 
 
 class Stateful(Vanilla):
-    """Vanilla, plus LR schedulers, a CycleGAN-style pool of past fakes as extra state, and Python and numpy draws."""
+    """Vanilla, plus rates that fall from the start, a CycleGAN-style pool of past fakes as extra state, and Python
+    and numpy draws."""
+
+    defaults = {**Vanilla.defaults, "schedule.hold": 0.0, "schedule.final": 0.3}
 
     def configure_optimizers(self) -> None:
         super().configure_optimizers()
-        self.schedulers = {name: torch.optim.lr_scheduler.StepLR(o, step_size=1, gamma=0.7) for name, o in self.optimizers.items()}
         self.pool = torch.zeros(0, *self.spec.shape, device=self.device)
         self.steps = torch.zeros((), dtype=torch.int64)
 

@@ -116,32 +116,6 @@ def test_pacgan_packs_four_samples_per_discriminator_input(tmp_path):
     assert result.steps == 40 and 0 < result.last_metrics["d_real"] < 1
 
 
-def _pacgan_rates(settings: dict, epochs: int) -> list[dict[str, float]]:
-    """The learning rate of each network at the start of every epoch, and after the last one."""
-    config = ganforge.configure("pacgan", "ring8", {**TINY, "data.size": 64, "train.epochs": epochs, **settings})
-    variant = ganforge.api.prepare_training(config, ganforge.api.load_dataset(config).spec, torch.device("cpu"))
-    rates = []
-    for _ in range(epochs + 1):
-        rates.append({name: optimizer.param_groups[0]["lr"] for name, optimizer in variant.optimizers.items()})
-        for scheduler in variant.schedulers.values():
-            scheduler.step()
-    return rates
-
-
-@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step")  # stepped without training
-def test_pacgan_rates_fall_linearly_and_d_may_stop_at_its_own_fraction():
-    rates = _pacgan_rates({"optim.lr": 4e-4, "optim.d_lr": 2e-3, "optim.d_final_lr": 0.5, "optim.decay_start": 0.0}, 4)
-    assert [rate["generator"] for rate in rates] == pytest.approx([4e-4, 3e-4, 2e-4, 1e-4, 0.0])
-    assert [rate["discriminator"] for rate in rates] == pytest.approx([2e-3, 1.75e-3, 1.5e-3, 1.25e-3, 1e-3])
-
-
-@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step")  # stepped without training
-def test_pacgan_rates_hold_until_the_decay_starts():
-    rates = _pacgan_rates({"optim.lr": 4e-4, "optim.d_lr": 2e-3, "optim.d_final_lr": None, "optim.decay_start": 0.5}, 4)
-    assert [rate["generator"] for rate in rates] == pytest.approx([4e-4, 4e-4, 4e-4, 2e-4, 0.0])
-    assert [rate["discriminator"] for rate in rates] == pytest.approx([2e-3, 2e-3, 2e-3, 1e-3, 0.0])
-
-
 def test_eval_of_an_image_run_names_its_evaluator(tmp_path, fashion_root, monkeypatch):
     monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 20)
     monkeypatch.setattr(judges, "IMAGE_SAMPLES", 500)  # real images compared against: fewer, for speed

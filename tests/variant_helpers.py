@@ -49,3 +49,28 @@ def metric_series(result: RunResult, key: str) -> list[float]:
     import json
 
     return [json.loads(line)[key] for line in result.run_dir.metrics_path.read_text().splitlines()]
+
+
+def write_images(folder: Path, count: int, size: int, seed: int, channels: int = 1) -> None:
+    """``count`` random PNG images of ``size`` x ``size`` in ``folder``."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    generator = torch.Generator().manual_seed(seed)
+    for index in range(count):
+        pixels = torch.randint(0, 256, (size, size, channels), generator=generator, dtype=torch.uint8).squeeze(-1).numpy()
+        Image.fromarray(pixels).save(folder / f"{index:03d}.png")
+
+
+def labelled_folder(root: Path, classes: int = 2, per_class: int = 8, size: int = 16) -> Path:
+    """An ``image-folder`` dataset on disk: one subdirectory of grey images per class."""
+    for label in range(classes):
+        write_images(root / f"class{label}", per_class, size, seed=label)
+    return root
+
+
+def unpaired_folder(root: Path, count: int = 8, size: int = 8) -> Path:
+    """An ``unpaired-folders`` dataset on disk: trainA/, trainB/, testA/ and testB/ of grey images."""
+    for index, part in enumerate(("trainA", "trainB", "testA", "testB")):
+        write_images(root / part, count, size, seed=10 + index)
+    return root

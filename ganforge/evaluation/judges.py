@@ -2,8 +2,12 @@
 
 A :class:`Judge` is prepared once per dataset (evaluator loaded or trained, real features computed) and then
 scores a variant as often as asked (``ganforge eval`` once, ``--eval-every`` many times). Samples come from the
-variant's own :meth:`~ganforge.Variant.sample_inputs` and :meth:`~ganforge.Variant.generate`, so every variant is
-judged the same way.
+variant's :meth:`~ganforge.Variant.evaluation_inputs` (independent draws, exactly as many as asked) and
+:meth:`~ganforge.Variant.evaluation_outputs` (the outputs comparable to the data: a staged GAN's last stage, an
+image-to-image GAN's translations), so every variant is judged the same way.
+
+Image-to-image (two-domain) data is judged on translations of domain A's images against domain B's, both from
+the dataset's test split where it has one and training used another (held-out images).
 
 =====================================  ==================================================  ===========================
 data                                   scores                                              main metric
@@ -21,11 +25,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+import typing
 from typing import Any, Callable, Literal
 
 import torch
 
-from ganforge.data import TensorData
+from ganforge.config import factory_options
+from ganforge.data import DataSpec, TensorData
 from ganforge.errors import GanforgeError
 from ganforge.evaluation import features as feature_scores
 from ganforge.evaluation.evaluator import Evaluator, EvaluatorInfo, evaluator_for
@@ -64,7 +70,8 @@ class Report:
 
 @torch.no_grad()
 def generate(variant: Variant, count: int, data: TensorData | None, seed: int = 0, batch: int = 1000) -> torch.Tensor:
-    """``count`` samples from the variant's generator (networks in eval mode), in chunks, on the CPU."""
+    """Exactly ``count`` outputs comparable to the data, from independent inputs (networks in eval mode), in chunks,
+    on the CPU. A variant whose evaluation outputs are not one example of the data's shape per input is an error."""
     generator = torch.Generator().manual_seed(seed)
     modes = {name: network.training for name, network in variant.networks.items()}
     for network in variant.networks.values():
@@ -72,8 +79,15 @@ def generate(variant: Variant, count: int, data: TensorData | None, seed: int = 
     try:
         parts = []
         for start in range(0, count, batch):
-            inputs = variant.sample_inputs(min(batch, count - start), generator, data)
-            parts.append(variant.generate(inputs).float().cpu())
+            wanted = min(batch, count - start)
+            outputs = variant.evaluation_outputs(variant.evaluation_inputs(wanted, generator, data)).float().cpu()
+            if tuple(outputs.shape) != (wanted, *variant.spec.shape):
+                raise GanforgeError(
+                    f"variant '{variant.config.variant.name}' gave evaluation outputs of shape {tuple(outputs.shape)} for "
+                    f"{wanted} inputs; evaluation needs one example of the data's shape {variant.spec.shape} per input "
+                    "(see evaluation_inputs and evaluation_outputs in docs/plugins.md)"
+                )
+            parts.append(outputs)
     finally:
         for name, network in variant.networks.items():
             network.train(modes[name])
@@ -82,6 +96,24 @@ def generate(variant: Variant, count: int, data: TensorData | None, seed: int = 
 
 def _images(data: torch.Tensor) -> torch.Tensor:
     return data.float().div(127.5).sub(1)
+
+
+def target_domain(data: TensorData) -> TensorData:
+    """What generated outputs are compared with: the data itself, or domain B of two-domain data."""
+    if data.other is None:
+        return data
+    return TensorData(data.other, DataSpec(data.spec.shape, is_image=data.spec.is_image), protocol=data.protocol)
+
+
+def held_out(data: TensorData, dataset: str, params: dict[str, Any], registry) -> TensorData:
+    """The data evaluation uses: for two-domain data, the dataset's test split where it has one and ``data`` is
+    another split (translations are judged on images the model never saw); else ``data`` itself."""
+    if data.spec.domains != 2:
+        return data
+    split = factory_options(registry.load("dataset", dataset)).get("split")
+    if split is None or "test" not in typing.get_args(split.annotation) or params.get("split") == "test":
+        return data
+    return registry.get("dataset", dataset).build({**params, "split": "test"}).to(data.data.device)
 
 
 class Judge:
@@ -152,8 +184,9 @@ class ImageJudge(Judge):
         super().__init__(data)
         self.evaluator = evaluator
         reference_count = reference_count or IMAGE_SAMPLES
-        chosen = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:reference_count]
-        self.real, _ = evaluator.features_and_logits(_images(data.data[chosen.to(data.data.device)]))
+        real = target_domain(data).data
+        chosen = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:reference_count]
+        self.real, _ = evaluator.features_and_logits(_images(real[chosen.to(real.device)]))
 
     def score(self, samples: torch.Tensor, seed: int) -> Report:
         fake, logits = self.evaluator.features_and_logits(samples)
@@ -210,6 +243,7 @@ def judge_for(
     ``evaluator`` "inception" scores images on Inception-v3 (weights at ``inception_weights``) instead of
     ganforge's CNN; it applies to image datasets scored by FID, not to mode counts.
     """
+    data = held_out(data, dataset, params, registry)
     protocol = data.protocol
     if evaluator == "inception":
         if not data.spec.is_image or protocol.channels_of is not None:
@@ -225,5 +259,13 @@ def judge_for(
         factory = registry.load("dataset", protocol.channels_of)
         evaluator = evaluator_for(protocol.channels_of, factory, params, say).to(torch.device(device))
         return ChannelModesJudge(data, evaluator)
+    if data.spec.domains == 2:  # translations are scored by an evaluator of domain B's labelled source dataset
+        if protocol.target is None:
+            raise GanforgeError(
+                f"dataset '{dataset}' gives no labelled dataset for its domain B, so ganforge cannot train an evaluator "
+                "for it; use --evaluator inception (Inception-v3 weights on disk) to score translations"
+            )
+        evaluator = evaluator_for(protocol.target, registry.load("dataset", protocol.target), params, say).to(torch.device(device))
+        return ImageJudge(data, evaluator)
     evaluator = evaluator_for(dataset, registry.load("dataset", dataset), params, say).to(torch.device(device))
     return ImageJudge(data, evaluator)

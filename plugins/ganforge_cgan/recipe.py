@@ -57,6 +57,9 @@ class CGAN(Vanilla):
     def class_inputs(self, count: int, label: int, generator: torch.Generator) -> ClassInputs:
         return ClassInputs.single(self.config.noise, label, count, generator)
 
+    def evaluation_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> ClassInputs:
+        return ClassInputs.random(self.config.noise, self.spec.num_classes, count, generator, None if data is None else data.labels)
+
     def grid_columns(self, inputs: ClassInputs) -> int | None:
         return inputs.columns
 

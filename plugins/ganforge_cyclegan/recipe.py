@@ -11,8 +11,8 @@ with least-squares adversarial terms (the ``lsgan`` loss component, changeable),
 λ = 10, and the identity term at λ_id = 0.5 λ, which keeps colours where they need not change. Each step updates
 both generators (discriminators frozen), then both discriminators on real images against generated ones drawn
 through a pool of the last 50, with D's loss halved to slow it relative to G. Adam (lr 2e-4, β1 0.5) keeps its
-learning rate for the first half of the epochs and then decays it linearly towards 0, as the paper's 100 + 100
-epochs do.
+learning rate for the first half of the run and then decays it linearly to 0 (``schedule.hold`` 0.5), as the
+paper's 100 + 100 epochs do.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ganforge.data import Batch, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
 from ganforge.loss import real_logits_for_generator
-from ganforge.variant import Variant, frozen
+from ganforge.variant import Variant, frozen, statistics_frozen
 from ganforge_cyclegan.pool import ImagePool
 
 # Each row of a sample grid: a, G(a), F(G(a)), b, F(b), G(F(b)).
@@ -52,18 +52,6 @@ class OptimConfig:
     lr: float = at_least(0.0, 2e-4)  # initial learning rate of all four networks
     beta1: float = at_least(0.0, 0.5)  # Adam β1
     beta2: float = at_least(0.0, 0.999)  # Adam β2
-    decay_after: float = at_least(0.0, 0.5)  # fraction of train.epochs at the initial lr before the linear decay
-
-
-class LinearDecay:
-    """The paper's schedule as an lr multiplier per epoch: 1 for ``constant`` epochs, then linearly down over
-    ``decay`` more, as the reference code computes it (1 − (epoch + 1 − constant) / (decay + 1))."""
-
-    def __init__(self, constant: int, decay: int):
-        self.constant, self.decay = constant, decay
-
-    def __call__(self, epoch: int) -> float:
-        return 1.0 - max(0, epoch + 1 - self.constant) / (self.decay + 1)
 
 
 class CycleGAN(Variant):
@@ -72,6 +60,7 @@ class CycleGAN(Variant):
     components = {"generator": "generator", "discriminator": "discriminator", "loss": "loss"}
     sections = {"cycle": CycleConfig, "optim": OptimConfig}
     domains = 2
+    generators = ("generator_ab", "generator_ba")
     defaults = {
         "generator.name": "resnet",
         "discriminator.name": "patchgan",
@@ -79,6 +68,7 @@ class CycleGAN(Variant):
         "data.name": "digits2fashion",
         "train.batch_size": 1,
         "train.sample_count": 8,
+        "schedule.hold": 0.5,
     }
 
     def build(self) -> None:
@@ -96,16 +86,11 @@ class CycleGAN(Variant):
 
     def configure_optimizers(self) -> None:
         optim = self.config.optim
-        if optim.decay_after > 1:
-            raise GanforgeError(f"config key 'optim.decay_after': must be at most 1 (a fraction of train.epochs), got {optim.decay_after}")
-        epochs = self.config.train.epochs
-        constant = round(epochs * optim.decay_after)
         for name, pair in (("generators", ("generator_ab", "generator_ba")), ("discriminators", ("discriminator_a", "discriminator_b"))):
             params = [p for network in pair for p in self.networks[network].parameters()]
             self.optimizers[name] = torch.optim.Adam(
                 params, lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=True
             )
-            self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(self.optimizers[name], LinearDecay(constant, epochs - constant))
 
     def train_step(self, batch: Batch, precision: Precision) -> dict[str, torch.Tensor]:
         g, f = self.networks["generator_ab"], self.networks["generator_ba"]
@@ -132,7 +117,8 @@ class CycleGAN(Variant):
                 self.loss.discriminator_loss(logits["real_a"], logits["fake_a"])
                 + self.loss.discriminator_loss(logits["real_b"], logits["fake_b"])
             )
-        penalties = [self.loss.penalty(d, real, shown) for d, real, shown in ((d_a, real_a, shown_a), (d_b, real_b, shown_b))]
+        with statistics_frozen(d_a, d_b):
+            penalties = [self.loss.penalty(d, real, shown) for d, real, shown in ((d_a, real_a, shown_a), (d_b, real_b, shown_b))]
         if penalties[0] is not None:
             loss_d = loss_d + 0.5 * (penalties[0] + penalties[1])
         precision.step(loss_d, self.optimizers["discriminators"])
@@ -175,3 +161,15 @@ class CycleGAN(Variant):
     def translate(self, images: torch.Tensor) -> torch.Tensor:
         """G(a): domain A to domain B."""
         return self.networks["generator_ab"](images.to(self.device))
+
+    def evaluation_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> torch.Tensor:
+        """``count`` source images of domain A drawn i.i.d. from ``data`` (held out from training where the dataset
+        has a test split)."""
+        if data is None:
+            raise GanforgeError("cyclegan is evaluated on translations of source images; it needs the dataset's images")
+        picks = torch.randint(len(data.data), (count,), generator=generator)
+        return data.scaled(data.data[picks.to(data.data.device)]).cpu()
+
+    def evaluation_outputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """G(a), to be compared with domain B."""
+        return self.translate(inputs)

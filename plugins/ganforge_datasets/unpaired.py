@@ -12,7 +12,7 @@ from typing import Literal
 
 import torch
 
-from ganforge.data import DataSpec, TensorData
+from ganforge.data import DataSpec, Protocol, TensorData
 from ganforge.errors import GanforgeError
 from ganforge.images import IMAGE_SUFFIXES, image_files, read_image
 from ganforge_datasets.mnist import fashion_mnist, mnist
@@ -58,4 +58,4 @@ def digits2fashion(root: str | None = None, split: Literal["train", "test", "all
     ``mnist`` and ``fashion-mnist`` datasets (which also download what is missing).
     """
     digits, items = mnist(root, split), fashion_mnist(root, split)
-    return TensorData(digits.data, DataSpec(digits.spec.shape, domains=2), other=items.data)
+    return TensorData(digits.data, DataSpec(digits.spec.shape, domains=2), other=items.data, protocol=Protocol(target="fashion-mnist"))

@@ -3,8 +3,11 @@ Adversarial Networks", 2017), conditioned on a plugin-provided embedding φ (one
 
 Stage I draws a low-resolution image from z and a conditioning vector ĉ₀ (conditioning augmentation around φ);
 stage II takes that image and its own ĉ and refines it to the full resolution. Each stage has its own
-discriminator, which judges image and embedding together. Training follows the paper: stage I alone for
-``stages.stage1_epochs`` epochs, then stage II with stage I fixed for the rest of ``train.epochs``. In each step:
+discriminator, which judges image and embedding together. Training follows the paper: stage I alone for the first
+``stages.stage1`` of the run (half by default), then stage II with stage I fixed for the rest. The stage is a
+function of the run's position (:attr:`ganforge.Variant.position`), so a run extended with a larger
+``--epochs`` never goes back to stage I. Samples show the stage trained last; evaluation always scores stage II's
+full-resolution images, the only ones comparable to the data. In each step:
 
 * D sees real images with their own embedding (real), generated images with the same embedding (fake), and real
   images with another class's embedding (wrong), so that it learns to reject images that do not match φ:
@@ -24,13 +27,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ganforge.config import at_least
+from ganforge.config import at_least, between
 from ganforge.data import Batch, DataSpec, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
 from ganforge.loss import real_logits_for_generator
 from ganforge.noise import ClassInputs, NoiseConfig, sample_noise
-from ganforge.variant import Variant, frozen
+from ganforge.variant import Variant, frozen, statistics_frozen
 from ganforge_stackgan.conditioning import kl_divergence
 
 
@@ -46,7 +49,7 @@ class StackInputs:
 class StageConfig:
     """Settings of the ``stages`` section: how the two stages are sized and trained."""
 
-    stage1_epochs: int | None = at_least(1, None)  # epochs of stage I before stage II; None: half of train.epochs
+    stage1: float = between(0.0, 1.0, 0.5)  # fraction of the run that trains stage I before stage II takes over
     upscale: int = at_least(2, 2)  # full resolution / stage-I resolution: 2 or 4 (the paper: 64 -> 256 is 4)
     kl_weight: float = at_least(0.0, 1.0)  # λ of the KL term of conditioning augmentation (the paper: 1)
 
@@ -58,7 +61,6 @@ class OptimConfig:
     lr: float = at_least(0.0, 2e-4)  # initial learning rate (the paper: 2e-4)
     beta1: float = at_least(0.0, 0.5)  # Adam β1
     beta2: float = at_least(0.0, 0.999)  # Adam β2
-    halve_every: int | None = at_least(1, None)  # halve a stage's rates every this many of its epochs (paper: 100); None: never
 
 
 class StackGAN(Variant):
@@ -72,6 +74,7 @@ class StackGAN(Variant):
         "loss": "loss",
     }
     sections = {"noise": NoiseConfig, "stages": StageConfig, "optim": OptimConfig}
+    generators = ("generator", "refiner")
     defaults = {
         "generator.name": "stackgan-stage1",
         "refiner.name": "stackgan-stage2",
@@ -99,17 +102,12 @@ class StackGAN(Variant):
         self.networks["discriminator_1"] = self.make("discriminator", spec=self.stage1_spec, embedding_dim=embedding.dim)
         self.networks["discriminator_2"] = self.make("discriminator", spec=self.spec, embedding_dim=embedding.dim)
         self.loss = self.make("loss")
-        self.epochs_done = 0
         self.shown_stage = 1  # the stage trained last, whose images samples show
 
     @property
-    def stage1_epochs(self) -> int:
-        return self.config.stages.stage1_epochs or max(1, self.config.train.epochs // 2)
-
-    @property
     def stage(self) -> int:
-        """The stage being trained: 1 for the first ``stage1_epochs`` epochs, 2 after."""
-        return 1 if self.epochs_done < self.stage1_epochs else 2
+        """The stage being trained: 1 for the first ``stages.stage1`` of the run, 2 after."""
+        return 1 if self.position < self.config.stages.stage1 else 2
 
     def configure_optimizers(self) -> None:
         optim = self.config.optim
@@ -117,16 +115,6 @@ class StackGAN(Variant):
             self.optimizers[name] = torch.optim.Adam(
                 self.networks[name].parameters(), lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=True
             )
-            if optim.halve_every:
-                self.schedulers[name] = torch.optim.lr_scheduler.StepLR(self.optimizers[name], optim.halve_every, gamma=0.5)
-
-    def epoch_ended(self, epoch: int) -> None:
-        """Step the learning-rate schedules of the stage that trained, and move on to stage II when it is time."""
-        trained = ("generator", "discriminator_1") if self.stage == 1 else ("refiner", "discriminator_2")
-        for name in trained:
-            if name in self.schedulers:
-                self.schedulers[name].step()
-        self.epochs_done = epoch
 
     def images(
         self, z: torch.Tensor, embedding: torch.Tensor, stage: int, epsilons: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -164,7 +152,8 @@ class StackGAN(Variant):
             loss_d = 0.5 * (
                 self.loss.discriminator_loss(real_logits, fake_logits) + self.loss.discriminator_loss(real_logits, wrong_logits)
             )
-        penalty = self.loss.penalty(lambda x: discriminator(x, right), real, fake)
+        with statistics_frozen(discriminator):
+            penalty = self.loss.penalty(lambda x: discriminator(x, right), real, fake)
         if penalty is not None:
             loss_d = loss_d + penalty
         precision.step(loss_d, self.optimizers[f"discriminator_{stage}"])
@@ -185,17 +174,20 @@ class StackGAN(Variant):
         return metrics | self.loss.report(real_logits.detach(), fake_logits.detach())
 
     def extra_state(self) -> dict[str, torch.Tensor]:
-        return {"epochs_done": torch.tensor([self.epochs_done]), "shown_stage": torch.tensor([self.shown_stage])}
+        return {"shown_stage": torch.tensor([self.shown_stage])}
 
     def load_extra_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        if "epochs_done" in tensors:
-            self.epochs_done, self.shown_stage = int(tensors["epochs_done"][0]), int(tensors["shown_stage"][0])
+        if "shown_stage" in tensors:
+            self.shown_stage = int(tensors["shown_stage"][0])
 
     def sample_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> StackInputs:
         return self.with_epsilons(ClassInputs.grid(self.config.noise, self.spec.num_classes, count, generator), generator)
 
     def class_inputs(self, count: int, label: int, generator: torch.Generator) -> StackInputs:
         return self.with_epsilons(ClassInputs.single(self.config.noise, label, count, generator), generator)
+
+    def evaluation_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> StackInputs:
+        return self.with_epsilons(ClassInputs.random(self.config.noise, self.spec.num_classes, count, generator, None if data is None else data.labels), generator)
 
     def with_epsilons(self, classes: ClassInputs, generator: torch.Generator) -> StackInputs:
         """``classes`` with fixed ε for both stages, shared down each column of a class grid as z is."""
@@ -212,3 +204,9 @@ class StackGAN(Variant):
         embedding = self.networks["embedding"](inputs.classes.labels.to(self.device))
         epsilons = tuple(epsilon.to(self.device) for epsilon in inputs.epsilons)
         return self.images(inputs.classes.noise.to(self.device), embedding, self.shown_stage, epsilons)[0]
+
+    def evaluation_outputs(self, inputs: StackInputs) -> torch.Tensor:
+        """Stage II's images, at the data's resolution, whichever stage is training."""
+        embedding = self.networks["embedding"](inputs.classes.labels.to(self.device))
+        epsilons = tuple(epsilon.to(self.device) for epsilon in inputs.epsilons)
+        return self.images(inputs.classes.noise.to(self.device), embedding, 2, epsilons)[0]

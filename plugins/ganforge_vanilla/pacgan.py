@@ -19,8 +19,8 @@ recipe fits ring8 (radius 1) and grid25 (radius 4 and more):
   around the modes (ring8 after 3,000 steps: 41% of samples within 3 std, against 87% with the shared layer,
   which is about what an unpacked D reaches), while D still judges the m examples jointly.
 - Adam (β1 0.5) at 7e-4 for G and 1.5e-3 for D (Heusel et al.'s two time-scale rule: a faster D), held for the
-  first half of the run (``optim.decay_start``) and then falling linearly, G's to ``optim.final_lr`` (0) and
-  D's to ``optim.d_final_lr`` (30% of its own), over 65 epochs of minibatches of 128. The full rate for longer
+  first half of the run (``schedule.hold``) and then falling linearly, G's to ``schedule.final`` (0) and
+  D's to ``schedule.d_final`` (30% of its own), over 65 epochs of minibatches of 128. The full rate for longer
   covers every mode sooner than a decay from the start; the decay lets the last steps settle rather than
   circle; D's rate stops short of 0 so that D keeps tracking G's last moves. Minibatches of 128
   rather than 200 buy more steps in the same time, which sharpen G more than the larger batch's cleaner
@@ -34,27 +34,12 @@ Every default can be changed with ``--set``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import torch
-
-from ganforge.config import at_least, between
-from ganforge_vanilla.recipe import OptimConfig, Vanilla
-
-
-@dataclass
-class PacOptimConfig(OptimConfig):
-    """Vanilla's Adam settings, plus the linear learning-rate decay over the run's epochs."""
-
-    final_lr: float = at_least(0.0, 0.0)  # learning rate at the last epoch, as a fraction of optim.lr
-    decay_start: float = between(0.0, 1.0, 0.0)  # fraction of the epochs run at the full rate before the decay begins
-    d_final_lr: float | None = at_least(0.0, None)  # D's rate at the last epoch, as a fraction of its own; None: final_lr
+from ganforge_vanilla.recipe import Vanilla
 
 
 class PacGAN(Vanilla):
     """PacGAN: vanilla GAN with a packed discriminator (m samples per input) and a decaying learning rate."""
 
-    sections = {**Vanilla.sections, "optim": PacOptimConfig}
     defaults = {
         **Vanilla.defaults,
         "data.name": "ring8",
@@ -72,21 +57,10 @@ class PacGAN(Vanilla):
         "generator.init": "kaiming",
         "optim.lr": 7e-4,
         "optim.d_lr": 1.5e-3,
-        "optim.decay_start": 0.5,
-        "optim.d_final_lr": 0.3,
+        "schedule.hold": 0.5,
+        "schedule.final": 0.0,
+        "schedule.d_final": 0.3,
         "ema.decay": 0.9995,
         "train.batch_size": 128,
         "train.epochs": 65,
     }
-
-    def configure_optimizers(self) -> None:
-        super().configure_optimizers()
-        optim = self.config.optim
-        epochs = self.config.train.epochs
-        start = round(optim.decay_start * epochs)
-        span = epochs - start  # epochs over which the rate falls
-        for name, optimizer in self.optimizers.items():
-            final = optim.d_final_lr if name == "discriminator" and optim.d_final_lr is not None else optim.final_lr
-            self.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda epoch, final=final: 1.0 - (1.0 - final) * min(max(epoch - start, 0), span) / max(span, 1)
-            )

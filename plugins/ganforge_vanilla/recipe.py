@@ -21,7 +21,7 @@ from ganforge.data import Batch, TensorData
 from ganforge.device import Precision
 from ganforge.loss import real_logits_for_generator
 from ganforge.noise import NoiseConfig, sample_noise
-from ganforge.variant import Variant, frozen
+from ganforge.variant import Variant, frozen, statistics_frozen
 
 
 @dataclass
@@ -83,7 +83,8 @@ class Vanilla(Variant):
                 real_logits = self.discriminate(real, label)
                 fake_logits = self.discriminate(fake, label)
                 loss_d = self.loss.discriminator_loss(real_logits, fake_logits)
-            penalty = self.loss.penalty(lambda x: self.discriminate(x, label), real, fake)
+            with statistics_frozen(self.networks["discriminator"]):
+                penalty = self.loss.penalty(lambda x: self.discriminate(x, label), real, fake)
             if penalty is not None:
                 loss_d = loss_d + penalty
             precision.step(loss_d, self.optimizers["discriminator"])
