@@ -255,3 +255,21 @@ def test_every_builtin_variant_hands_real_logits_to_g_step(variant):
     settings = {"loss.name": "recording"}
     testing.check_variant(variant, settings=settings, registry=registry, steps=1)
     assert RecordingLoss.seen, f"{variant}'s G step never called the loss"
+
+
+def test_a_scaffolded_variant_hands_real_logits_to_g_step(tmp_path, monkeypatch):
+    """`ganforge new-plugin --kind variant` writes a G step that works with relativistic losses as generated."""
+    import importlib
+
+    from typer.testing import CliRunner
+
+    from ganforge.cli import app
+
+    result = CliRunner().invoke(app, ["new-plugin", "rel-variant", "--kind", "variant", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    package = next(p for p in (tmp_path / "ganforge-rel-variant").iterdir() if (p / "plugin.py").exists())
+    monkeypatch.syspath_prepend(str(package.parent))
+    registry = testing.registry_with(importlib.import_module(f"{package.name}.plugin"), RecordingPlugin(), builtins=True)
+    RecordingLoss.seen.clear()
+    testing.check_variant("rel-variant", settings={"loss.name": "recording"}, registry=registry, steps=1)
+    assert RecordingLoss.seen
