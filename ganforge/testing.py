@@ -213,20 +213,29 @@ def check_variant(
     """A short real run of variant ``name`` on ``data`` (default: 64 tiny 1x28x28 images in 10 classes, in as many
     domains as the variant's ``domains``).
 
-    Builds it, trains ``steps`` steps through the core's loop (each step must return finite scalar tensors on the
-    device), checks that training changed some network, that samples and a checkpoint were written, that the
-    checkpoint loads back into equal networks, and that the loaded variant generates at least the examples asked
-    for (a class grid rounds up to whole rows), also without training data (as ``ganforge sample`` does). Returns
-    the last logged metrics.
+    Builds it, trains ``steps`` steps through the core's loop as one whole one-epoch run (so a staged variant
+    reaches each stage; each step must return finite scalar tensors on the device), checks that training changed
+    every network that has an optimizer, that samples and a checkpoint were written, that the checkpoint loads
+    back into equal networks, and that the loaded variant generates at least the examples asked for (a class
+    grid rounds up to whole rows), also without training data (as ``ganforge sample`` does). Returns the last
+    logged metrics.
     """
     registry = registry or get_registry()
     domains = registry.get("variant", name).load().domains
     data = (data or tiny_data((1, 28, 28), num_classes=10, domains=domains)).to(torch.device(device))
     settings = {"train.batch_size": 8, "train.log_every": 1, "train.sample_count": 4, **(settings or {})}
-    settings.update({"train.max_steps": steps, "train.device": device})
+    settings.update({"train.epochs": 1, "train.max_steps": None, "train.device": device})
     config = api.configure(name, settings=settings, registry=registry)
     variant = api.prepare_training(config, data.spec, torch.device(device), registry=registry)
+    needed = steps * config.train.batch_size * variant.batches_per_step
+    assert len(data) >= needed, f"{steps} steps of variant '{name}' need {needed} examples; the data has {len(data)}"
+    data = TensorData(
+        data.data[:needed], data.spec, None if data.labels is None else data.labels[:needed], data.reference, data.other, data.protocol
+    )
     before = {n: [p.detach().clone() for p in network.parameters()] for n, network in variant.networks.items()}
+    optimized = {id(p) for optimizer in variant.optimizers.values() for group in optimizer.param_groups for p in group["params"]}
+    trained = [n for n, network in variant.networks.items() if any(id(p) in optimized for p in network.parameters())]
+    assert trained, f"variant '{name}' has no network that an optimizer updates"
     variant.train_step = _checked_steps(variant.train_step, torch.device(device))
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -235,8 +244,8 @@ def check_variant(
         result = Trainer(variant, data, config, run_dir, Precision(torch.device(device))).fit()
         assert result.steps == steps, f"the run stopped after {result.steps} of {steps} steps"
         assert result.samples and result.samples[-1].stat().st_size > 0, "no sample picture was written"
-        changed = [n for n, network in variant.networks.items() if any(not torch.equal(a, b) for a, b in zip(before[n], network.parameters()))]
-        assert changed, f"{steps} training steps changed none of the networks {sorted(variant.networks)}"
+        unchanged = [n for n in trained if all(torch.equal(a, b) for a, b in zip(before[n], variant.networks[n].parameters()))]
+        assert not unchanged, f"{steps} training steps left network(s) {', '.join(unchanged)} unchanged, though an optimizer updates them"
 
         loaded = api.load(result.checkpoint, device=device, registry=registry, ema=False)  # the live weights
         for network_name, network in variant.networks.items():

@@ -104,3 +104,11 @@ def test_variant_contract(component):
         data = TensorData(data.data[keep], data.spec, None if data.labels is None else data.labels[keep], data.reference, data.other)
     metrics = testing.check_variant(component.qualified_name, data=data, registry=REGISTRY)
     assert metrics["step"] == 2
+
+
+def test_check_variant_fails_when_one_trained_network_never_moves():
+    """Issue 14, finding 11: check_variant passed when any one network changed (CycleGAN has four). A StackGAN
+    held in stage I for the whole run never updates its refiner or stage-II discriminator."""
+    settings = {"stages.stage1": 1.0, "generator.width": 4, "refiner.width": 4, "discriminator.width": 4}
+    with pytest.raises(AssertionError, match="left network\\(s\\) refiner, discriminator_2 unchanged"):
+        testing.check_variant("stackgan", settings=settings, registry=REGISTRY)
