@@ -199,3 +199,111 @@ def test_a_step_of_k_minibatches_is_them_stacked_along_dim_0(tmp_path):
     settings = {**TINY, "data.name": "ring8", "data.size": 400, "optim.d_steps": 3, "train.max_steps": 2}
     ganforge.train("watching", settings=settings, out=tmp_path, registry=registry)
     assert seen == [((96, 2), (96,), [32, 32, 32])] * 2
+
+
+# --- the commands and code the docs show, run as shown (shortened with --max-steps and tiny networks) --------------
+
+TINY_FLAGS = [f"--set={key}={value}" for key, value in TINY.items()]
+
+
+def python_block(text: str, after: str) -> str:
+    """The first fenced Python block after the line ``after``."""
+    start = text.index("```python\n", text.index(after)) + len("```python\n")
+    return text[start : text.index("```\n", start)]
+
+
+@pytest.fixture
+def short_runs(monkeypatch):
+    """``ganforge.train`` as the docs call it, but stopping after 3 steps on a small ring8."""
+    from ganforge import api
+
+    train = api.train
+
+    def short(variant, data=None, settings=None, **kwargs):
+        return train(variant, data, settings={**(settings or {}), "data.size": 512, "train.max_steps": 3}, **kwargs)
+
+    monkeypatch.setattr(api, "train", short)
+
+
+def test_the_readme_python_example_runs_as_shown(tmp_path, monkeypatch, short_runs, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = python_block(README, "## Using ganforge from Python")
+    assert 'out="runs/ring8-demo"' in code and "ganforge.load(" in code
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "ring8.png").stat().st_size > 0
+    assert (tmp_path / "runs" / "ring8-demo" / "config.json").exists()
+
+
+def test_the_readme_evaluation_command_runs(tmp_path):
+    shown = "ganforge run vanilla --data ring8 --eval-every 500 --set ema.decay=0.999"
+    assert shown in README
+    args = shlex.split(shown)[1:] + ["--max-steps", "4", "--out", str(tmp_path / "run"), "--set=data.size=256", *TINY_FLAGS]
+    result = runner.invoke(app, [*[a if a != "500" else "2" for a in args]])
+    assert result.exit_code == 0, result.output
+    import json
+
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r.get("eval")] == [2, 4]
+    assert (tmp_path / "run" / "checkpoints" / "best.safetensors").exists()
+
+
+def test_the_plugin_guides_csv_logger_works_as_shown(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    code = python_block(PLUGINS_GUIDE, "A complete logger, writing each metrics line to a CSV file")
+    module = types.ModuleType("csv_logger")
+    monkeypatch.setitem(sys.modules, "csv_logger", module)  # as if imported: its dataclass needs its module
+    exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
+    registry = testing.registry_with(module, builtins=True)
+    settings = {**TINY, "data.size": 64, "train.max_steps": 4, "train.log_every": 2, "csv.enabled": "true"}
+    ganforge.train("vanilla", "ring8", settings=settings, out=tmp_path, registry=registry)
+    lines = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert lines[0].startswith("step,epoch,") and len(lines) >= 3
+    assert module._files == {}  # closed at the run's end
+
+
+def test_the_fgan_commands_and_code_run_as_shown(tmp_path, monkeypatch, short_runs):
+    pytest.importorskip("ganforge_fgan", reason="the example plugin is not installed: pip install -e examples/ganforge-fgan")
+    for shown in ("ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl",
+                  "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --set generator.name=mlp-residual"):  # fmt: skip
+        assert shown in README + PLUGINS_GUIDE
+        out = tmp_path / f"run{len(shown)}"
+        tiny = [flag for flag in TINY_FLAGS if "mlp-residual" not in shown or "generator.depth" not in flag]  # it has blocks
+        result = runner.invoke(app, [*shlex.split(shown)[1:], "--max-steps", "2", "--set=data.size=256", "--out", str(out), *tiny])
+        assert result.exit_code == 0, result.output
+    listed = runner.invoke(app, ["list", "loss"])
+    assert "fgan" in listed.stdout and "ganforge-fgan 0.1.0" in listed.stdout
+    assert "mlp-residual" in runner.invoke(app, ["list", "*residual*"]).stdout
+    monkeypatch.chdir(tmp_path)
+    exec(compile(python_block(PLUGINS_GUIDE, "or from Python, with the same code path:"), "docs/plugins.md", "exec"), {})
+    assert (tmp_path / "fgan.png").stat().st_size > 0
+
+
+def test_the_plugin_guides_add_commands_example_adds_a_command(capsys):
+    pytest.importorskip("ganforge_fgan", reason="the example plugin is not installed")
+    import types
+
+    from ganforge.cli import command_with_plugins
+
+    module = types.ModuleType("table_command")
+    exec(compile("from ganforge import hookimpl\n" + python_block(PLUGINS_GUIDE, "#### `add_commands(app)`"), "docs/plugins.md", "exec"), module.__dict__)
+    group = command_with_plugins(testing.registry_with(module, builtins=True))
+    assert "fgan-table" in group.commands
+    group.main(["fgan-table"], prog_name="ganforge", standalone_mode=False)
+    assert "reverse-kl" in capsys.readouterr().out.split()
+
+
+def test_the_plugin_guides_checks_before_publishing_pass_for_the_example(tmp_path):
+    import subprocess
+    import sys
+
+    pytest.importorskip("ganforge_fgan", reason="the example plugin is not installed")
+    check = "import sys, your_package.plugin; assert 'torch' not in sys.modules"
+    assert check in PLUGINS_GUIDE
+    subprocess.run([sys.executable, "-c", check.replace("your_package", "ganforge_fgan")], check=True)
+    result = run_ganforge(tmp_path, "plugins", "--json", GANFORGE_STRICT_PLUGINS="1")
+    assert result.returncode == 0, result.stderr
+    import json
+
+    assert {"fgan": "loaded"}.items() <= {row["entry_point"]: row["status"] for row in json.loads(result.stdout)}.items()
