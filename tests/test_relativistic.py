@@ -252,8 +252,7 @@ def test_every_builtin_variant_hands_real_logits_to_g_step(variant):
     """vanilla, dcgan, cgan, pacgan, cyclegan, stackgan, and any built-in variant added later."""
     registry = testing.registry_with(RecordingPlugin(), builtins=True)
     RecordingLoss.seen.clear()
-    settings = {"loss.name": "recording"}
-    testing.check_variant(variant, settings=settings, registry=registry, steps=1)
+    testing.check_variant(variant, settings={"loss.name": "recording"}, registry=registry)
     assert RecordingLoss.seen, f"{variant}'s G step never called the loss"
 
 
@@ -271,5 +270,5 @@ def test_a_scaffolded_variant_hands_real_logits_to_g_step(tmp_path, monkeypatch)
     monkeypatch.syspath_prepend(str(package.parent))
     registry = testing.registry_with(importlib.import_module(f"{package.name}.plugin"), RecordingPlugin(), builtins=True)
     RecordingLoss.seen.clear()
-    testing.check_variant("rel-variant", settings={"loss.name": "recording"}, registry=registry, steps=1)
+    testing.check_variant("rel-variant", settings={"loss.name": "recording"}, registry=registry)
     assert RecordingLoss.seen
