@@ -14,7 +14,7 @@ def test_variant_defaults_fill_every_section():
     config = configure("vanilla")
     assert config.data.name == "mnist"
     assert (config.generator.name, config.discriminator.name, config.loss.name) == ("mlp", "mlp", "bce")
-    assert config.loss.params == {"mode": "non-saturating", "r1_gamma": 0.0}
+    assert config.loss.params == {"mode": "non-saturating", "r1_gamma": 0.0, "r2_gamma": 0.0}
     assert config.noise.dim == 100 and config.noise.dist == "normal"
     assert config.optim.d_steps is None and config.train.batch_size == 64  # None: the loss's own count (bce: 1)
 
