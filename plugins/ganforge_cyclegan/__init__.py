@@ -8,7 +8,7 @@ adversarial terms (least squares, the ``lsgan`` loss) make G(a) look like B; the
 0.5λ(‖G(b) − b‖₁ + ‖F(a) − a‖₁) keep colours that need not change. The discriminators are 70x70 PatchGANs,
 updated on generated images drawn through a pool of the last 50; the generators are ResNet-style (``resnet``, 6
 residual blocks up to 128 pixels and 9 above) or the pix2pix U-Net (``unet``); Adam at 2e-4 stays constant for
-the first half of the epochs and then decays linearly (``optim.decay_after``). Batch size 1, as in the paper.
+the first half of the run and then decays linearly to 0 (``schedule.hold`` 0.5). Batch size 1, as in the paper.
 
 Datasets: the releases of the paper (``horse2zebra``, ``monet2photo``, ``apple2orange``, ... downloaded once
 from the authors' server, checked and extracted into the cache), your own ``unpaired-folders`` in the same layout

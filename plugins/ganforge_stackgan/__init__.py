@@ -9,7 +9,7 @@ works offline on any labelled dataset; a text-embedding plugin fits the same slo
 draws the conditioning vector from N(μ(φ), diag σ²(φ)) and adds the KL divergence from N(0, I) to G's loss
 (``stages.kl_weight``, 1, on the KL divided by its dimensions as in the authors' code); sample grids fix that
 draw along with z. Each stage has a discriminator that also sees φ and is taught to reject real images
-with a mismatched φ. Stage I trains first (``stages.stage1_epochs``, default half of the epochs), then stage II
+with a mismatched φ. Stage I trains first (``stages.stage1``, the first half of the run by default), then stage II
 with stage I fixed. ``stages.upscale`` is the ratio of the two resolutions (2: 14 → 28 for MNIST; the paper's
 64 → 256 is 4). Samples show one row per class; ``--class`` works as for cgan.
 
