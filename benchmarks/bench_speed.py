@@ -21,6 +21,14 @@ random data of the same size, so that decompressing the dataset does not set the
     python benchmarks/bench_speed.py                                  # both tables
     python benchmarks/bench_speed.py --table overhead --repeats 7
     python benchmarks/bench_speed.py --device cuda --compile default  # GPU, ganforge with torch.compile
+    python benchmarks/bench_speed.py --device cuda --table device --json speed.json   # the GPU check's table
+
+**device** (what ``benchmarks/device_check.sh`` runs on a GPU): per cell (vanilla at batch 64 and 256, dcgan at 128
+and 512 by default), the hand-written eager fp32 loop against ganforge's defaults for the device, ganforge with
+``--compile`` and with ``--cuda-graphs``: images/s over ``--steps`` steps after an untimed warm-up (one step, three
+for the compiled modes, which compile and record there) and the peak memory of each run (CUDA: allocated, reset
+before each run, the dataset on the device included; the CPU cannot reset its peak, so it shows none). One run per
+side, no alternation: a first look at a GPU, not the overhead study above.
 """
 
 from __future__ import annotations
@@ -224,10 +232,55 @@ def growth_table(args: argparse.Namespace) -> None:
         print(f"{batch:>5} " + " ".join(f"{cell:>22}" for cell in cells), flush=True)
 
 
+MODES = {"defaults": "off", "compile": "default", "cuda-graphs": "reduce-overhead"}  # column -> train.compile
+WARM_UP = {"off": 1, "default": 3, "reduce-overhead": 3}  # untimed steps: compiling and CUDA-graph recording happen there
+
+
+def device_table(args: argparse.Namespace, device: torch.device, header: str) -> None:
+    data = fashion_mnist(args.data_root, random=args.random_data).to(device)
+    print(f"\ndevice: images/s | peak MiB, {args.steps} timed steps per run after the warm-up; x = images/s over the hand-written loop's", flush=True)
+    print(f"{'variant':>8} {'batch':>5} " + " ".join(f"{column:>24}" for column in ["hand-written fp32", *args.modes]), flush=True)
+    rows = []
+    for cell in args.cells:
+        variant, batch = cell.split(":")[0], int(cell.split(":")[1])
+        row = {"variant": variant, "batch": batch, "steps": args.steps}
+        with tempfile.TemporaryDirectory() as workdir:
+            hand_written(variant, data, batch, 2, device, seed=0)  # warm-up: cuDNN's choices, the allocator
+            reset_peak(device)
+            seconds = hand_written(variant, data, batch, args.steps, device, seed=0)
+            row["hand"] = {"images_per_s": args.steps * batch / seconds, "peak_mib": cell_peak(device)}
+            for column in args.modes:
+                mode = MODES[column]
+                reset_peak(device)
+                clock = ganforge_run(variant, data, batch, args.steps + WARM_UP[mode], device, mode, Path(workdir) / column, skip=WARM_UP[mode])
+                row[column] = {"images_per_s": args.steps * batch / clock.seconds, "peak_mib": clock.peak_mib if device.type == "cuda" else None}
+        rows.append(row)
+        hand = row["hand"]["images_per_s"]
+        cells = [f"{row['hand']['images_per_s']:>10,.0f} | {fmt_mib(row['hand']['peak_mib'])}"]
+        cells += [f"{row[c]['images_per_s']:>8,.0f} {row[c]['images_per_s'] / hand:>4.2f}x | {fmt_mib(row[c]['peak_mib'])}" for c in args.modes]
+        print(f"{variant:>8} {batch:>5} " + " ".join(f"{cell:>24}" for cell in cells), flush=True)
+        if args.json:  # rewritten after every row, so that a run cut short keeps what it measured
+            Path(args.json).write_text(json.dumps({"header": header, "torch": torch.__version__, "device": str(device), "rows": rows}, indent=1))
+
+
+def reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def cell_peak(device: torch.device) -> float | None:
+    return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+
+
+def fmt_mib(value: float | None) -> str:
+    return f"{value:>6,.0f}" if value is not None else f"{'-':>6}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"))
-    parser.add_argument("--table", choices=["overhead", "growth", "both"], default="both")
+    parser.add_argument("--table", choices=["overhead", "growth", "both", "device"], default="both")
     parser.add_argument("--variants", nargs="+", default=["vanilla", "dcgan"])
     parser.add_argument("--batches", nargs="+", type=int, default=[64, 256])
     parser.add_argument("--repeats", type=int, default=5)
@@ -236,6 +289,11 @@ def main() -> None:
     parser.add_argument("--compile", default="off", choices=["off", "default", "reduce-overhead", "max-autotune"], help="ganforge's train.compile")
     parser.add_argument("--fused-hand", action="store_true", help="give the hand-written loop fused Adam too: the ratio is then ganforge's own overhead")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    parser.add_argument("--cells", nargs="+", default=["vanilla:64", "vanilla:256", "dcgan:128", "dcgan:512"], help="device table: variant:batch")
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES), help="device table: ganforge's columns")
+    parser.add_argument("--steps", type=int, default=200, help="device table: timed steps per run")
+    parser.add_argument("--random-data", action="store_true", help="random images of Fashion-MNIST's shape (no dataset files needed)")
+    parser.add_argument("--json", help="device table: also write it to this JSON file")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
@@ -247,7 +305,13 @@ def main() -> None:
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
     load = os.getloadavg()[0]
     hand_adam = "fused Adam" if args.fused_hand else "default Adam"
-    print(f"torch {torch.__version__} · {where} · {torch.get_num_threads()} threads · ganforge compile={args.compile} · hand-written loop: {hand_adam} · load average {load:.1f}")
+    header = f"torch {torch.__version__} · {where} · {torch.get_num_threads()} threads · ganforge compile={args.compile} · hand-written loop: {hand_adam} · load average {load:.1f}"
+    if args.table == "device":
+        cuda = f" · CUDA {torch.version.cuda} · capability {'.'.join(map(str, torch.cuda.get_device_capability(device)))}" if device.type == "cuda" else ""
+        header = f"torch {torch.__version__} · {where}{cuda} · {torch.get_num_threads()} threads · precision {Precision.for_device(device, True).name} by default"
+        print(header, flush=True)
+        return device_table(args, device, header)
+    print(header)
     if args.table in ("overhead", "both"):
         overhead_table(args, device)
     if args.table in ("growth", "both"):
