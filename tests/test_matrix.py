@@ -1,0 +1,392 @@
+"""The feature matrix: every registered variant against every service the core promises (issue 14).
+
+Parametrized over the registry (built-in variants, installed plugins' and the test-only third-party ``twin`` of
+tests/plugin_packages/gf_twin, which has two generators), so a variant meets every promise the moment it is
+installed. Each cell is a few steps on tiny data, with tiny networks:
+
+=================  ===============================================================================================
+train              every network that an optimizer updates changes (``ganforge.testing.check_variant``)
+ema                ``ema.decay``: every network in ``Variant.generators`` is averaged; loading and sampling use it
+evaluate           ``ganforge eval -n 37`` scores exactly 37 samples, all different
+best               ``--eval-every``: ``best.safetensors`` is the state of the best evaluation
+resume             checkpoints after step 3 lost, as after a kill; resumed, the run ends bit for bit as one never cut
+extend             a finished run extended with ``--epochs`` follows the documented schedule; stages never go back
+precision          bf16 autocast, and fp16 with its loss scalers, train on the CPU with finite metrics
+sample             ``ganforge sample`` (``--input-dir`` translation for image-to-image variants) from the checkpoint
+sigkill (slow)     a real SIGKILL mid-run, then ``ganforge resume``: bit for bit as an uninterrupted run
+compile (slow)     ``--compile`` learns what eager learns
+gloo (slow)        two data-parallel gloo processes hold identical weights
+=================  ===============================================================================================
+
+A variant that cannot offer a service must refuse it with a clear error; the matrix checks that error instead
+(image-to-image variants on unlabelled domains: evaluation asks for ``--evaluator inception``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import ganforge
+from ganforge import api, registry as registry_module, testing
+from ganforge.checkpoint import read_checkpoint
+from ganforge.config import factory_options
+from ganforge.device import Precision
+from ganforge.errors import GanforgeError
+from ganforge.evaluation import evaluator as evaluator_module
+from ganforge.evaluation import judges
+from ganforge.registry import build_registry
+
+from plugin_packages import install
+from variant_helpers import labelled_folder, unpaired_folder
+
+TWIN = EntryPoint("twin", "plugin_packages.gf_twin.plugin", registry_module.ENTRY_POINT_GROUP)
+REGISTRY = build_registry([*entry_points(group=registry_module.ENTRY_POINT_GROUP), TWIN])
+VARIANTS = [pytest.param(component.qualified_name, id=component.name) for component in REGISTRY.components("variant")]
+assert len({param.id for param in VARIANTS}) == len(VARIANTS) >= 7  # the six built-in variants and twin, by name
+
+# Tiny settings per component, applied where the chosen component has the setting.
+TINY_COMPONENTS = {
+    "width": 4, "hidden": 16, "depth": 2, "blocks": 1, "layers": 2, "condition_dim": 4, "residual_blocks": 1,
+    "compressed_dim": 4, "embed_dim": 4,
+}  # fmt: skip
+RUN = {"train.batch_size": 4, "train.log_every": 1, "train.sample_count": 4, "train.device": "cpu", "train.keep_checkpoints": 50}
+
+
+@pytest.fixture(autouse=True)
+def matrix_registry(monkeypatch):
+    """Every installed plugin and gf-twin, for the library calls (train, resume, load, evaluate) alike."""
+    monkeypatch.setattr(registry_module, "_registry", REGISTRY)
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("matrix-data")
+    labelled_folder(root / "labelled", classes=2, per_class=8, size=16)
+    unpaired_folder(root / "unpaired", count=16, size=16)
+    return root
+
+
+def tiny(variant: str, data_root: Path, **settings) -> tuple[str, dict]:
+    """The dataset and settings of a tiny run of ``variant``: 2-D points where its recipe is made for them,
+    unpaired image folders for image-to-image variants, else a labelled image folder; 16 examples, 4 steps an epoch."""
+    variant_cls = REGISTRY.get("variant", variant).load()
+    default = REGISTRY.get("dataset", variant_cls.defaults.get("data.name", "mnist"))
+    options = factory_options(default.load())
+    if variant_cls.domains == 2:
+        data, base = "unpaired-folders", {"data.root": str(data_root / "unpaired"), "data.size": 16, "data.channels": "grey"}
+    elif "size" in options and "root" not in options:
+        data, base = default.name, {"data.size": 16}  # generated points (ring8, grid25)
+    else:
+        data, base = "image-folder", {"data.root": str(data_root / "labelled")}
+    config = ganforge.configure(variant, data, base, REGISTRY)
+    for section, choice in config.sections.items():
+        if section == "data" or not hasattr(choice, "params"):
+            continue
+        for key, value in TINY_COMPONENTS.items():
+            if key in choice.params and choice.params[key] is not None:
+                base[f"{section}.{key}"] = value
+    if "noise" in config.sections:
+        base["noise.dim"] = 8
+    return data, {**base, **RUN, **settings}
+
+
+def train(variant: str, data_root: Path, out: Path, **settings):
+    data, values = tiny(variant, data_root, **settings)
+    return ganforge.train(variant, data, settings=values, out=out, registry=REGISTRY)
+
+
+def trained_networks(variant) -> list[str]:
+    optimized = {id(p) for optimizer in variant.optimizers.values() for group in optimizer.param_groups for p in group["params"]}
+    return [name for name, network in variant.networks.items() if any(id(p) in optimized for p in network.parameters())]
+
+
+def tensors(checkpoint: Path) -> dict[str, torch.Tensor]:
+    return {name: t for name, t in load_file(checkpoint).items() if name != "metrics.sums"}
+
+
+def assert_same_tensors(ours: dict, theirs: dict) -> None:
+    networks = {name for name in ours if name.startswith("network.")}
+    assert networks, "no network tensors to compare"
+    assert ours.keys() == theirs.keys()
+    assert [name for name in ours if not torch.equal(ours[name], theirs[name])] == []
+
+
+def records(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def two_domain(variant: str) -> bool:
+    return REGISTRY.get("variant", variant).load().domains == 2
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_train(variant, data_root):
+    data, values = tiny(variant, data_root)
+    dataset = REGISTRY.get("dataset", data).build({key[5:]: value for key, value in values.items() if key.startswith("data.") and key != "data.name"})
+    settings = {key: value for key, value in values.items() if not key.startswith("data.")}
+    metrics = testing.check_variant(variant, data=dataset, settings=settings, registry=REGISTRY, steps=2)
+    assert metrics["step"] == 2
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_ema(variant, data_root, tmp_path):
+    result = train(variant, data_root, tmp_path / "run", **{"train.epochs": 1, "ema.decay": 0.5})  # a staged variant reaches each stage
+    saved = read_checkpoint(result.checkpoint).tensors
+    averaged = ganforge.load(result.checkpoint, device="cpu")
+    live = ganforge.load(result.checkpoint, device="cpu", ema=False)
+    assert averaged.generators
+    for network in averaged.generators:
+        keys = [key for key in saved if key.startswith(f"ema.{network}.")]
+        assert keys, f"{variant}: no averaged weights of '{network}'"
+        state = averaged.networks[network].state_dict()
+        assert all(torch.equal(state[key.removeprefix(f"ema.{network}.")], saved[key]) for key in keys), network
+        moved = [key for key in live.networks[network].state_dict() if key.endswith("weight")]
+        assert moved and any(not torch.equal(live.networks[network].state_dict()[key], state[key]) for key in moved), network
+    averaged_keys = {key.split(".")[1] for key in saved if key.startswith("ema.")}
+    assert averaged_keys == set(averaged.generators)
+
+
+@pytest.fixture
+def quick_evaluator(monkeypatch):
+    monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 4)
+    monkeypatch.setattr(judges, "IMAGE_SAMPLES", 32)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_evaluate(variant, data_root, tmp_path, quick_evaluator):
+    result = train(variant, data_root, tmp_path / "run", **{"train.max_steps": 2})
+    if two_domain(variant):
+        with pytest.raises(GanforgeError, match="no labelled dataset for its domain B.*--evaluator inception"):
+            ganforge.evaluate(result.run_dir.path, count=37, device="cpu")
+        return
+    report = ganforge.evaluate(result.run_dir.path, count=37, device="cpu")
+    assert report.samples == 37
+    model = ganforge.load(result.checkpoint, device="cpu")
+    samples = judges.generate(model, 37, api.load_dataset(model.config, REGISTRY), seed=0)
+    assert len(samples) == 37 and len(torch.unique(samples.flatten(1), dim=0)) == 37  # independent draws
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_best(variant, data_root, tmp_path, quick_evaluator):
+    settings = {"train.epochs": 2, "eval.every": 2, "eval.samples": 16}
+    if two_domain(variant):
+        with pytest.raises(GanforgeError, match="--evaluator inception"):
+            train(variant, data_root, tmp_path / "run", **settings)
+        return
+    result = train(variant, data_root, tmp_path / "run", **settings)
+    evaluations = [record for record in records(result.run_dir.path) if record.get("eval")]
+    assert [record["step"] for record in evaluations] == [2, 4, 6, 8]
+    best = [record for record in evaluations if record["best"]][-1]
+    meta = read_checkpoint(result.run_dir.checkpoints_dir / "best.safetensors").meta
+    assert meta["progress"]["step"] == best["step"]
+
+
+def kept_until(run: Path, step: int) -> None:
+    """What a kill right after step ``step``'s checkpoint leaves: no later checkpoint (the log and samples stay)."""
+    for path in (run / "checkpoints").glob("step_*.safetensors"):
+        if int(path.stem.split("_")[1]) > step:
+            path.unlink()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_resume(variant, data_root, tmp_path):
+    settings = {"train.epochs": 2, "train.checkpoint_every": 3, "train.seed": 5}
+    whole = train(variant, data_root, tmp_path / "whole", **settings)
+    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
+    kept_until(tmp_path / "cut", 3)
+    resumed = ganforge.resume(tmp_path / "cut", registry=REGISTRY)
+    assert resumed.steps == whole.steps == 8
+    assert_same_tensors(tensors(resumed.checkpoint), tensors(whole.checkpoint))
+    assert [r["step"] for r in records(tmp_path / "cut")] == [r["step"] for r in records(tmp_path / "whole")]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_extend(variant, data_root, tmp_path):
+    """The documented schedule (docs/reliability.md): 2 epochs (8 steps) at rates falling linearly from the start
+    to 20%, extended to 4 epochs (16 steps): step s of the first run at position s/8; after the extension,
+    linearly from step 7's position 7/8 to 1 at step 16. Stages only go forward."""
+    result = train(variant, data_root, tmp_path / "run", **{"train.epochs": 2, "schedule.hold": 0.0, "schedule.final": 0.2, "schedule.d_final": None})
+    ganforge.resume(result.run_dir.path, settings={"train.epochs": 4}, registry=REGISTRY)
+    logged = [record for record in records(result.run_dir.path) if not record.get("eval")]
+    assert [record["step"] for record in logged] == list(range(1, 17))
+
+    def position(done: int) -> float:
+        return done / 8 if done < 8 else 7 / 8 + (1 / 8) * (done - 7) / (16 - 7)
+
+    initial = logged[0]["lr"]
+    assert initial
+    for record in logged:
+        expected = 1 - 0.8 * position(record["step"] - 1)
+        for optimizer, rate in record["lr"].items():
+            assert rate == pytest.approx(initial[optimizer] * expected), (optimizer, record["step"])
+    stages = [record["stage"] for record in logged if "stage" in record]
+    assert stages == sorted(stages)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_precision(variant, dtype, data_root):
+    data, values = tiny(variant, data_root)
+    config = ganforge.configure(variant, data, values, REGISTRY)
+    dataset = api.load_dataset(config, REGISTRY)
+    model = api.prepare_training(config, dataset.spec, torch.device("cpu"), registry=REGISTRY)
+    precision = Precision(torch.device("cpu"), dtype)
+    per_step = config.train.batch_size * model.batches_per_step
+    for step in range(2):
+        model.position = step / 2  # a staged variant trains each of its stages
+        metrics = model.train_step(dataset.batch(torch.arange(per_step)), precision)
+        assert metrics and all(torch.isfinite(value).all() for value in metrics.values()), metrics
+    if dtype is torch.float16:  # each optimizer that stepped has its own loss scaler
+        assert precision.scalers and set(precision.scalers) <= {id(optimizer) for optimizer in model.optimizers.values()}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_sample(variant, data_root, tmp_path):
+    result = train(variant, data_root, tmp_path / "run", **{"train.max_steps": 2, "ema.decay": 0.9})
+    model = ganforge.load(result.checkpoint, device="cpu")
+    if two_domain(variant):
+        written = ganforge.translate(result.run_dir.path, data_root / "unpaired" / "testA", tmp_path / "translated", device="cpu")
+        assert len(written) == 16 and all(path.stat().st_size > 0 for path in written)
+        return
+    samples = ganforge.sample(result.run_dir.path, count=5, device="cpu")
+    assert len(samples.values) >= 5 and torch.isfinite(samples.values).all()
+    assert samples.values.shape[1] == model.spec.shape[0]
+    assert samples.save(tmp_path / "grid.png").stat().st_size > 0
+
+
+# --- slow cells: processes of their own ---------------------------------------------------------------------------
+
+KILLER = '''"""Kills its own process with SIGKILL right after the checkpoint of step GANFORGE_TEST_KILL_AT is written."""
+import os
+import signal
+
+from ganforge import hookimpl
+
+
+@hookimpl
+def on_checkpoint_save(step):
+    if step >= int(os.environ["GANFORGE_TEST_KILL_AT"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def site_with_killer(root: Path) -> Path:
+    site = install(root, "gf-twin")
+    (site / "gf_killer.py").write_text(KILLER)
+    info = site / "gf_killer-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gf-killer\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ganforge]\nkiller = gf_killer\n")
+    return site
+
+
+def child_env(site: Path, **extra: str) -> dict[str, str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("GANFORGE_")}
+    environment.update(PYTHONPATH=os.pathsep.join([str(site), *sys.path]), OMP_NUM_THREADS="1", **extra)
+    return environment
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_sigkill(variant, data_root, tmp_path):
+    settings = {"train.epochs": 2, "train.checkpoint_every": 3, "train.seed": 7}
+    data, values = tiny(variant, data_root, **settings)
+    whole = ganforge.train(variant, data, settings=values, out=tmp_path / "whole", registry=REGISTRY)
+    site = site_with_killer(tmp_path / "site")
+    name = variant.rpartition(":")[2]
+    sets = [arg for key, value in values.items() for arg in ("--set", f"{key}={value}")]
+    command = [sys.executable, "-m", "ganforge", "run", name, "--data", data, *sets, "--out", str(tmp_path / "cut")]
+    killed = subprocess.run(command, capture_output=True, text=True, timeout=240, env=child_env(site, GANFORGE_TEST_KILL_AT="3"))
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert [path.name for path in sorted((tmp_path / "cut" / "checkpoints").glob("step_*"))] == ["step_00000003.safetensors"]
+    resumed = subprocess.run(
+        [sys.executable, "-m", "ganforge", "resume", str(tmp_path / "cut")],
+        capture_output=True, text=True, timeout=240, env=child_env(site, GANFORGE_TEST_KILL_AT="1000000"),
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert_same_tensors(tensors(tmp_path / "cut" / "checkpoints" / "step_00000008.safetensors"), tensors(whole.checkpoint))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_compile(variant, data_root, tmp_path):
+    import torch._inductor.config
+
+    eager = train(variant, data_root, tmp_path / "eager", **{"train.max_steps": 2})
+    with torch._inductor.config.patch(fallback_random=True):  # inductor's own random draws differ from eager's
+        compiled = train(variant, data_root, tmp_path / "compiled", **{"train.max_steps": 2, "train.compile": "default"})
+    ours, theirs = tensors(compiled.checkpoint), tensors(eager.checkpoint)
+    assert ours.keys() == theirs.keys() and not any("_orig_mod" in name for name in ours)
+    # A bias that feeds a normalisation layer has no gradient in exact arithmetic, and Adam turns its rounding noise
+    # into full-size steps in either direction: biases are compared through what the networks compute instead.
+    weights = [name for name in theirs if name.startswith("network.") and not name.endswith(".bias")]
+    assert weights
+    for name in weights:
+        torch.testing.assert_close(ours[name], theirs[name], atol=1e-4, rtol=1e-3, msg=name)
+    models = [ganforge.load(run.checkpoint, device="cpu", ema=False) for run in (eager, compiled)]
+    data = api.load_dataset(models[0].config, REGISTRY)
+    outputs = [judges.generate(model, 8, judges.held_out(data, models[0].config.data.name, models[0].config.data.params, REGISTRY)) for model in models]
+    torch.testing.assert_close(outputs[1], outputs[0], atol=1e-3, rtol=1e-3)
+
+
+GLOO_WORKER = r"""
+import hashlib, json, os, sys
+sys.path[:0] = json.loads(sys.argv[4])
+import ganforge
+from ganforge import registry as registry_module
+from importlib.metadata import EntryPoint, entry_points
+registry_module._registry = registry_module.build_registry(
+    [*entry_points(group=registry_module.ENTRY_POINT_GROUP), EntryPoint("twin", "plugin_packages.gf_twin.plugin", registry_module.ENTRY_POINT_GROUP)]
+)
+from ganforge.trainer import Trainer
+
+trained = {}
+fit = Trainer.fit
+
+
+def keep_variant(self):
+    result = fit(self)
+    trained["variant"] = self.variant
+    return result
+
+
+Trainer.fit = keep_variant
+variant, data, settings, out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[5]
+result = ganforge.train(variant, data, settings=settings, out=out)
+digest = hashlib.sha256()
+for name, network in sorted(trained["variant"].networks.items()):  # this process's own weights, not rank 0's file
+    for key, tensor in network.state_dict().items():
+        digest.update(f"{name}.{key}".encode() + tensor.detach().cpu().numpy().tobytes())
+with open(os.path.join(out + "-report", f"rank{os.environ['RANK']}.json"), "w") as file:
+    json.dump({"digest": digest.hexdigest(), "steps": result.steps}, file)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_gloo(variant, data_root, tmp_path):
+    """Each process digests its own networks after the run (rank 0 alone writes checkpoints, so those prove nothing)."""
+    data, values = tiny(variant, data_root, **{"train.epochs": 1})
+    worker = tmp_path / "worker.py"
+    worker.write_text(GLOO_WORKER)
+    (tmp_path / "run-report").mkdir()
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    tests = str(Path(__file__).parent)
+    done = subprocess.run(
+        [*launcher, str(worker), variant, data, json.dumps(values), json.dumps([tests]), str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=240, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    reports = [json.loads((tmp_path / "run-report" / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert reports[0]["steps"] == reports[1]["steps"] > 0
+    assert reports[0]["digest"] == reports[1]["digest"]
