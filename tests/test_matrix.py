@@ -390,3 +390,15 @@ def test_gloo(variant, data_root, tmp_path):
     reports = [json.loads((tmp_path / "run-report" / f"rank{rank}.json").read_text()) for rank in (0, 1)]
     assert reports[0]["steps"] == reports[1]["steps"] > 0
     assert reports[0]["digest"] == reports[1]["digest"]
+
+
+@pytest.mark.parametrize("loss", ["ragan", "rpgan"])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_relativistic_losses(variant, loss, data_root):
+    """A loss that needs D's real logits in G's step (R3GAN's objective, RpGAN + R1 + R2, included) trains with every
+    variant."""
+    data, values = tiny(variant, data_root, **{"loss.name": loss, "loss.r1_gamma": 0.1, "loss.r2_gamma": 0.1})
+    dataset = REGISTRY.get("dataset", data).build({key[5:]: value for key, value in values.items() if key.startswith("data.") and key != "data.name"})
+    settings = {key: value for key, value in values.items() if not key.startswith("data.")}
+    metrics = testing.check_variant(variant, data=dataset, settings=settings, registry=REGISTRY, steps=2)
+    assert metrics["step"] == 2 and metrics.get("penalty", 1.0) > 0

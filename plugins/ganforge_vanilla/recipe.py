@@ -5,9 +5,9 @@ the paper's Algorithm 1: ``k`` discriminator steps, each on a fresh minibatch of
 then one generator step with D frozen. At the game's equilibrium G reproduces the data distribution and
 D(x) = D(G(z)) = 1/2 everywhere, which is why training reports both means.
 
-The loss is a component (``--set loss.name=lsgan``, ``hinge``, ``wgan-gp``): D's step adds the loss's penalty
-(WGAN-GP's gradient penalty, or R1) computed in fp32, and ``optim.d_steps`` left at None takes the loss's own
-number of D steps (WGAN-GP's n_critic = 5, else 1).
+The loss is a component (``--set loss.name=lsgan``, ``hinge``, ``wgan-gp``, the relativistic ``ragan`` and
+``rpgan``): D's step adds the loss's penalty (WGAN-GP's gradient penalty, R1 and R2) computed in fp32, and
+``optim.d_steps`` left at None takes the loss's own number of D steps (WGAN-GP's n_critic = 5, else 1).
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from ganforge import Variant, frozen
+from ganforge.loss import real_logits_for_generator
+from ganforge.variant import statistics_frozen
 
 
 @dataclass
@@ -76,7 +78,8 @@ class Twin(Variant):
             real_logits = discriminator(real)
             fake_logits = discriminator(fake)
             loss_d = self.loss.discriminator_loss(real_logits, fake_logits)
-        penalty = self.loss.penalty(discriminator, real, fake)
+        with statistics_frozen(discriminator):  # the penalty's pass of D must not move its running statistics
+            penalty = self.loss.penalty(discriminator, real, fake)
         if penalty is not None:
             loss_d = loss_d + penalty
         precision.step(loss_d, self.optimizers["discriminator"])
@@ -84,9 +87,11 @@ class Twin(Variant):
         # each generator is scored on its own half of a fresh batch and updated by its own optimizer
         losses_g = []
         with frozen(discriminator):
-            for name, z in zip(self.generators, self.halves(self.noise(len(real)))):
+            for name, z, paired in zip(self.generators, self.halves(self.noise(len(real))), self.halves(real)):
                 with precision.autocast():
-                    loss_g = self.loss.generator_loss(discriminator(self.networks[name](z)))
+                    # relativistic losses (ragan, rpgan) compare with D's logits on real data of the same size
+                    paired_logits = real_logits_for_generator(self.loss, discriminator, paired)
+                    loss_g = self.loss.generator_loss(discriminator(self.networks[name](z)), paired_logits)
                 precision.step(loss_g, self.optimizers[name])
                 losses_g.append(loss_g.detach())
 
