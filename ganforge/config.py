@@ -287,7 +287,31 @@ class RunConfig:
             if section not in ("variant", "plugins", "plugin_sections")
             for key, value in values.items()
         }
-        return qualified("variant", data["variant"]), flat
+        return qualified("variant", data["variant"]), _from_before_the_schedule(flat)
+
+
+# Keys of the variants' own learning-rate decays, saved before the core's one schedule language (ganforge.schedule)
+SCHEDULE_KEYS_BEFORE = {
+    "optim.decay_start": "schedule.hold",  # pacgan
+    "optim.decay_after": "schedule.hold",  # cyclegan
+    "optim.final_lr": "schedule.final",  # pacgan
+    "optim.d_final_lr": "schedule.d_final",  # pacgan
+}
+
+
+def _from_before_the_schedule(flat: dict[str, Any]) -> dict[str, Any]:
+    """A saved run's keys in today's terms, so that runs saved before the schedule section still sample and resume
+    as they trained."""
+    for old, new in SCHEDULE_KEYS_BEFORE.items():
+        if old in flat:
+            flat.setdefault(new, flat.pop(old))
+    if "stages.stage1_epochs" in flat:  # StackGAN's stage I in epochs, None for half of them
+        epochs = int(flat.get("train.epochs", TrainConfig.epochs))
+        stage1_epochs = flat.pop("stages.stage1_epochs") or max(1, epochs // 2)
+        flat.setdefault("stages.stage1", min(1.0, stage1_epochs / epochs))
+    if flat.get("optim.halve_every", "absent") is None:  # StackGAN's halving, never on by default: nothing to carry
+        del flat["optim.halve_every"]
+    return flat
 
 
 def resolve_config(

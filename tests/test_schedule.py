@@ -104,3 +104,49 @@ def test_max_steps_stops_early_without_shortening_the_schedule(tmp_path):
     rates = [json.loads(line)["lr"]["generator"] for line in cut.run_dir.metrics_path.read_text().splitlines()]
     # 2 steps an epoch, 8 in the schedule: step 4 (3 done) runs at 1 - 3/8 of the rate, not at the end of a 4-step decay
     assert rates[-1] == pytest.approx(2e-4 * (1 - 3 / 8))
+
+
+def rewrite_as_before_the_schedule(run, renames: dict[str, tuple[str, object]]) -> None:
+    """Rewrite the run's newest checkpoint as ganforge wrote it before the schedule section: the old keys in the
+    variant's own sections (``{"schedule.hold": ("optim.decay_start", 0.5)}``), no clock, no schedule section."""
+    from ganforge.checkpoint import write_checkpoint
+
+    path = sorted((run / "checkpoints").glob("step_*.safetensors"))[-1]
+    checkpoint = read_checkpoint(path)
+    meta = json.loads(json.dumps(checkpoint.meta))
+    config = meta["config"]
+    for new, (old, value) in renames.items():
+        section, key = new.split(".")
+        config[section].pop(key)
+        section, key = old.split(".")
+        config.setdefault(section, {})[key] = value
+    del config["schedule"]
+    meta["progress"].pop("clock")
+    write_checkpoint(path, checkpoint.tensors, meta)
+
+
+def test_runs_saved_with_the_variants_own_decay_keys_are_sampled_and_resumed(tmp_path):
+    settings = {**TINY, "data.size": 64, "train.epochs": 2, "train.device": "cpu", "train.keep_checkpoints": 20}
+    ganforge.train("pacgan", "ring8", settings=settings, out=tmp_path / "run")
+    rewrite_as_before_the_schedule(
+        tmp_path / "run",
+        {"schedule.hold": ("optim.decay_start", 0.5), "schedule.final": ("optim.final_lr", 0.0), "schedule.d_final": ("optim.d_final_lr", 0.3)},
+    )
+    assert ganforge.sample(tmp_path / "run", count=3, device="cpu").values.shape == (3, 2)
+    resumed = ganforge.resume(tmp_path / "run", settings={"train.epochs": 3})
+    config = read_checkpoint(resumed.checkpoint).meta["config"]
+    assert config["schedule"] == {"hold": 0.5, "final": 0.0, "d_final": 0.3} and "decay_start" not in config["optim"]
+
+
+def test_a_stackgan_saved_with_stage1_epochs_keeps_its_stage_one_length(tmp_path):
+    root = labelled_folder(tmp_path / "data", classes=2, per_class=4, size=16)
+    settings = {
+        "data.root": str(root), "generator.width": 4, "generator.condition_dim": 4, "refiner.width": 4,
+        "refiner.condition_dim": 4, "refiner.residual_blocks": 1, "discriminator.width": 4,
+        "discriminator.compressed_dim": 4, "noise.dim": 8, "train.batch_size": 4, "train.epochs": 4,
+        "train.sample_count": 2, "train.device": "cpu",
+    }  # fmt: skip
+    ganforge.train("stackgan", "image-folder", settings=settings, out=tmp_path / "run")
+    rewrite_as_before_the_schedule(tmp_path / "run", {"stages.stage1": ("stages.stage1_epochs", 1)})
+    variant = ganforge.load(tmp_path / "run", device="cpu")
+    assert variant.config.stages.stage1 == pytest.approx(0.25)  # 1 of the run's 4 epochs
