@@ -1,6 +1,6 @@
 """How far a run has come, and the learning rates that follow from it: one schedule language for every variant.
 
-A run's *position* goes from 0 at its first step to 1 at its last. Everything that changes over a run is a
+A run's *position* goes from 0 at its first step to 1 at its end. Everything that changes over a run is a
 function of the position, never of an epoch count a variant keeps itself: the learning rates (this module) and
 a variant's stages (StackGAN's stage I for the first ``stages.stage1`` of the run, read from
 :attr:`ganforge.Variant.position`).
@@ -23,9 +23,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import torch
-
 from ganforge.config import ScheduleConfig
+from ganforge.variant import Variant
 
 
 def multiplier(config: ScheduleConfig, position: float, discriminator: bool = False) -> float:
@@ -74,15 +73,16 @@ class Clock:
 class Rates:
     """Sets every optimizer's learning rate for the position, from each parameter group's ``initial_lr``."""
 
-    def __init__(self, config: ScheduleConfig, optimizers: dict[str, torch.optim.Optimizer], generator_parameters: set[int]):
+    def __init__(self, config: ScheduleConfig, variant: Variant):
         self.config = config
-        self.optimizers = optimizers
-        # an optimizer that updates no generator network is a discriminator's
+        self.optimizers = variant.optimizers
+        # an optimizer that updates no network in Variant.generators is a discriminator's
+        generator_parameters = {id(p) for name in variant.generators for p in variant.networks[name].parameters()}
         self.discriminator = {
             name: not any(id(p) in generator_parameters for group in optimizer.param_groups for p in group["params"])
-            for name, optimizer in optimizers.items()
+            for name, optimizer in self.optimizers.items()
         }
-        for optimizer in optimizers.values():
+        for optimizer in self.optimizers.values():
             for group in optimizer.param_groups:
                 group.setdefault("initial_lr", group["lr"])  # saved with the optimizer's state, so a resume keeps it
 

@@ -156,8 +156,7 @@ class Trainer:
         if not self.job.is_main:
             self.reporter = SilentReporter()
         self.monitor = RunMonitor(variant, data, config, run_dir)  # EMA, evaluation, curves
-        generator_parameters = {id(p) for name in variant.generators for p in variant.networks[name].parameters()}
-        self.rates = Rates(config.schedule, variant.optimizers, generator_parameters)
+        self.rates = Rates(config.schedule, variant)
 
     def fit(self) -> RunResult:
         """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""

@@ -105,11 +105,6 @@ def train(variant: str, data_root: Path, out: Path, **settings):
     return ganforge.train(variant, data, settings=values, out=out, registry=REGISTRY)
 
 
-def trained_networks(variant) -> list[str]:
-    optimized = {id(p) for optimizer in variant.optimizers.values() for group in optimizer.param_groups for p in group["params"]}
-    return [name for name, network in variant.networks.items() if any(id(p) in optimized for p in network.parameters())]
-
-
 def tensors(checkpoint: Path) -> dict[str, torch.Tensor]:
     return {name: t for name, t in load_file(checkpoint).items() if name != "metrics.sums"}
 

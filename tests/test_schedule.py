@@ -14,7 +14,7 @@ from ganforge.errors import GanforgeError
 from ganforge.schedule import Clock, multiplier
 
 from conftest import TINY
-from variant_helpers import labelled_folder, unpaired_folder
+from variant_helpers import CYCLEGAN_TINY, STACKGAN_TINY, labelled_folder, unpaired_folder
 
 
 def test_rates_hold_then_fall_linearly_to_their_final_fractions():
@@ -52,9 +52,8 @@ def test_cyclegan_extended_from_4_to_8_epochs_decays_on_from_its_rate_never_nega
     """Issue 14, finding 1: the extension restored the 4-epoch decay span and drove the rates negative."""
     root = unpaired_folder(tmp_path / "data", count=4, size=16)
     settings = {
-        "data.root": str(root), "data.size": 16, "data.channels": "grey", "generator.width": 4, "generator.blocks": 1,
-        "discriminator.width": 4, "discriminator.layers": 2, "train.batch_size": 2, "train.epochs": 4,
-        "train.sample_count": 2, "train.keep_checkpoints": 20, "train.device": "cpu",
+        **CYCLEGAN_TINY, "data.root": str(root), "data.size": 16, "data.channels": "grey", "train.batch_size": 2,
+        "train.epochs": 4, "train.sample_count": 2, "train.keep_checkpoints": 20, "train.device": "cpu",
     }  # fmt: skip
     ganforge.train("cyclegan", "unpaired-folders", settings=settings, out=tmp_path / "run")
     first = checkpoint_rates(tmp_path / "run", "generators")
@@ -73,10 +72,8 @@ def test_stackgan_extended_never_goes_back_to_stage_one(tmp_path):
     """Issue 14, finding 2: stage I's length was recomputed from the new train.epochs (stages 1, 2, 1, 2, 2, 2)."""
     root = labelled_folder(tmp_path / "data", classes=2, per_class=4, size=16)
     settings = {
-        "data.root": str(root), "generator.width": 4, "generator.condition_dim": 4, "refiner.width": 4,
-        "refiner.condition_dim": 4, "refiner.residual_blocks": 1, "discriminator.width": 4,
-        "discriminator.compressed_dim": 4, "noise.dim": 8, "train.batch_size": 4, "train.epochs": 4,
-        "train.log_every": 1, "train.sample_count": 2, "train.device": "cpu",
+        **STACKGAN_TINY, "data.root": str(root), "train.batch_size": 4, "train.epochs": 4, "train.log_every": 1,
+        "train.sample_count": 2, "train.device": "cpu",
     }  # fmt: skip
     ganforge.train("stackgan", "image-folder", settings=settings, out=tmp_path / "run")
     ganforge.resume(tmp_path / "run", settings={"train.epochs": 12})
@@ -140,12 +137,7 @@ def test_runs_saved_with_the_variants_own_decay_keys_are_sampled_and_resumed(tmp
 
 def test_a_stackgan_saved_with_stage1_epochs_keeps_its_stage_one_length(tmp_path):
     root = labelled_folder(tmp_path / "data", classes=2, per_class=4, size=16)
-    settings = {
-        "data.root": str(root), "generator.width": 4, "generator.condition_dim": 4, "refiner.width": 4,
-        "refiner.condition_dim": 4, "refiner.residual_blocks": 1, "discriminator.width": 4,
-        "discriminator.compressed_dim": 4, "noise.dim": 8, "train.batch_size": 4, "train.epochs": 4,
-        "train.sample_count": 2, "train.device": "cpu",
-    }  # fmt: skip
+    settings = {**STACKGAN_TINY, "data.root": str(root), "train.batch_size": 4, "train.epochs": 4, "train.sample_count": 2, "train.device": "cpu"}
     ganforge.train("stackgan", "image-folder", settings=settings, out=tmp_path / "run")
     rewrite_as_before_the_schedule(tmp_path / "run", {"stages.stage1": ("stages.stage1_epochs", 1)})
     variant = ganforge.load(tmp_path / "run", device="cpu")

@@ -19,13 +19,8 @@ from ganforge.evaluation import judges
 from ganforge.registry import get_registry
 
 from conftest import TINY
-from variant_helpers import build, labelled_folder, unpaired_folder
+from variant_helpers import CYCLEGAN_TINY as CYCLE, STACKGAN_TINY as STACK, build, labelled_folder, unpaired_folder
 
-CYCLE = {"generator.width": 4, "generator.blocks": 1, "discriminator.width": 4, "discriminator.layers": 2}
-STACK = {
-    "generator.width": 4, "generator.condition_dim": 4, "refiner.width": 4, "refiner.condition_dim": 4,
-    "refiner.residual_blocks": 1, "discriminator.width": 4, "discriminator.compressed_dim": 4, "noise.dim": 8,
-}  # fmt: skip
 RUN = {"train.batch_size": 4, "train.sample_count": 2, "train.device": "cpu"}
 
 

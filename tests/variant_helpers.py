@@ -16,6 +16,13 @@ from ganforge.trainer import RunResult, Trainer
 
 CPU = torch.device("cpu")
 
+# Tiny networks for the two multi-network recipes, settings as --set takes them.
+CYCLEGAN_TINY = {"generator.width": 4, "generator.blocks": 1, "discriminator.width": 4, "discriminator.layers": 2}
+STACKGAN_TINY = {
+    "generator.width": 4, "generator.condition_dim": 4, "refiner.width": 4, "refiner.condition_dim": 4,
+    "refiner.residual_blocks": 1, "discriminator.width": 4, "discriminator.compressed_dim": 4, "noise.dim": 8,
+}  # fmt: skip
+
 
 def first(data: TensorData, count: int, other: int | None = None) -> TensorData:
     """The first ``count`` examples (and ``other`` of a second domain): a small slice of a real dataset."""

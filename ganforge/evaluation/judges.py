@@ -23,15 +23,15 @@ other points                           Frechet distance and precision/recall of 
 
 from __future__ import annotations
 
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-import typing
 from typing import Any, Callable, Literal
 
 import torch
 
 from ganforge.config import factory_options
-from ganforge.data import DataSpec, TensorData
+from ganforge.data import TensorData
 from ganforge.errors import GanforgeError
 from ganforge.evaluation import features as feature_scores
 from ganforge.evaluation.evaluator import Evaluator, EvaluatorInfo, evaluator_for
@@ -96,13 +96,6 @@ def generate(variant: Variant, count: int, data: TensorData | None, seed: int = 
 
 def _images(data: torch.Tensor) -> torch.Tensor:
     return data.float().div(127.5).sub(1)
-
-
-def target_domain(data: TensorData) -> TensorData:
-    """What generated outputs are compared with: the data itself, or domain B of two-domain data."""
-    if data.other is None:
-        return data
-    return TensorData(data.other, DataSpec(data.spec.shape, is_image=data.spec.is_image), protocol=data.protocol)
 
 
 def held_out(data: TensorData, dataset: str, params: dict[str, Any], registry) -> TensorData:
@@ -184,7 +177,7 @@ class ImageJudge(Judge):
         super().__init__(data)
         self.evaluator = evaluator
         reference_count = reference_count or IMAGE_SAMPLES
-        real = target_domain(data).data
+        real = data.data if data.other is None else data.other  # two-domain data is compared with domain B
         chosen = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:reference_count]
         self.real, _ = evaluator.features_and_logits(_images(real[chosen.to(real.device)]))
 
