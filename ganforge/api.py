@@ -260,10 +260,11 @@ class Samples:
     spec: DataSpec
     reference: torch.Tensor | None  # drawn under point samples, e.g. the true mixture centres
     columns: int | None = None  # the image grid's width (e.g. one class per row); None: as square as possible
+    captions: list[str] | None = None  # text-conditioned samples: each row's caption, written under it
 
     def save(self, path: str | Path) -> Path:
-        """Write an image grid (images) or a scatter plot (points) to ``path``."""
-        return save_samples(self.values, self.spec, Path(path), self.reference, self.columns)
+        """Write an image grid (images, with any captions under their rows) or a scatter plot (points) to ``path``."""
+        return save_samples(self.values, self.spec, Path(path), self.reference, self.columns, self.captions)
 
 
 def load(path: str | Path, device: str = "auto", registry: Registry | None = None, ema: bool = True) -> Variant:
@@ -284,6 +285,7 @@ def _saved_spec(checkpoint: Checkpoint) -> DataSpec:
         fields["is_image"],
         fields.get("domains", 1),
         fields.get("scale", 1.0),  # written before the field existed: the networks saw points unscaled
+        fields.get("captioned", False),
     )
 
 
@@ -316,17 +318,27 @@ def sample(
     label: int | None = None,
     registry: Registry | None = None,
     ema: bool = True,
+    captions: list[str] | None = None,
 ) -> Samples:
     """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory).
 
-    ``label`` draws every sample from that class (class-conditional variants only). The generator's EMA weights
-    are used where the run kept them, unless ``ema`` is False.
+    ``label`` draws every sample from that class (class-conditional variants only); ``captions`` draws ``count``
+    samples of each caption, a row each (text-conditioned variants only). The generator's EMA weights are used where
+    the run kept them, unless ``ema`` is False.
     """
     if count < 1:
         raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
+    if captions is not None:
+        captions = [" ".join(caption.split()) for caption in captions]
+        if label is not None:
+            raise GanforgeError("--class and --caption both choose what to draw; pass one of them")
+        if not captions or not all(captions):
+            raise GanforgeError("a caption is empty; write what to draw, e.g. --caption 'a thin one leaning left'")
     variant, checkpoint = _load(path, device, registry, ema)
     generator = torch.Generator().manual_seed(seed)
-    if label is None:
+    if captions is not None:
+        inputs = variant.caption_inputs(count, captions, generator)
+    elif label is None:
         inputs = variant.sample_inputs(count, generator, None)
     else:
         classes = variant.spec.num_classes
@@ -336,7 +348,8 @@ def sample(
         inputs = variant.class_inputs(count, label, generator)
     with torch.no_grad():
         values = variant.generate(inputs).float().cpu()
-    return Samples(values, variant.spec, checkpoint.tensors.get("data.reference"), variant.grid_columns(inputs))
+    reference = checkpoint.tensors.get("data.reference")
+    return Samples(values, variant.spec, reference, variant.grid_columns(inputs), variant.row_captions(inputs))
 
 
 def translate(path: str | Path, input_dir: str | Path, out_dir: str | Path, device: str = "auto", batch_size: int = 16) -> list[Path]:

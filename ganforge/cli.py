@@ -27,7 +27,7 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 _debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
-PERCENTAGES = {"high_quality", "precision", "recall"}  # scores that are shares, shown as percentages
+PERCENTAGES = {"high_quality", "precision", "recall", "class_agreement", "class_agreement_mismatched"}  # shares, shown as %
 
 
 def reports_errors(command: Callable) -> Callable:
@@ -367,19 +367,34 @@ def sample(
         None, "--input-dir", help="Translate every image in this directory into --out (image-to-image variants)."
     ),
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
+    caption: list[str] = typer.Option([], "--caption", help="Draw -n samples of this caption, in a row with it written under (text-conditioned runs); repeatable."),
+    captions_file: Optional[Path] = typer.Option(None, "--captions", help="A text file of captions, one per line: -n samples of each, a row each."),
 ) -> None:
     """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
 
+    captions = list(caption) + ([] if captions_file is None else _read_captions(captions_file))
     if input_dir is not None:
         if out is None:
             raise GanforgeError("--input-dir needs --out DIR, the directory that receives the translated images")
         written = api.translate(path, input_dir, out, device)
         console.print(f"Translated {len(written)} images from {input_dir} into {out}")
         return
-    samples = api.sample(path, count, device, seed, label, ema=ema)
+    samples = api.sample(path, count, device, seed, label, ema=ema, captions=captions or None)
     written = samples.save(out or Path("samples.png"))
     console.print(f"Wrote {len(samples.values)} samples to {written}")
+
+
+def _read_captions(path: Path) -> list[str]:
+    """The non-blank lines of ``path``, each a caption."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GanforgeError(f"cannot read captions from {path} ({exc}); pass a UTF-8 text file with one caption per line") from None
+    captions = [line.strip() for line in lines if line.strip()]
+    if not captions:
+        raise GanforgeError(f"{path} holds no caption; write one caption per line")
+    return captions
 
 
 def command_with_plugins(registry: Any = None) -> typer.core.TyperGroup:

@@ -3,11 +3,17 @@
 A dataset is held whole as one tensor and moved to the training device once, so that drawing a minibatch is an
 index into device memory rather than a trip through a DataLoader. Images stay uint8 there and are scaled to
 [-1, 1] per minibatch; point data (such as the 2-D mixtures) is float32 and used as is.
+
+Captioned images (text-to-image data) also carry :class:`Captions`: one or more strings per example. Strings
+cannot live on the device, so a minibatch carries caption *indices* (:class:`CaptionBatch`), and an embedding
+turns them into vectors through its tokenizer: the whole caption table is tokenized once per tokenizer and kept
+on the device beside the images, so that a training step never goes back to the host for text.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -21,6 +27,7 @@ class DataSpec:
     is_image: bool = True  # images live in [-1, 1]; points are unbounded
     domains: int = 1  # 2 for unpaired image-to-image data: TensorData.other holds the second domain
     scale: float = 1.0  # points: the data's std per coordinate, the unit point networks work in; images: 1
+    captioned: bool = False  # every example has one or more captions (TensorData.captions)
 
     @property
     def size(self) -> int:
@@ -34,7 +41,83 @@ class Protocol:
 
     mode_std: float | None = None  # Gaussian mixtures: each component's std around its centre in ``reference``
     channels_of: str | None = None  # each channel is one example of this labelled dataset (stacked MNIST: "mnist")
-    target: str | None = None  # two-domain data: the labelled dataset domain B comes from, whose evaluator scores translations
+    # the labelled dataset whose evaluator scores this data: for two-domain data the one domain B comes from (it scores
+    # translations), for captioned data the uncaptioned one its images come from (so FIDs stay comparable)
+    target: str | None = None
+    # captioned data: measures on images in [-1, 1] (N, C, H, W) -> {attribute: (N,) float}, the attributes whose asked
+    # level Captions.attributes records, so that evaluation can correlate what a caption asks with what was drawn
+    measure: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = None
+
+
+class Captions:
+    """The captions of a dataset: ``texts`` example by example, example i's being ``texts[offsets[i]:offsets[i + 1]]``.
+
+    ``attributes`` (optional) gives, per caption, the level of each named attribute the caption asks for (a float
+    tensor of ``len(texts)``, NaN where the caption does not say), which evaluation correlates with the attribute
+    measured on images drawn from that caption (see :attr:`Protocol.measure`).
+    """
+
+    def __init__(self, texts: list[str], offsets: torch.Tensor, attributes: dict[str, torch.Tensor] | None = None):
+        offsets = offsets.long()
+        if offsets.dim() != 1 or len(offsets) < 1 or int(offsets[0]) != 0 or int(offsets[-1]) != len(texts):
+            raise ValueError(f"caption offsets must run from 0 to the {len(texts)} captions")
+        if len(offsets) > 1 and bool((offsets[1:] <= offsets[:-1]).any()):
+            raise ValueError("every example needs at least one caption")
+        for name, levels in (attributes or {}).items():
+            if len(levels) != len(texts):
+                raise ValueError(f"attribute '{name}' has {len(levels)} levels for {len(texts)} captions")
+        self.texts = texts
+        self.offsets = offsets
+        self.attributes = dict(attributes or {})
+        self._tokens: dict[str, torch.Tensor] = {}  # tokenizer key -> every caption tokenized, on the offsets' device
+
+    def __len__(self) -> int:
+        """The number of examples (not of captions)."""
+        return len(self.offsets) - 1
+
+    def to(self, device: torch.device) -> "Captions":
+        moved = Captions(self.texts, self.offsets.to(device), {k: v.to(device) for k, v in self.attributes.items()})
+        moved._tokens = {key: tokens.to(device) for key, tokens in self._tokens.items()}
+        return moved
+
+    def head(self, count: int) -> "Captions":
+        """The captions of the first ``count`` examples."""
+        end = int(self.offsets[count])
+        return Captions(self.texts[:end], self.offsets[: count + 1], {k: v[:end] for k, v in self.attributes.items()})
+
+    def of(self, example: int) -> list[str]:
+        """Example ``example``'s captions."""
+        return self.texts[int(self.offsets[example]) : int(self.offsets[example + 1])]
+
+    def pick(self, indices: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One caption of each example at ``indices``, drawn uniformly among its captions (StackGAN draws one of an
+        image's captions each time it sees the image): caption indices on ``indices``' device."""
+        offsets = self.offsets.to(indices.device)
+        first, count = offsets[indices], offsets[indices + 1] - offsets[indices]
+        if generator is None:
+            draw = torch.rand(len(indices), device=indices.device)
+        else:
+            draw = torch.rand(len(indices), generator=generator).to(indices.device)
+        return first + (draw * count).long().clamp_(max=count - 1)
+
+    def tokens(self, ids: torch.Tensor, key: str, tokenize: Callable[[list[str]], torch.Tensor]) -> torch.Tensor:
+        """The captions ``ids`` as ``tokenize`` encodes them: the whole table is tokenized on first use (per tokenizer
+        ``key``) and kept on the device, so later calls are an index into device memory."""
+        table = self._tokens.get(key)
+        if table is None:
+            table = self._tokens[key] = tokenize(self.texts).to(self.offsets.device)
+        return table[ids.to(table.device)]
+
+
+@dataclass
+class CaptionBatch:
+    """The captions of a minibatch: one caption index per example into ``table``, on the training device."""
+
+    ids: torch.Tensor  # (N,) int64 indices into table.texts
+    table: Captions
+
+    def tokens(self, key: str, tokenize: Callable[[list[str]], torch.Tensor]) -> torch.Tensor:
+        return self.table.tokens(self.ids, key, tokenize)
 
 
 @dataclass
@@ -44,6 +127,7 @@ class Batch:
     data: torch.Tensor  # float, images in [-1, 1]
     labels: torch.Tensor | None  # int64 class indices, or None
     other: torch.Tensor | None = None  # as many examples of the second domain, drawn at random, or None
+    captions: CaptionBatch | None = None  # captioned data: one caption of each example, drawn at random
 
 
 class TensorData:
@@ -62,6 +146,7 @@ class TensorData:
         reference: torch.Tensor | None = None,
         other: torch.Tensor | None = None,
         protocol: Protocol = Protocol(),
+        captions: Captions | None = None,
     ):
         if spec.is_image and data.dtype != torch.uint8:
             raise TypeError(f"image data must be uint8, got {data.dtype}")
@@ -73,12 +158,17 @@ class TensorData:
             raise ValueError(f"spec says {spec.domains} domain(s) but a second domain was {'' if other is not None else 'not '}given")
         if other is not None and (other.dtype != data.dtype or tuple(other.shape[1:]) != tuple(spec.shape) or not len(other)):
             raise ValueError(f"the second domain must hold {data.dtype} examples of shape {spec.shape}")
+        if (captions is not None) != spec.captioned:
+            raise ValueError(f"spec says captioned={spec.captioned} but captions were {'' if captions is not None else 'not '}given")
+        if captions is not None and len(captions) != len(data):
+            raise ValueError(f"captions for {len(captions)} examples, but the data has {len(data)}")
         self.data = data
         self.spec = spec
         self.labels = labels
         self.reference = reference  # e.g. the true mixture centres, drawn under sample plots
         self.other = other
         self.protocol = protocol
+        self.captions = captions
 
     def __len__(self) -> int:
         return len(self.data)
@@ -86,7 +176,14 @@ class TensorData:
     def to(self, device: torch.device) -> "TensorData":
         """The same dataset with its tensors on ``device``."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731
-        return TensorData(move(self.data), self.spec, move(self.labels), move(self.reference), move(self.other), self.protocol)
+        captions = None if self.captions is None else self.captions.to(device)
+        return TensorData(move(self.data), self.spec, move(self.labels), move(self.reference), move(self.other), self.protocol, captions)
+
+    def head(self, count: int) -> "TensorData":
+        """The first ``count`` examples (all of a second domain), with their labels and captions."""
+        labels = None if self.labels is None else self.labels[:count]
+        captions = None if self.captions is None else self.captions.head(count)
+        return TensorData(self.data[:count], self.spec, labels, self.reference, self.other, self.protocol, captions)
 
     def scaled(self, stored: torch.Tensor) -> torch.Tensor:
         """Stored examples as float: uint8 images scaled to [-1, 1], points as they are."""
@@ -98,4 +195,5 @@ class TensorData:
         if self.other is not None:
             picks = torch.randint(len(self.other), (len(indices),), device=self.other.device)
             other = self.scaled(self.other[picks])
-        return Batch(self.scaled(self.data[indices]), None if self.labels is None else self.labels[indices], other)
+        captions = None if self.captions is None else CaptionBatch(self.captions.pick(indices), self.captions)
+        return Batch(self.scaled(self.data[indices]), None if self.labels is None else self.labels[indices], other, captions)

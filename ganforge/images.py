@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
@@ -34,6 +34,26 @@ def image_grid(images: torch.Tensor, columns: int | None = None, padding: int = 
     return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) if scale > 1 else picture
 
 
+def captioned_rows(grid: Image.Image, rows: int, captions: list[str]) -> Image.Image:
+    """``grid`` (``rows`` rows of images) with ``captions[i]`` written under row i, in Pillow's default font; a caption
+    wider than the grid is cut with an ellipsis."""
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(grid)
+    line = int(draw.textbbox((0, 0), "Ag", font=font)[3]) + 6
+    row_height = grid.height / rows
+    ink, paper = (0, 255) if grid.mode == "L" else ((0, 0, 0), (255, 255, 255))
+    out = Image.new(grid.mode, (grid.width, grid.height + rows * line), paper)
+    pen = ImageDraw.Draw(out)
+    for row in range(rows):
+        top, bottom = round(row * row_height), round((row + 1) * row_height)
+        out.paste(grid.crop((0, top, grid.width, bottom)), (0, top + row * line))
+        text = captions[row] if row < len(captions) else ""
+        while text and draw.textlength(text, font=font) > grid.width - 8:
+            text = text[:-2].rstrip() + "…" if len(text) > 2 else ""
+        pen.text((4, bottom + row * line + 2), text, fill=ink, font=font)
+    return out
+
+
 def scatter_plot(points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512) -> Image.Image:
     """Generated 2-D ``points`` (red) over the ``reference`` points, such as the true mixture centres (blue)."""
     points = points.detach().float().cpu()[:, :2]
@@ -57,10 +77,22 @@ def scatter_plot(points: torch.Tensor, reference: torch.Tensor | None = None, si
 
 
 def save_samples(
-    samples: torch.Tensor, spec: DataSpec, path: Path, reference: torch.Tensor | None = None, columns: int | None = None
+    samples: torch.Tensor,
+    spec: DataSpec,
+    path: Path,
+    reference: torch.Tensor | None = None,
+    columns: int | None = None,
+    captions: list[str] | None = None,
 ) -> Path:
-    """Write ``samples`` as an image grid ``columns`` wide (image data) or a scatter plot (point data) to ``path``."""
-    picture = image_grid(samples, columns) if spec.is_image else scatter_plot(samples, reference)
+    """Write ``samples`` as an image grid ``columns`` wide (image data), with ``captions`` under its rows, or a scatter
+    plot (point data) to ``path``."""
+    if spec.is_image:
+        picture = image_grid(samples, columns)
+        if captions:
+            columns = columns or math.ceil(math.sqrt(len(samples)))
+            picture = captioned_rows(picture, math.ceil(len(samples) / columns), captions)
+    else:
+        picture = scatter_plot(samples, reference)
     path.parent.mkdir(parents=True, exist_ok=True)
     picture.save(path)
     return path

@@ -29,7 +29,7 @@ from torch import nn
 
 from ganforge import api
 from ganforge.errors import GanforgeError
-from ganforge.data import DataSpec, TensorData
+from ganforge.data import Captions, DataSpec, TensorData
 from ganforge.device import Precision
 from ganforge.loss import complete
 from ganforge.discovery import PluginSource, Selection, builtin_sources
@@ -73,10 +73,13 @@ def build(kind: str, name: str, registry: Registry | None = None, settings: dict
     return (registry or get_registry()).get(kind, name).build(settings, **supplied)
 
 
-def tiny_data(shape: tuple[int, ...] = (1, 8, 8), count: int = 64, num_classes: int = 0, seed: int = 0, domains: int = 1) -> TensorData:
+def tiny_data(
+    shape: tuple[int, ...] = (1, 8, 8), count: int = 64, num_classes: int = 0, seed: int = 0, domains: int = 1, captioned: bool = False
+) -> TensorData:
     """``count`` random examples: uint8 images when ``shape`` is (C, H, W), float points when it is (D,), with
-    random labels in ``range(num_classes)`` when ``num_classes`` > 0, and ``count`` more images of a second domain
-    when ``domains`` is 2 (unpaired image-to-image data)."""
+    random labels in ``range(num_classes)`` when ``num_classes`` > 0, ``count`` more images of a second domain
+    when ``domains`` is 2 (unpaired image-to-image data), and two captions per example when ``captioned`` (naming
+    its class, if it has one, and one of four colours)."""
     generator = torch.Generator().manual_seed(seed)
     is_image = len(shape) == 3
     if is_image:
@@ -85,7 +88,15 @@ def tiny_data(shape: tuple[int, ...] = (1, 8, 8), count: int = 64, num_classes: 
         data = torch.randn(count, *shape, generator=generator)
     labels = torch.randint(num_classes, (count,), generator=generator) if num_classes else None
     other = torch.randint(0, 256, (count, *shape), generator=generator, dtype=torch.uint8) if domains == 2 else None
-    return TensorData(data, DataSpec(tuple(shape), num_classes, is_image, domains), labels, other=other)
+    captions = None
+    if captioned:
+        colours = torch.randint(4, (count,), generator=generator).tolist()
+        names = ["red", "green", "blue", "grey"]
+        kinds = [f"class {label}" for label in labels.tolist()] if labels is not None else ["thing"] * count
+        texts = [text for kind, colour in zip(kinds, colours) for text in (f"a {names[colour]} {kind}", f"{kind}, {names[colour]}")]
+        captions = Captions(texts, torch.arange(count + 1) * 2)
+    spec = DataSpec(tuple(shape), num_classes, is_image, domains, captioned=captioned)
+    return TensorData(data, spec, labels, other=other, captions=captions)
 
 
 def _gradients_reach(module: nn.Module, what: str) -> None:
@@ -229,9 +240,7 @@ def check_variant(
     variant = api.prepare_training(config, data.spec, torch.device(device), registry=registry)
     needed = steps * config.train.batch_size * variant.batches_per_step
     assert len(data) >= needed, f"{steps} steps of variant '{name}' need {needed} examples; the data has {len(data)}"
-    data = TensorData(
-        data.data[:needed], data.spec, None if data.labels is None else data.labels[:needed], data.reference, data.other, data.protocol
-    )
+    data = data.head(needed)
     before = {n: [p.detach().clone() for p in network.parameters()] for n, network in variant.networks.items()}
     optimized = {id(p) for optimizer in variant.optimizers.values() for group in optimizer.param_groups for p in group["params"]}
     trained = [n for n, network in variant.networks.items() if any(id(p) in optimized for p in network.parameters())]

@@ -313,7 +313,8 @@ class Trainer:
         finally:
             for network, mode in zip(networks, modes):
                 network.train(mode)
-        return save_samples(samples, self.data.spec, path, self.data.reference, self.variant.grid_columns(inputs))
+        columns, captions = self.variant.grid_columns(inputs), self.variant.row_captions(inputs)
+        return save_samples(samples, self.data.spec, path, self.data.reference, columns, captions)
 
     def save_checkpoint(self, path: Path | None = None) -> Path:
         """Save the whole training state at the current step (to ``path``, else the next step checkpoint)."""

@@ -178,6 +178,25 @@ class Variant:
             "drop --class, or train a class-conditional variant"
         )
 
+    def caption_inputs(self, count: int, captions: list[str], generator: torch.Generator) -> Any:
+        """Inputs for :meth:`generate` that draw ``count`` examples of each caption, one caption per grid row
+        (``ganforge sample --caption``). Text-conditioned variants implement this."""
+        raise GanforgeError(
+            f"variant '{self.config.variant.name}' is not conditioned on text and cannot draw from a caption; "
+            "drop --caption, or train a text-conditioned variant (stackgan with --set embedding.name=text-gru)"
+        )
+
+    def row_captions(self, inputs: Any) -> list[str] | None:
+        """The text written under each row of the sample grid for ``inputs`` (a text-conditioned variant: each
+        row's caption); None: no text."""
+        return None
+
+    def evaluation_captions(self, inputs: Any) -> torch.Tensor | None:
+        """For a text-conditioned variant, the caption of each of :meth:`evaluation_inputs`' inputs, as an index into
+        the evaluation data's ``captions`` (int64 (N,), on the CPU), so that evaluation can check that each output
+        shows what its caption asks for; None for other variants."""
+        return None
+
     def translate(self, images: torch.Tensor) -> torch.Tensor:
         """Translated ``images`` (N, C, H, W in [-1, 1], on the device) from the source domain to the target domain.
 

@@ -16,6 +16,9 @@ Gaussian mixture (``ring8``, ...)      modes captured, % high quality, reverse K
 images whose channels are digits       modes captured of 10^C, KL of the mode histogram    modes, then KL
 (``stacked-mnist``)
 labelled images (``mnist``, ...)       FID, KID, precision, recall, classifier score       FID
+captioned images (``captioned-mnist``)  the same, and for a text-conditioned run text-     FID
+                                       image agreement (class, attribute correlations),
+                                       beside a mismatched-caption baseline
 other points                           Frechet distance and precision/recall of the raw   Frechet distance
                                        coordinates
 =====================================  ==================================================  ===========================
@@ -34,6 +37,7 @@ from ganforge.config import factory_options
 from ganforge.data import TensorData
 from ganforge.errors import GanforgeError
 from ganforge.evaluation import features as feature_scores
+from ganforge.evaluation.agreement import text_agreement
 from ganforge.evaluation.evaluator import Evaluator, EvaluatorInfo, evaluator_for
 from ganforge.evaluation.modes import ModeReport, label_modes, mixture_modes
 from ganforge.variant import Variant
@@ -72,15 +76,26 @@ class Report:
 def generate(variant: Variant, count: int, data: TensorData | None, seed: int = 0, batch: int = 1000) -> torch.Tensor:
     """Exactly ``count`` outputs comparable to the data, from independent inputs (networks in eval mode), in chunks,
     on the CPU. A variant whose evaluation outputs are not one example of the data's shape per input is an error."""
+    return generate_with_captions(variant, count, data, seed, batch)[0]
+
+
+@torch.no_grad()
+def generate_with_captions(
+    variant: Variant, count: int, data: TensorData | None, seed: int = 0, batch: int = 1000
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`generate`, and the caption of each output (indices into ``data.captions``) where the variant draws
+    from captions (:meth:`~ganforge.Variant.evaluation_captions`), else None."""
     generator = torch.Generator().manual_seed(seed)
     modes = {name: network.training for name, network in variant.networks.items()}
     for network in variant.networks.values():
         network.eval()
     try:
-        parts = []
+        parts, captions = [], []
         for start in range(0, count, batch):
             wanted = min(batch, count - start)
-            outputs = variant.evaluation_outputs(variant.evaluation_inputs(wanted, generator, data)).float().cpu()
+            inputs = variant.evaluation_inputs(wanted, generator, data)
+            captions.append(variant.evaluation_captions(inputs))
+            outputs = variant.evaluation_outputs(inputs).float().cpu()
             if tuple(outputs.shape) != (wanted, *variant.spec.shape):
                 raise GanforgeError(
                     f"variant '{variant.config.variant.name}' gave evaluation outputs of shape {tuple(outputs.shape)} for "
@@ -91,7 +106,8 @@ def generate(variant: Variant, count: int, data: TensorData | None, seed: int = 
     finally:
         for name, network in variant.networks.items():
             network.train(modes[name])
-    return torch.cat(parts)
+    ids = None if any(chunk is None for chunk in captions) else torch.cat([chunk.cpu() for chunk in captions])
+    return torch.cat(parts), ids
 
 
 def _images(data: torch.Tensor) -> torch.Tensor:
@@ -99,9 +115,10 @@ def _images(data: torch.Tensor) -> torch.Tensor:
 
 
 def held_out(data: TensorData, dataset: str, params: dict[str, Any], registry) -> TensorData:
-    """The data evaluation uses: for two-domain data, the dataset's test split where it has one and ``data`` is
-    another split (translations are judged on images the model never saw); else ``data`` itself."""
-    if data.spec.domains != 2:
+    """The data evaluation uses: for two-domain and captioned data, the dataset's test split where it has one and
+    ``data`` is another split (translations are judged on images the model never saw, text-to-image on captions it
+    never read); else ``data`` itself."""
+    if data.spec.domains != 2 and not data.spec.captioned:
         return data
     split = factory_options(registry.load("dataset", dataset)).get("split")
     if split is None or "test" not in typing.get_args(split.annotation) or params.get("split") == "test":
@@ -182,6 +199,10 @@ class ImageJudge(Judge):
         self.real, _ = evaluator.features_and_logits(_images(real[chosen.to(real.device)]))
 
     def score(self, samples: torch.Tensor, seed: int) -> Report:
+        return self.image_report(samples, seed)[0]
+
+    def image_report(self, samples: torch.Tensor, seed: int) -> tuple[Report, torch.Tensor]:
+        """The report, and the evaluator's class logits of the samples."""
         fake, logits = self.evaluator.features_and_logits(samples)
         kid, kid_std = feature_scores.kernel_distance(self.real, fake, seed)
         precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
@@ -202,7 +223,36 @@ class ImageJudge(Judge):
             "recall": "recall (k=3)",
             "classifier_score": "classifier score (IS form)",
         }
-        return Report(f"images, {len(self.real):,} real", len(samples), scores, "fid", True, self.evaluator.info, labels)
+        return Report(f"images, {len(self.real):,} real", len(samples), scores, "fid", True, self.evaluator.info, labels), logits
+
+
+class TextImageJudge(ImageJudge):
+    """Captioned images: :class:`ImageJudge`'s scores and, for a variant that draws from captions, text-image
+    agreement (:mod:`ganforge.evaluation.agreement`): the caption's class against the evaluator's, and the
+    attributes asked for against those measured (``Protocol.measure``), beside a mismatched-caption baseline."""
+
+    def __init__(self, data: TensorData, evaluator: Any, reference_count: int | None = None):
+        super().__init__(data, evaluator, reference_count)
+        measure = data.protocol.measure
+        self.real_measured = {} if measure is None else measure(_images(data.data))
+
+    def __call__(self, variant: Variant, count: int | None = None, seed: int = 0) -> Report:
+        count = count or self.default_samples
+        if count < 2:
+            raise GanforgeError(f"cannot evaluate on {count} sample(s); use -n 2 or more")
+        samples, ids = generate_with_captions(variant, count, self.data, seed)
+        report, logits = self.image_report(samples, seed)
+        if ids is None:  # a label-conditioned run on captioned data: images alone
+            return report
+        measure = self.data.protocol.measure
+        measured = {} if measure is None else measure(samples)
+        labelled = self.data.labels is not None and logits.shape[1] == self.data.spec.num_classes
+        predicted = logits.argmax(1).cpu() if labelled else None
+        scores, labels = text_agreement(ids, self.data.captions, self.data.labels, predicted, measured, self.real_measured, seed)
+        report.scores.update(scores)
+        report.labels.update(labels)
+        report.protocol += ", text-image agreement on held-out captions"
+        return report
 
 
 class PointJudge(Judge):
@@ -243,7 +293,8 @@ def judge_for(
             raise GanforgeError(f"--evaluator inception scores images by FID; dataset '{dataset}' is scored by mode coverage, use the default evaluator")
         from ganforge.evaluation.inception import InceptionEvaluator
 
-        return ImageJudge(data, InceptionEvaluator(inception_weights).to(torch.device(device)))
+        judge = TextImageJudge if data.spec.captioned else ImageJudge
+        return judge(data, InceptionEvaluator(inception_weights).to(torch.device(device)))
     if not data.spec.is_image:
         if data.reference is not None and protocol.mode_std is not None:
             return MixtureJudge(data)
@@ -252,6 +303,10 @@ def judge_for(
         factory = registry.load("dataset", protocol.channels_of)
         evaluator = evaluator_for(protocol.channels_of, factory, params, say).to(torch.device(device))
         return ChannelModesJudge(data, evaluator)
+    if data.spec.captioned:  # scored by the evaluator of the uncaptioned dataset its images come from, where named
+        source = protocol.target or dataset
+        evaluator = evaluator_for(source, registry.load("dataset", source), params, say).to(torch.device(device))
+        return TextImageJudge(data, evaluator)
     if data.spec.domains == 2:  # translations are scored by an evaluator of domain B's labelled source dataset
         if protocol.target is None:
             raise GanforgeError(

@@ -26,5 +26,20 @@ def register_datasets(register):
     )
     register("digits2fashion", "ganforge_datasets.unpaired:digits2fashion", "Unpaired: MNIST digits (A) <-> Fashion-MNIST items (B), 28x28 grey, offline")
     register("unpaired-folders", "ganforge_datasets.unpaired:unpaired_folders", "Unpaired: your trainA/ trainB/ testA/ testB/ image folders")
+    register(
+        "captioned-mnist",
+        "ganforge_datasets.captioned:captioned_mnist",
+        "MNIST with captions measured on each digit: 'a thick seven leaning right' (text-to-image)",
+    )
+    register(
+        "captioned-fashion-mnist",
+        "ganforge_datasets.captioned:captioned_fashion_mnist",
+        "Fashion-MNIST with captions measured on each item: 'a wide, dark pullover' (text-to-image)",
+    )
+    register(
+        "captioned-folder",
+        "ganforge_datasets.text_release:captioned_folder",
+        "Captioned images in the StackGAN/AttnGAN release layout (CUB-200, Oxford-102): images/, text/, train/, test/",
+    )
     for name, description in RELEASES.items():
         register(name, f"ganforge_datasets.releases:{name}", description)
