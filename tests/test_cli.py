@@ -33,7 +33,7 @@ def test_list_shows_every_kind_with_its_provider():
 
 def test_list_json_with_kind_and_wildcard():
     rows = json.loads(invoke("list", "dataset", "*mnist*", "--json").stdout)
-    assert [r["name"] for r in rows] == ["fashion-mnist", "mnist", "stacked-mnist"]
+    assert [r["name"] for r in rows] == ["captioned-fashion-mnist", "captioned-mnist", "fashion-mnist", "mnist", "stacked-mnist"]
     assert all(r["kind"] == "dataset" and r["plugin"] == "ganforge" and r["description"] for r in rows)
 
 

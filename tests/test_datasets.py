@@ -65,7 +65,8 @@ def test_plugin_registers_every_dataset_by_import_path():
     registry = build_registry([EntryPoint("datasets", "ganforge_datasets.plugin", "ganforge")])
     components = registry.components("dataset")
     assert [c.name for c in components] == [
-        "apple2orange", "cezanne2photo", "digits2fashion", "facades", "fashion-mnist", "grid25", "horse2zebra", "image-folder",
+        "apple2orange", "captioned-fashion-mnist", "captioned-folder", "captioned-mnist", "cezanne2photo", "digits2fashion", "facades",
+        "fashion-mnist", "grid25", "horse2zebra", "image-folder",
         "iphone2dslr_flower", "maps", "mnist", "monet2photo", "ring8", "stacked-mnist", "summer2winter_yosemite", "ukiyoe2photo", "unpaired-folders", "vangogh2photo",
     ]  # fmt: skip
     assert all(isinstance(c.target, str) and c.description for c in components)

@@ -145,7 +145,8 @@ def test_the_variant_api_a_plugin_author_needs_is_documented_with_the_codes_sign
         assert re.search(rf"`(self\.)?{name}[`: ]", section), name
         assert hasattr(variant.Variant, name) or name in vars(variant.Variant(None, None, None)), name
     methods = ["make", "build", "configure_optimizers", "train_step", "sample_inputs", "generate", "evaluation_inputs",
-               "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate"]  # fmt: skip
+               "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate",
+               "caption_inputs", "row_captions", "evaluation_captions"]  # fmt: skip
     for name in methods:
         assert f"`{name}({parameters(getattr(variant.Variant, name))})" in section or (
             f"`self.{name}({parameters(getattr(variant.Variant, name))})" in section
@@ -307,3 +308,27 @@ def test_the_plugin_guides_checks_before_publishing_pass_for_the_example(tmp_pat
     import json
 
     assert {"fgan": "loaded"}.items() <= {row["entry_point"]: row["status"] for row in json.loads(result.stdout)}.items()
+
+
+@pytest.mark.slow
+def test_the_readme_text_to_image_commands_run_as_shown(tmp_path, mnist_root, monkeypatch):
+    """README, Text to image: train on captioned MNIST, sample from a caption and from docs/captions-mnist.txt, eval
+    (shortened: tiny networks, a few steps, few samples; MNIST's test split, the one the shared data holds)."""
+    from ganforge.evaluation import evaluator as evaluator_module
+
+    monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 4)
+    block = README[README.index("### Text to image") :]
+    block = block[block.index("```bash\n") + 8 : block.index("```\n", block.index("```bash\n"))]
+    commands = [shlex.split(line.split("#")[0]) for line in block.splitlines() if line.strip()]
+    assert [command[1] for command in commands] == ["run", "sample", "sample", "eval"]
+    monkeypatch.chdir(ROOT)
+    run = tmp_path / "run"
+    tiny = {"generator.width": 4, "refiner.width": 4, "discriminator.width": 4, "generator.condition_dim": 4,
+            "refiner.condition_dim": 4, "refiner.residual_blocks": 1, "discriminator.compressed_dim": 4, "noise.dim": 8,
+            "embedding.dim": 8, "embedding.hidden": 8, "data.root": str(mnist_root), "data.split": "test"}  # fmt: skip
+    extra = {"run": ["--max-steps", "2", "--out", str(run), *[f"--set={k}={v}" for k, v in tiny.items()]], "sample": ["--device", "cpu"], "eval": ["-n", "32", "--device", "cpu"]}
+    for command in commands:
+        args = [str(run) if arg == "runs/<run>" else str(tmp_path / arg) if arg.endswith(".png") else arg for arg in command[1:]]
+        result = runner.invoke(app, [*args, *extra[command[1]]])
+        assert result.exit_code == 0, (command, result.output)
+    assert (tmp_path / "ones.png").stat().st_size > 0 and (tmp_path / "captions.png").stat().st_size > 0

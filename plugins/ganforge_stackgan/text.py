@@ -9,7 +9,9 @@ Text is read by words (the default) or by characters, as the paper's encoder doe
 
 * ``word``: lower-cased runs of letters and digits, each hashed (CRC-32, the same in every process and on every
   machine) into one of ``buckets`` learned vectors, so no vocabulary has to be built or saved;
-* ``char``: the UTF-8 bytes of the lower-cased caption, one learned vector per byte value.
+* ``char``: the UTF-8 bytes of the lower-cased caption, one learned vector per byte value, then, as in the
+  char-CNN-RNN, a convolution over 3 characters (ReLU) and max-pooling over non-overlapping runs of 3, which
+  shortens the sequence the GRU reads threefold.
 
 The token vectors go through a bidirectional GRU; φ is a linear map of its outputs averaged over the caption's
 tokens. Captions longer than ``max_length`` tokens are cut. The backward GRU reads each caption from its own last
@@ -28,12 +30,14 @@ import zlib
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganforge.data import DataSpec
 
 WORD = re.compile(r"[a-z0-9]+")
 BYTES = 256
+POOL = 3  # char: characters per max-pooled step
 
 
 def pad(rows: list[list[int]], max_length: int) -> torch.Tensor:
@@ -73,6 +77,7 @@ class TextGRU(nn.Module):
         self.max_length = max_length
         self.tokenizer_key = f"text-gru:{unit}:{buckets if unit == 'word' else BYTES}:{max_length}"
         self.vectors = nn.Embedding((buckets if unit == "word" else BYTES) + 1, embed_dim, padding_idx=0)
+        self.convolve = nn.Conv1d(embed_dim, embed_dim, 3, padding=1) if unit == "char" else None
         self.forward_rnn = nn.GRU(embed_dim, hidden, batch_first=True)
         self.backward_rnn = nn.GRU(embed_dim, hidden, batch_first=True)
         self.out = nn.Linear(2 * hidden, dim)
@@ -88,11 +93,17 @@ class TextGRU(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         tokens = tokens.long()
         valid = tokens > 0
+        vectors = self.vectors(tokens)
+        if self.convolve is not None:
+            # padding embeds as zeros, as the convolution's own zero padding does, and the masked ReLU outputs are 0,
+            # below every max: a caption's features do not depend on the padding after it
+            features = torch.relu(self.convolve(vectors.transpose(1, 2))) * valid[:, None, :].to(vectors.dtype)
+            vectors = F.max_pool1d(features, POOL, POOL, ceil_mode=True).transpose(1, 2)
+            valid = F.max_pool1d(valid[:, None, :].float(), POOL, POOL, ceil_mode=True)[:, 0] > 0
         lengths = valid.sum(1, keepdim=True)
-        positions = torch.arange(tokens.shape[1], device=tokens.device)[None]
+        positions = torch.arange(valid.shape[1], device=tokens.device)[None]
         # each caption's tokens in reverse, padding left at the end; the permutation is its own inverse
         reverse = torch.where(positions < lengths, lengths - 1 - positions, positions)
-        vectors = self.vectors(tokens)
         ahead, _ = self.forward_rnn(vectors)
         back, _ = self.backward_rnn(vectors.gather(1, reverse[:, :, None].expand(-1, -1, vectors.shape[2])))
         back = back.gather(1, reverse[:, :, None].expand(-1, -1, back.shape[2]))
