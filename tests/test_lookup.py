@@ -22,7 +22,9 @@ def test_builtins_come_through_the_entry_point_group():
 def test_wildcards_and_natural_sort():
     assert natural_key("gan2") < natural_key("gan10")
     assert sorted(["gan10", "gan2", "Gan1"], key=natural_key) == ["Gan1", "gan2", "gan10"]
-    assert [c.name for c in get_registry().components("dataset", "*mnist")] == ["fashion-mnist", "mnist", "stacked-mnist"]
+    assert [c.name for c in get_registry().components("dataset", "*mnist")] == [
+        "captioned-fashion-mnist", "captioned-mnist", "fashion-mnist", "mnist", "stacked-mnist"
+    ]
     assert [c.name for c in get_registry().components(pattern="ring?")] == ["ring8"]
 
 

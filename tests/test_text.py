@@ -347,3 +347,16 @@ def test_captioned_mnist_text_stackgan_evaluates_every_attribute(tmp_path, mnist
         assert {f"{name}_correlation", f"{name}_correlation_mismatched", f"{name}_correlation_real"} <= report.scores.keys()
         assert report.scores[f"{name}_correlation_real"] > 0.5  # words for thirds of the data describe real images
     assert report.evaluator.dataset == "mnist"  # the uncaptioned dataset's evaluator: FIDs comparable with mnist runs
+
+
+def test_a_stackgan_conditioned_on_pretrained_word_vectors_trains_and_samples(tmp_path):
+    words = ["a", "red", "green", "blue", "grey", "class", "0", "1", "2", "3"]
+    save_word_vectors(tmp_path / "vectors.safetensors", words, torch.randn(len(words), 6, generator=torch.Generator().manual_seed(0)))
+    data = testing.tiny_data((1, 16, 16), count=16, num_classes=4, captioned=True)
+    settings = {**TEXT, "embedding.name": "word-vectors", "embedding.path": str(tmp_path / "vectors.safetensors"), "train.epochs": 2}
+    settings = {key: value for key, value in settings.items() if not key.startswith("embedding.") or key in ("embedding.name", "embedding.path")}
+    result = tiny_run("stackgan", data, settings, tmp_path / "run")
+    samples = ganforge.sample(result.run_dir.path, count=3, device="cpu", captions=["a blue class 2"])
+    assert samples.values.shape == (3, 1, 16, 16) and samples.captions == ["a blue class 2"]
+    with pytest.raises(GanforgeError, match="has no word embedding 'word-vectors' can read"):
+        ganforge.sample(result.run_dir.path, count=3, device="cpu", captions=["purple elephants"])

@@ -56,7 +56,12 @@ def words(text: str) -> list[str]:
 
 
 class TextGRU(nn.Module):
-    """Captions -> φ: token vectors, a bidirectional GRU, the mean of its outputs, a linear map."""
+    """Captions -> φ: token vectors, a bidirectional GRU, the mean of its outputs, a linear map.
+
+    Settings (``--set embedding.<name>=...``): ``dim`` the size of φ; ``unit`` ``word`` or ``char``; ``embed_dim``
+    the size of a token's vector; ``hidden`` the GRU's width per direction; ``buckets`` the hashed word vectors
+    (words only); ``max_length`` the tokens read per caption.
+    """
 
     def __init__(
         self,
