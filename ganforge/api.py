@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,9 +32,10 @@ from ganforge.evaluation.curves import plot_curves
 from ganforge.evaluation.ema import load_average
 from ganforge.evaluation.judges import Report, judge_for
 from ganforge.registry import Registry, get_registry
-from ganforge.rundir import RunDir, find_checkpoint
+from ganforge.rundir import RunDir, disk_full_error, find_checkpoint, is_disk_full
+from ganforge.runlock import RunLock
 from ganforge.state import restore, seed_everything
-from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, plan
+from ganforge.trainer import Plan, Reporter, RunResult, Trainer, data_fingerprint, plan
 from ganforge.variant import Variant
 
 # What a resume may change: how much longer, where, how often to log and save, and where the same data lives.
@@ -133,18 +136,38 @@ def train(
     RunDir.check_writable(run_path, overwrite)
     dataset = load_dataset(config, registry).to(device)
     model = prepare_training(config, dataset.spec, device, job, registry)
+    plan(config.train, len(dataset) // job.world_size, model.batches_per_step)  # data too small: refused before any write
     _spread(job, model, config.train.seed)
-    run_dir = RunDir.create(run_path) if job.is_main else RunDir(run_path)
-    if job.is_main:
-        run_dir.write_config(config.to_json())
-    job.barrier()
+    run_dir = RunDir(run_path)
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
+    trainer = functools.partial(Trainer, model, dataset, config, run_dir, precision)
+    if not job.is_main:
+        job.barrier()
+        return _fit(trainer, reporter, progress)
+    lock, created = run_dir.start(overwrite)
+    try:
+        run_dir.write_config(config.to_json())
+        job.barrier()
+        return _fit(trainer, reporter, progress)
+    except BaseException as error:
+        saved = run_dir.saved_anything()
+        if not saved:  # nothing to resume: leave nothing behind, so that the same command can simply be run again
+            run_dir.discard(lock, created)
+        if is_disk_full(error):
+            raise disk_full_error(run_dir, saved) from None
+        raise
+    finally:
+        lock.release()
+
+
+def _fit(trainer: Callable[[Reporter | None], Trainer], reporter: Reporter | None, progress: bool) -> RunResult:
+    """Build the trainer with ``reporter`` (the CLI's progress bars when ``progress``) and train."""
     if not progress:
-        return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
+        return trainer(reporter).fit()
     from ganforge.console import ProgressReporter
 
     with ProgressReporter() as bars:
-        return Trainer(model, dataset, config, run_dir, precision, bars).fit()
+        return trainer(bars).fit()
 
 
 def _join(config: RunConfig) -> tuple[Distributed, torch.device]:
@@ -178,6 +201,21 @@ def resume(
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     RunDir.check_writable(run_dir.path, overwrite=True)
+    # One writer per run directory; under torchrun the processes but rank 0 only read it.
+    lock = RunLock(run_dir.path).acquire() if os.environ.get("RANK", "0") == "0" else RunLock(run_dir.path)
+    try:
+        return _resume_locked(run_dir, settings or {}, variant, reporter, registry)
+    except BaseException as error:
+        if is_disk_full(error):
+            raise disk_full_error(run_dir, True) from None
+        raise
+    finally:
+        lock.release()
+
+
+def _resume_locked(
+    run_dir: RunDir, settings: dict[str, Any], variant: str | None, reporter: Reporter | None, registry: Registry
+) -> RunResult:
     checkpoint = run_dir.latest_good_checkpoint()
     saved_variant = checkpoint.meta["variant"]
     if variant is not None and registry.get("variant", variant).name != saved_variant:
@@ -185,16 +223,18 @@ def resume(
             f"{run_dir.path} is a run of variant '{saved_variant}', not '{variant}'; "
             f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
         )
-    config = _resume_config(checkpoint, settings or {}, registry)
+    config = _resume_config(checkpoint, settings, registry)
     job, device = _join(config)
     dataset = load_dataset(config, registry).to(device)
     _check_same_data(dataset, checkpoint)
     # a run begun before point data carried its scale goes on in the unit its networks learned in
     dataset.spec = replace(dataset.spec, scale=_saved_spec(checkpoint).scale)
     model = prepare_training(config, dataset.spec, device, job, registry)
+    run = plan(config.train, len(dataset) // job.world_size, model.batches_per_step)
+    _check_position(checkpoint, run)
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
     progress = restore(checkpoint, model, precision)
-    if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step).total_steps:
+    if progress.step >= run.total_steps:
         raise GanforgeError(
             f"the run in {run_dir.path} has done all its steps ({progress.step}); "
             "pass a larger --epochs or --max-steps to train it further"
@@ -208,6 +248,19 @@ def resume(
     trainer = Trainer(model, dataset, config, run_dir, precision, reporter, progress)
     trainer.monitor.restore(checkpoint.tensors)
     return trainer.fit()
+
+
+def _check_position(checkpoint: Checkpoint, run: Plan) -> None:
+    """Refuse a checkpoint whose step, epoch and place in the epoch do not fit together in this run: edited, or
+    not of this run. Its digest only proves that nothing changed it after it was written."""
+    saved = checkpoint.meta["progress"]
+    step, epoch, position = saved["step"], saved["epoch"], saved["position"]
+    if position > run.steps_per_epoch or step != (epoch - 1) * run.steps_per_epoch + position:
+        raise GanforgeError(
+            f"checkpoint {checkpoint.path} is at step {step:,}, epoch {epoch:,}, step {position:,} of that epoch, which "
+            f"cannot be in this run ({run.steps_per_epoch:,} steps per epoch); it was edited or belongs to another "
+            "run, use another checkpoint"
+        )
 
 
 def _resume_config(checkpoint: Checkpoint, settings: dict[str, Any], registry: Registry) -> RunConfig:
@@ -289,7 +342,7 @@ def _saved_spec(checkpoint: Checkpoint) -> DataSpec:
 
 def _load(path: str | Path, device: str, registry: Registry | None = None, ema: bool = True) -> tuple[Variant, Checkpoint]:
     registry = registry or get_registry()
-    checkpoint = read_checkpoint(find_checkpoint(Path(path)))
+    checkpoint = _read_newest(Path(path))
     meta = checkpoint.meta
     try:
         variant_name, flat = RunConfig.flatten(meta["config"])
@@ -305,7 +358,37 @@ def _load(path: str | Path, device: str, registry: Registry | None = None, ema: 
     variant.load_extra_state(unprefixed("variant", checkpoint.tensors))  # e.g. which stage a staged GAN reached
     if ema:
         load_average(variant, checkpoint.tensors)
+    _warn_if_not_finite(variant, checkpoint.path)
     return variant, checkpoint
+
+
+def _read_newest(path: Path, attempts: int = 3) -> Checkpoint:
+    """The checkpoint at ``path``, or the newest of the run directory ``path``. A run being trained may prune
+    the newest one between finding and reading it; then the new newest is read."""
+    found = find_checkpoint(path)
+    for _ in range(attempts - 1):
+        try:
+            return read_checkpoint(found)
+        except GanforgeError:
+            if found == path or found.exists():
+                raise
+        found = find_checkpoint(path)
+    return read_checkpoint(found)
+
+
+def _warn_if_not_finite(variant: Variant, source: Path) -> None:
+    """A warning naming the file when the weights used hold NaN or infinity: the samples would be meaningless."""
+    for name, network in variant.networks.items():
+        tensors = [t for t in network.state_dict().values() if t.is_floating_point()]
+        bad = sum(int((~torch.isfinite(t)).sum()) for t in tensors)
+        if bad:
+            total = sum(t.numel() for t in tensors)
+            warnings.warn(
+                f"checkpoint {source}: {bad:,} of the {total:,} values of network '{name}' are NaN or infinite; its "
+                "samples and scores are meaningless, use an earlier checkpoint",
+                GanforgeWarning,
+                stacklevel=3,
+            )
 
 
 def sample(
