@@ -201,9 +201,11 @@ def resume(
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     RunDir.check_writable(run_dir.path, overwrite=True)
-    # One writer per run directory; under torchrun the processes but rank 0 only read it.
-    lock = RunLock(run_dir.path).acquire() if os.environ.get("RANK", "0") == "0" else RunLock(run_dir.path)
+    lock = RunLock(run_dir.path)
     try:
+        if os.environ.get("RANK", "0") == "0":  # one writer per run directory; under torchrun, rank 0
+            lock.acquire()
+            run_dir.remove_partial_files()
         return _resume_locked(run_dir, settings or {}, variant, reporter, registry)
     except BaseException as error:
         if is_disk_full(error):

@@ -246,10 +246,13 @@ class RunDir:
         problems = "; ".join(str(problem) for _, problem in damaged)
         raise GanforgeError(f"no intact checkpoint in {self.checkpoints_dir} ({problems}); start a new run")
 
-    def rewind(self, step: int) -> None:
-        """Forget what happened after ``step``: half-written temporary files and later lines of the metrics log."""
-        for partial in [*self.checkpoints_dir.glob(".*.tmp"), *self.path.glob(".*.tmp")]:
+    def remove_partial_files(self) -> None:
+        """Delete the temporary files of writes a killed process left unfinished (call only holding the lock)."""
+        for partial in [*self.checkpoints_dir.glob(".*.tmp"), *self.samples_dir.glob(".*.tmp"), *self.path.glob(".*.tmp")]:
             partial.unlink(missing_ok=True)
+
+    def rewind(self, step: int) -> None:
+        """Forget what happened after ``step``: later lines of the metrics log, and a line cut short."""
         if not self.metrics_path.exists():
             return
         if not self.metrics_path.is_file():

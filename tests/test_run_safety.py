@@ -10,7 +10,7 @@ import errno
 import json
 import os
 import shutil
-import signal
+import threading
 import zipfile
 from pathlib import Path
 
@@ -340,18 +340,27 @@ def test_a_checkpoint_at_an_absurd_position_is_refused_before_anything_is_writte
     assert "999999" not in line and files_of(run) == before
 
 
+def invoke_unless_blocked_by(fifo: Path, *args: str):
+    """``invoke(*args)``, or a failure if it waits on ``fifo`` (which is then opened for it, so that it returns)."""
+    results = []
+    worker = threading.Thread(target=lambda: results.append(invoke(*args)), daemon=True)
+    worker.start()
+    worker.join(60)
+    if worker.is_alive():
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # lets the blocked open() return
+        worker.join(60)
+        pytest.fail(f"{args[0]} blocked opening the FIFO {fifo}")
+    return results[0]
+
+
 def test_a_fifo_named_like_a_checkpoint_neither_hangs_resume_nor_sample(run, tmp_path):
     fifo = run / "checkpoints" / "step_99999999.safetensors"
     os.mkfifo(fifo)
-    signal.alarm(60)  # a hang fails the test instead of the suite
-    try:
-        result = invoke("sample", run, "-n", "4", "--out", tmp_path / "grid.png")
-        assert result.exit_code == 0 and f"warning: {fifo} is not a regular file" in result.stderr
-        one_line_error(invoke("sample", fifo, "--out", tmp_path / "other.png"), f"{fifo} is not a regular file")
-        result = invoke("resume", run, "--epochs", "3")
-        assert result.exit_code == 0 and f"warning: {fifo} is not a regular file" in result.stderr, result.output
-    finally:
-        signal.alarm(0)
+    result = invoke_unless_blocked_by(fifo, "sample", run, "-n", "4", "--out", tmp_path / "grid.png")
+    assert result.exit_code == 0 and f"warning: {fifo} is not a regular file" in result.stderr, result.output
+    one_line_error(invoke_unless_blocked_by(fifo, "sample", fifo, "--out", tmp_path / "other.png"), f"{fifo} is not a regular file")
+    result = invoke_unless_blocked_by(fifo, "resume", run, "--epochs", "3")
+    assert result.exit_code == 0 and f"warning: {fifo} is not a regular file" in result.stderr, result.output
     assert RunDir(run).checkpoints()[-1].name == "step_00000060.safetensors" and fifo.exists()
 
 
