@@ -10,7 +10,9 @@ import errno
 import json
 import os
 import shutil
-import threading
+import signal
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -340,27 +342,37 @@ def test_a_checkpoint_at_an_absurd_position_is_refused_before_anything_is_writte
     assert "999999" not in line and files_of(run) == before
 
 
-def invoke_unless_blocked_by(fifo: Path, *args: str):
-    """``invoke(*args)``, or a failure if it waits on ``fifo`` (which is then opened for it, so that it returns)."""
-    results = []
-    worker = threading.Thread(target=lambda: results.append(invoke(*args)), daemon=True)
-    worker.start()
-    worker.join(60)
-    if worker.is_alive():
-        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # lets the blocked open() return
-        worker.join(60)
-        pytest.fail(f"{args[0]} blocked opening the FIFO {fifo}")
-    return results[0]
+def invoke_unless_blocked(*args: str, timeout: float = 60) -> tuple[int, str]:
+    """``invoke(*args)`` in a forked child, killed if it blocks (on a FIFO, say): its exit code and stderr."""
+    report = Path(tempfile.mkstemp(suffix=".json")[1])
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        try:
+            result = invoke(*args)
+            report.write_text(json.dumps([result.exit_code, result.stderr]))
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + timeout
+    while os.waitpid(child, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail(f"'ganforge {args[0]}' blocked for {timeout} s")
+        time.sleep(0.05)
+    code, stderr = json.loads(report.read_text())
+    report.unlink()
+    return code, stderr
 
 
 def test_a_fifo_named_like_a_checkpoint_neither_hangs_resume_nor_sample(run, tmp_path):
     fifo = run / "checkpoints" / "step_99999999.safetensors"
     os.mkfifo(fifo)
-    result = invoke_unless_blocked_by(fifo, "sample", run, "-n", "4", "--out", tmp_path / "grid.png")
-    assert result.exit_code == 0 and f"warning: {fifo} is not a regular file" in result.stderr, result.output
-    one_line_error(invoke_unless_blocked_by(fifo, "sample", fifo, "--out", tmp_path / "other.png"), f"{fifo} is not a regular file")
-    result = invoke_unless_blocked_by(fifo, "resume", run, "--epochs", "3")
-    assert result.exit_code == 0 and f"warning: {fifo} is not a regular file" in result.stderr, result.output
+    code, stderr = invoke_unless_blocked("sample", run, "-n", "4", "--out", tmp_path / "grid.png")
+    assert code == 0 and f"warning: {fifo} is not a regular file" in stderr, stderr
+    code, stderr = invoke_unless_blocked("sample", fifo, "--out", tmp_path / "other.png")
+    assert code == 2 and stderr.startswith(f"error: {fifo} is not a regular file") and len(stderr.strip().splitlines()) == 1, stderr
+    code, stderr = invoke_unless_blocked("resume", run, "--epochs", "3")
+    assert code == 0 and f"warning: {fifo} is not a regular file" in stderr, stderr
     assert RunDir(run).checkpoints()[-1].name == "step_00000060.safetensors" and fifo.exists()
 
 
