@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import tempfile
 import time
 import warnings
@@ -26,6 +28,8 @@ class RunDir:
         self.samples_dir = self.path / "samples"
         self.checkpoints_dir = self.path / "checkpoints"
         self.best_path = self.checkpoints_dir / f"best{SUFFIX}"  # the best value of train.best_metric; never pruned
+        self.status_path = self.path / "status.json"  # running, finished, interrupted or failed: 'ganforge runs' reads it
+        self.report_path = self.path / "report.html"
 
     @staticmethod
     def default_path(variant: str, dataset: str, root: Path = Path("runs")) -> Path:
@@ -78,6 +82,12 @@ class RunDir:
 
     def write_config(self, config_json: str) -> None:
         write_atomic(self.config_path, lambda temporary: temporary.write_text(config_json + "\n"))
+
+    def write_status(self, state: str, **details: Any) -> None:
+        """Record what the run is doing: ``running`` (with this process's id and host, so that a run killed without
+        its end written can be told from one still going), or how it ended: ``finished``, ``interrupted``, ``failed``."""
+        record = {"state": state, "pid": os.getpid(), "host": socket.gethostname(), "time": time.time(), **details}
+        write_atomic(self.status_path, lambda temporary: temporary.write_text(json.dumps(record) + "\n"))
 
     def log_metrics(self, record: dict[str, Any]) -> None:
         with self.metrics_path.open("a") as log:
