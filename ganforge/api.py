@@ -357,11 +357,7 @@ def _truncation(variant: Variant, psi: float | None, mode: TruncationMode | None
         if mode is not None:
             raise GanforgeError("--truncation-mode needs --truncation PSI")
         return None
-    if variant.prior is None:
-        raise GanforgeError(
-            f"variant '{variant.config.variant.name}' draws no noise (it translates images), so --truncation has nothing to truncate"
-        )
-    return Truncation.choose(psi, mode, variant.prior)
+    return Truncation.choose(psi, mode, variant.require_prior("--truncation"))
 
 
 def interpolate(
@@ -398,6 +394,7 @@ def interpolate(
     if seeds is not None and len(seeds) < 2:
         raise GanforgeError(f"--seeds names {len(seeds)} point(s); a walk needs at least 2, e.g. --seeds 0,1,2")
     variant, checkpoint = _load(path, device, registry, ema)
+    variant.require_prior("a latent walk")
     chosen = _truncation(variant, truncation, truncation_mode)
     _check_label(variant, label)
     if label is not None and not variant.conditional:

@@ -43,7 +43,7 @@ class Sampler(nn.Module):
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         variant = self.variant
-        if variant.prior is None:
+        if variant.translates:
             return variant.translate(inputs[0])
         labels = inputs[1] if variant.conditional else None
         return variant.generate(variant.noise_inputs(inputs[0], labels, None))
@@ -64,7 +64,7 @@ def example_inputs(variant: Variant, batch: int, seed: int) -> tuple[torch.Tenso
     """Inputs of ``batch`` examples as the exported file takes them, on the variant's device."""
     generator = torch.Generator().manual_seed(seed)
     prior = variant.prior
-    if prior is None:
+    if variant.translates:
         images = torch.rand(batch, *variant.spec.shape, generator=generator).mul_(2).sub_(1)
         return (images.to(variant.device),)
     z = sample_noise(prior, batch, "cpu", generator).to(variant.device)
@@ -74,7 +74,7 @@ def example_inputs(variant: Variant, batch: int, seed: int) -> tuple[torch.Tenso
 
 
 def input_names(variant: Variant) -> list[str]:
-    if variant.prior is None:
+    if variant.translates:
         return ["images"]
     return ["z", "labels"] if variant.conditional else ["z"]
 
@@ -97,6 +97,8 @@ def export(variant: Variant, format: Format, out: Path, batch: int | None = None
     """Write ``variant``'s generator side to ``out`` in ``format``, with a free batch dimension unless ``batch`` is
     given, and check the written file against PyTorch on fresh inputs."""
     check_format(format, out)
+    if not variant.translates:
+        variant.require_prior("export")  # its inputs are draws of z
     if batch is not None and batch < 1:
         raise GanforgeError(f"--batch {batch} is not a batch size; pass at least 1, or leave it out for a free batch dimension")
     sampler = Sampler(variant).eval()
@@ -156,6 +158,8 @@ def _run_onnx(path: Path, names: list[str], inputs: tuple[torch.Tensor, ...]) ->
 
 
 def _run_torchscript(path: Path, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    loaded = torch.jit.load(str(path), map_location="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript's, pointing at torch.export
+        loaded = torch.jit.load(str(path), map_location="cpu")
     with torch.no_grad():
         return loaded(*(tensor.cpu() for tensor in inputs)).float()

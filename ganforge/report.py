@@ -21,7 +21,7 @@ from ganforge.rundir import RunDir
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
-.meta { color: #555; } code, pre { background: #f4f4f4; padding: 2px 4px; } pre { padding: 10px; overflow-x: auto; }
+.meta { color: #555; } code, pre { background: #f4f4f4; padding: 2px 4px; } pre { padding: 10px; white-space: pre-wrap; word-break: break-all; }
 #grid { image-rendering: pixelated; max-width: 100%; border: 1px solid #ccc; }
 .strip { display: flex; gap: 6px; overflow-x: auto; padding: 6px 0; }
 .strip figure { margin: 0; text-align: center; font-size: 11px; color: #555; cursor: pointer; }

@@ -197,12 +197,25 @@ class Variant:
         augmentation) is drawn from ``generator``; None means at its mean, deterministic (as ``ganforge export``
         needs). The default suits a generator that takes z alone.
         """
-        if self.prior is None:
-            raise GanforgeError(
-                f"variant '{self.config.variant.name}' draws no noise; latent walks, truncation and noise inputs need "
-                "a noise-driven variant"
-            )
+        self.require_prior("noise inputs")
         return noise
+
+    def require_prior(self, purpose: str) -> NoiseConfig:
+        """:attr:`prior`, or a one-line error saying why ``purpose`` (a latent walk, truncation) cannot be had."""
+        if self.prior is not None:
+            return self.prior
+        name = self.config.variant.name
+        if self.translates:
+            raise GanforgeError(f"variant '{name}' translates images and draws no noise, so {purpose} has nothing to work on")
+        raise GanforgeError(
+            f"variant '{name}' does not declare the noise it draws, which {purpose} needs: its plugin can give it a "
+            "'noise' section of ganforge.noise.NoiseConfig (or override Variant.prior)"
+        )
+
+    @property
+    def translates(self) -> bool:
+        """Whether the variant is image-to-image (it implements :meth:`translate`)."""
+        return type(self).translate is not Variant.translate
 
     @property
     def conditional(self) -> bool:

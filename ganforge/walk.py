@@ -76,11 +76,7 @@ def latent_walk(
 
     Class-conditional variants walk in one row per class, the same z in every row, or in class ``label`` alone.
     """
-    prior = variant.prior
-    if prior is None:
-        raise GanforgeError(
-            f"variant '{variant.config.variant.name}' draws no noise (it translates images), so it has no latent space to walk"
-        )
+    prior = variant.require_prior("a latent walk")
     stops = keyframes(prior, walks, points, seeds, seed)
     if len(stops) < 2:
         raise GanforgeError(f"a walk needs at least 2 points; got {len(stops)} (--points N or --seeds a,b,...)")
