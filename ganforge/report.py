@@ -21,7 +21,7 @@ from ganforge.rundir import RunDir
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
-.meta { color: #555; } code, pre { background: #f4f4f4; padding: 2px 4px; } pre { padding: 10px; white-space: pre-wrap; word-break: break-all; }
+.meta { color: #555; } code, pre { background: #f4f4f4; padding: 2px 4px; } pre { padding: 10px; white-space: pre-wrap; overflow-wrap: anywhere; }
 #grid { image-rendering: pixelated; max-width: 100%; border: 1px solid #ccc; }
 .strip { display: flex; gap: 6px; overflow-x: auto; padding: 6px 0; }
 .strip figure { margin: 0; text-align: center; font-size: 11px; color: #555; cursor: pointer; }
@@ -58,6 +58,9 @@ def reproduce_command(config: dict[str, Any], registry: Any = None) -> str:
     for key, value in flat.items():
         if key in ("data.name", "train.device") or defaults.get(key) == value:
             continue  # the device is where it ran, not what it is; auto picks it again
+        if key == "data.root":
+            words += ["--data-root", str(value)]
+            continue
         text = value.removeprefix("ganforge:") if key.endswith(".name") and isinstance(value, str) else value
         words += ["--set", f"{key}={'none' if text is None else str(text).lower() if isinstance(text, bool) else text}"]
     return shlex.join(words)

@@ -64,7 +64,8 @@ class RunDir:
         try:
             for directory in (run.path, run.samples_dir, run.checkpoints_dir):
                 directory.mkdir(parents=True, exist_ok=True)
-            for stale in (run.metrics_path, *run.checkpoints_dir.glob("*" + SUFFIX), *run.samples_dir.glob("*.png")):
+            old_files = (run.metrics_path, run.report_path, run.status_path)
+            for stale in (*old_files, *run.checkpoints_dir.glob("*" + SUFFIX), *run.samples_dir.glob("*.png")):
                 stale.unlink(missing_ok=True)
         except OSError as exc:
             raise GanforgeError(f"cannot create run directory {path}: {exc.strerror}; choose another --out") from None

@@ -94,3 +94,12 @@ def test_a_real_browser_shows_the_samples_and_the_curves(run, tmp_path):
         assert exact(seen, colour) >= 0.9 * exact(grid, colour), colour
     near_blue = ((seen - torch.tensor((31, 119, 180))).abs().sum(-1) < 30).sum()  # matplotlib's first line colour
     assert near_blue > 100  # the curves picture
+
+
+def test_the_command_names_the_data_folder_with_its_flag(tmp_path):
+    from ganforge.report import reproduce_command
+
+    config = ganforge.configure("vanilla", "mnist", {"data.root": str(tmp_path / "my data"), "data.split": "test", "train.seed": 3})
+    words = shlex.split(reproduce_command(config.to_dict()))
+    assert words[words.index("--data-root") + 1] == str(tmp_path / "my data")  # quoted where it has a space
+    assert "data.split=test" in words and "train.seed=3" in words and not any(w.startswith("data.root=") for w in words)
