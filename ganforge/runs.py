@@ -25,7 +25,7 @@ class RunSummary:
     status: str  # running, finished, interrupted, failed, killed (gone without a word), unknown, damaged, not a run
     variant: str | None = None
     data: str | None = None
-    steps: int | None = None  # the last logged generator step
+    steps: int | None = None  # the last logged generator step (or the one status.json names, if later)
     epoch: int | None = None
     last: dict[str, float] = field(default_factory=dict)  # loss_d, loss_g, d_real, d_fake of the last log line
     best: dict[str, Any] | None = None  # {"metric", "value", "step"} of the best evaluation
@@ -46,18 +46,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _state(run: RunDir) -> str:
-    """What ``status.json`` says, with a "running" run whose process is gone on this host called "killed"."""
+def _state(run: RunDir) -> tuple[str, int | None]:
+    """What ``status.json`` says and the step it names, with a "running" run whose process is gone on this host
+    called "killed"."""
     if not run.status_path.is_file():
-        return "unknown"  # written before ganforge recorded it
+        return "unknown", None  # written before ganforge recorded it
     try:
         status = json.loads(run.status_path.read_text())
-        state = str(status["state"])
+        state, step = str(status["state"]), status.get("step")
     except (OSError, ValueError, KeyError, TypeError):
-        return "unknown"
+        return "unknown", None
     if state == "running" and status.get("host") == socket.gethostname() and isinstance(status.get("pid"), int):
-        return "running" if _alive(status["pid"]) else "killed"
-    return state
+        state = "running" if _alive(status["pid"]) else "killed"
+    return state, step if isinstance(step, int) else None
 
 
 def summarise(path: Path) -> RunSummary:
@@ -70,7 +71,8 @@ def summarise(path: Path) -> RunSummary:
         return RunSummary(shown, "not a run", problem="no config.json, metrics.jsonl or checkpoints/")
     try:
         config = json.loads(run.config_path.read_text())
-        summary = RunSummary(shown, _state(run), str(config["variant"]), str(config["data"]["name"]))
+        state, step = _state(run)
+        summary = RunSummary(shown, state, str(config["variant"]), str(config["data"]["name"]), step)
     except (OSError, ValueError) as exc:
         return RunSummary(shown, "damaged", problem=f"config.json is not JSON ({getattr(exc, 'msg', exc)})")
     except (KeyError, TypeError) as exc:
@@ -98,7 +100,7 @@ def summarise(path: Path) -> RunSummary:
             if record.get("best") and isinstance(record.get(main), (int, float)):
                 summary.best = {"metric": main, "value": record[main], "step": record["step"]}
             continue
-        summary.steps, summary.epoch = record["step"], record.get("epoch")
+        summary.steps, summary.epoch = max(record["step"], step or 0), record.get("epoch")
         summary.last = {k: record[k] for k in ("loss_d", "loss_g", "d_real", "d_fake") if isinstance(record.get(k), (int, float))}
     return summary
 

@@ -169,11 +169,11 @@ class Trainer:
         except BaseException as error:
             stopped = isinstance(error, TrainingInterrupted)
             self.mark("interrupted" if stopped else "failed", step=self.progress.step, error=None if stopped else one_line(error))
-            self.write_report(quiet=True)
+            self.write_report()
             self.hooks.finish(None, error)
             raise
         self.mark("finished", step=result.steps)
-        result.report = self.write_report(quiet=False)
+        result.report = self.write_report()
         self.hooks.finish(result, None)
         return result
 
@@ -181,9 +181,9 @@ class Trainer:
         if self.job.is_main:
             self.run_dir.write_status(state, **details)
 
-    def write_report(self, quiet: bool) -> Path | None:
-        """The run's page (:mod:`ganforge.report`); after a failure, a page that cannot be written must not hide
-        the failure, so its own error becomes a warning."""
+    def write_report(self) -> Path | None:
+        """The run's page (:mod:`ganforge.report`). A page that cannot be written must not undo the training, nor
+        hide why a run failed: its own error becomes a warning (``ganforge report RUN`` tries again)."""
         if not self.job.is_main:
             return None
         from ganforge.report import write_report
@@ -191,8 +191,6 @@ class Trainer:
         try:
             return write_report(self.run_dir.path, registry=self.variant.registry)
         except Exception as exc:
-            if not quiet:
-                raise
             warnings.warn(f"could not write {self.run_dir.report_path}: {one_line(exc)}", GanforgeWarning, stacklevel=2)
             return None
 

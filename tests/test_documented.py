@@ -360,7 +360,7 @@ def test_the_readme_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_r
     pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
     monkeypatch.chdir(tmp_path)
     ganforge.api.export(tiny_run_in_runs / "runs" / "tiny", "onnx", "generator.onnx")
-    code = python_block(README, "Running the ONNX\nfile needs only numpy and onnxruntime")
+    code = python_block(README, "needs only numpy and onnxruntime")
     assert len([line for line in code.splitlines() if line.strip()]) <= 5
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import ganforge
 from ganforge.cli import app
 from ganforge.interrupt import TrainingInterrupted
-from ganforge.runs import age
+from ganforge.runs import age, summarise
 
 from conftest import TINY
 
@@ -53,6 +53,8 @@ def test_a_run_stopped_by_a_signal_is_marked_interrupted(tmp_path, monkeypatch):
         ganforge.train("vanilla", "ring8", settings=SETTINGS, out=tmp_path / "run")
     assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "interrupted"
     assert (tmp_path / "run" / "report.html").exists()  # the page is written however the run ended
+    listed = summarise(tmp_path / "run")
+    assert listed.status == "interrupted" and listed.steps == 0  # no log line yet: the step status.json names
 
 
 def test_the_table_tells_each_run_apart(root):
