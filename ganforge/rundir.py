@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import re
+import socket
 import stat
 import tempfile
 import time
@@ -33,6 +34,8 @@ class RunDir:
         self.samples_dir = self.path / "samples"
         self.checkpoints_dir = self.path / "checkpoints"
         self.best_path = self.checkpoints_dir / f"best{SUFFIX}"  # the best value of train.best_metric; never pruned
+        self.status_path = self.path / "status.json"  # running, finished, interrupted or failed: 'ganforge runs' reads it
+        self.report_path = self.path / "report.html"
 
     @staticmethod
     def default_path(variant: str, dataset: str, root: Path = Path("runs")) -> Path:
@@ -125,10 +128,15 @@ class RunDir:
 
     @classmethod
     def create(cls, path: Path) -> "RunDir":
-        """The directories of a run at ``path``, made without any check or lock (for tests and tools)."""
+        """The directories of a run at ``path``, an old run's files removed, without any check or lock (for tests
+        and tools; ``ganforge run`` uses :meth:`start`)."""
         run = cls(path)
-        for directory in (run.path, run.samples_dir, run.checkpoints_dir):
-            directory.mkdir(parents=True, exist_ok=True)
+        try:
+            for directory in (run.path, run.samples_dir, run.checkpoints_dir):
+                directory.mkdir(parents=True, exist_ok=True)
+            run._remove_own_files()
+        except OSError as exc:
+            raise GanforgeError(f"cannot create run directory {path}: {exc.strerror}; choose another --out") from None
         return run
 
     def saved_anything(self) -> bool:
@@ -153,7 +161,7 @@ class RunDir:
 
     def _remove_own_files(self) -> None:
         """Every file ganforge writes in a run directory, and nothing else."""
-        own = [self.config_path, self.metrics_path, self.path / CURVES_NAME, *self.path.glob(".*.tmp")]
+        own = [self.config_path, self.metrics_path, self.status_path, self.report_path, self.path / CURVES_NAME, *self.path.glob(".*.tmp")]
         if self.samples_dir.is_dir():
             own += [p for p in self.samples_dir.iterdir() if SAMPLE_NAME.match(p.name) or p.name.endswith(".tmp")]
         if self.checkpoints_dir.is_dir():
@@ -180,6 +188,12 @@ class RunDir:
 
     def write_config(self, config_json: str) -> None:
         write_atomic(self.config_path, lambda temporary: temporary.write_text(config_json + "\n"))
+
+    def write_status(self, state: str, **details: Any) -> None:
+        """Record what the run is doing: ``running`` (with this process's id and host, so that a run killed without
+        its end written can be told from one still going), or how it ended: ``finished``, ``interrupted``, ``failed``."""
+        record = {"state": state, "pid": os.getpid(), "host": socket.gethostname(), "time": time.time(), **details}
+        write_atomic(self.status_path, lambda temporary: temporary.write_text(json.dumps(record) + "\n"))
 
     def log_metrics(self, record: dict[str, Any]) -> None:
         """Append one line to ``metrics.jsonl``; a failed write (a full disk) leaves no part of it behind."""
