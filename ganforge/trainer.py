@@ -34,7 +34,7 @@ from ganforge.health import SkipWatch
 from ganforge.images import save_samples
 from ganforge.interrupt import StopSignals, TrainingInterrupted
 from ganforge.lifecycle import Lifecycle
-from ganforge.rundir import RunDir
+from ganforge.rundir import RunDir, is_disk_full
 from ganforge.schedule import Clock, Rates
 from ganforge.state import Progress, capture
 from ganforge.variant import Variant
@@ -168,8 +168,12 @@ class Trainer:
             result = self.run()
         except BaseException as error:
             stopped = isinstance(error, TrainingInterrupted)
-            self.mark("interrupted" if stopped else "failed", step=self.progress.step, error=None if stopped else one_line(error))
-            self.write_report()
+            try:
+                self.mark("interrupted" if stopped else "failed", step=self.progress.step, error=None if stopped else one_line(error))
+            except OSError:  # the disk that stopped the run cannot take its status either; the error says why
+                pass
+            if not is_disk_full(error):  # a page would not fit either: one line saying the disk is full is enough
+                self.write_report()
             self.hooks.finish(None, error)
             raise
         self.mark("finished", step=result.steps)
