@@ -109,10 +109,13 @@ class RunDir:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise GanforgeError(f"cannot create run directory {self.path}: {exc.strerror}; choose another --out") from None
+        had_lock_file = (self.path / LOCK_NAME).exists()
         lock = RunLock(self.path).acquire()
         try:
             self.check_replaceable(overwrite)  # again, under the lock: another process may have started a run here
         except BaseException:
+            if not had_lock_file:  # leave a directory that is not ours as it was
+                (self.path / LOCK_NAME).unlink(missing_ok=True)
             lock.release()
             raise
         try:
