@@ -27,6 +27,7 @@ from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
 from ganforge.errors import GanforgeError, GanforgeWarning
+from ganforge.interrupt import TrainingInterrupted
 from ganforge.images import IMAGE_SUFFIXES, image_files, image_grid, read_image, save_samples, scatter_plot, write_image
 from ganforge.noise import Truncation, TruncationMode, truncated
 from ganforge.video import check_target, write_animation
@@ -156,7 +157,9 @@ def train(
         return _fit(trainer, reporter, progress)
     except BaseException as error:
         saved = run_dir.saved_anything()
-        if not saved:  # nothing to resume: leave nothing behind, so that the same command can simply be run again
+        # nothing to resume: leave nothing behind, so that the same command can simply be run again (an
+        # interruption saved a checkpoint to resume from, by contract: its run is never discarded)
+        if not saved and not isinstance(error, TrainingInterrupted):
             run_dir.discard(lock, created)
         if is_disk_full(error):
             raise disk_full_error(run_dir, saved) from None
