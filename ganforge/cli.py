@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import time
 import warnings
 from pathlib import Path
@@ -205,14 +206,15 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory (as 'ganforge resume')."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
     nproc: int = typer.Option(1, "--nproc", min=1, help="Train with N processes on this machine (launches torchrun)."),
+    max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Restart the job from its latest checkpoint up to K times when a process fails (torchrun's --max-restarts)."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     from ganforge.config import parse_assignments
 
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
-    if nproc > 1 and "WORLD_SIZE" not in os.environ:
-        raise typer.Exit(_launch_torchrun(nproc))
+    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun(nproc, max_restarts))
 
     settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
@@ -269,21 +271,39 @@ def resume_run(
     _resume(run_dir, settings, None)
 
 
-def _launch_torchrun(nproc: int) -> int:
-    """Run this very command again under ``torchrun --standalone --nproc_per_node=N``; its exit code."""
+def _launch_torchrun(nproc: int, max_restarts: int) -> int:
+    """Run this very command again under ``torchrun --standalone --nproc_per_node=N --max-restarts=K``
+    (:mod:`ganforge.launch`); its exit code.
+
+    Every process prints the errors and warnings they all meet: each distinct line is shown once.
+    """
     import subprocess
     import sys
 
     argv = sys.argv[sys.argv.index("run") :]
-    for index, arg in enumerate(argv):
-        if arg == "--nproc":
-            del argv[index : index + 2]
-            break
-        if arg.startswith("--nproc="):
-            del argv[index]
-            break
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    return subprocess.call([*launcher, "-m", "ganforge", *argv])
+    for option in ("--nproc", "--max-restarts"):
+        for index, arg in enumerate(argv):
+            if arg == option:
+                del argv[index : index + 2]
+                break
+            if arg.startswith(option + "="):
+                del argv[index]
+                break
+    launcher = [sys.executable, "-m", "ganforge.launch", "--standalone", f"--nproc_per_node={nproc}", f"--max-restarts={max_restarts}"]
+    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
+        forward = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
+        try:
+            shown: set[str] = set()
+            assert job.stderr is not None
+            for line in job.stderr:
+                if line not in shown or not line.strip():
+                    shown.add(line)
+                    sys.stderr.write(line)
+            return job.wait()
+        except KeyboardInterrupt:  # Ctrl-C reached every process of the job too: let them stop and save
+            return job.wait()
+        finally:
+            signal.signal(signal.SIGTERM, forward)
 
 
 def _quiet_unless_rank_zero() -> None:

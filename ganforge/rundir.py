@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import time
@@ -26,10 +27,14 @@ class RunDir:
         self.samples_dir = self.path / "samples"
         self.checkpoints_dir = self.path / "checkpoints"
         self.best_path = self.checkpoints_dir / f"best{SUFFIX}"  # the best value of train.best_metric; never pruned
+        self.job_path = self.path / ".torchrun-job"  # the id of the torchrun job that began the run, if any
 
     @staticmethod
     def default_path(variant: str, dataset: str, root: Path = Path("runs")) -> Path:
-        """``runs/<variant>-<dataset>-<timestamp>``, with a counter if that exists already."""
+        """``runs/<variant>-<dataset>-<timestamp>``, with a counter if that exists already; under torchrun
+        ``runs/<variant>-<dataset>-<job id>``, the same on every process and in every restart of the job."""
+        if job_id := os.environ.get("TORCHELASTIC_RUN_ID"):
+            return root / f"{variant}-{dataset}-{job_id}"
         base = root / f"{variant}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
         path, counter = base, 1
         while path.exists():
@@ -75,6 +80,21 @@ class RunDir:
         if not run.checkpoints():
             raise GanforgeError(f"{path} holds no checkpoints in {run.checkpoints_dir}; it is not a run that can be resumed")
         return run
+
+    def mark_job(self) -> None:
+        """Record which torchrun job began this run, so that a restart of the job knows the run is its own."""
+        if job_id := os.environ.get("TORCHELASTIC_RUN_ID"):
+            write_atomic(self.job_path, lambda temporary: temporary.write_text(job_id + "\n"))
+
+    def begun_by_this_job(self) -> bool:
+        """True in a restart of the torchrun job (``--max-restarts``) that began this run: it should go on with it."""
+        job_id, restarts = os.environ.get("TORCHELASTIC_RUN_ID"), os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        if not job_id or restarts == "0":
+            return False
+        try:
+            return self.job_path.read_text().strip() == job_id
+        except (OSError, UnicodeDecodeError):
+            return False
 
     def write_config(self, config_json: str) -> None:
         write_atomic(self.config_path, lambda temporary: temporary.write_text(config_json + "\n"))
