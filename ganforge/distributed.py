@@ -142,7 +142,7 @@ class Distributed:
         """
         try:
             store = dist.distributed_c10d._get_default_store()
-            call = f"ganforge/roll/{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}/{step}"
+            call = f"ganforge/roll/{step}"
             store.set(f"{call}/{self.rank}", "here")
             deadline = time.monotonic() + grace_s
             while True:
@@ -169,7 +169,13 @@ def from_environment(device: str, timeout_s: float = 1800.0) -> Distributed:
         if use_cuda:
             torch.cuda.set_device(job.local_rank)
         try:
-            dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timedelta(seconds=timeout_s))
+            timeout = timedelta(seconds=timeout_s)
+            store, _, _ = next(dist.rendezvous("env://", timeout=timeout))
+            # torchrun's agent keeps its store across restarts (--max-restarts): keys of each attempt apart, or a
+            # restarted rank could read the address of a process of the attempt before
+            store = dist.PrefixStore(f"ganforge/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+            backend = "nccl" if use_cuda else "gloo"
+            dist.init_process_group(backend, store=store, rank=job.rank, world_size=world_size, timeout=timeout)
         except (RuntimeError, ValueError) as exc:
             raise GanforgeError(f"could not join the torchrun job as rank {job.rank} of {world_size}: {exc}") from None
         atexit.register(dist.destroy_process_group)
