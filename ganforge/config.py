@@ -91,9 +91,7 @@ class ScheduleConfig:
 class DistConfig:
     """Settings of the ``dist`` section: a data-parallel job under torchrun (see docs/scaling.md)."""
 
-    # seconds a process waits for the others in any collective call (and to join the job) before it stops,
-    # naming the rank that did not answer; longer than the slowest work rank 0 does alone (evaluation, a checkpoint)
-    timeout_s: float = at_least(1.0, 1800.0)
+    timeout_s: float = at_least(1.0, 1800.0)  # seconds one process waits for the others before the job stops (see docs/scaling.md)
 
 
 # The core's own sections, present in every run's config.
