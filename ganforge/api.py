@@ -200,7 +200,7 @@ def resume(
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     RunDir.check_writable(run_dir.path, overwrite=True)
-    checkpoint = run_dir.latest_good_checkpoint()
+    checkpoint = run_dir.latest_good_checkpoint(set_aside=os.environ.get("RANK", "0") == "0")  # one process renames
     saved_variant = checkpoint.meta["variant"]
     if variant is not None and registry.get("variant", variant).name != saved_variant:
         raise GanforgeError(

@@ -8,6 +8,9 @@ differentiate D twice for gradient penalties and switch networks between stages,
 (which expects every wrapped parameter to get a gradient in every backward) allows. StyleGAN2-ADA's trainer
 synchronises its gradients the same way for the same reasons. Synchronisation per optimizer step also means
 variants need no changes to run on many processes.
+
+No collective call waits forever: each gives up after ``dist.timeout_s`` and raises :class:`PeerLost`, and the
+trainer names the rank that stopped answering (:meth:`Distributed.silent_ranks`).
 """
 
 from __future__ import annotations

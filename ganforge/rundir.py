@@ -118,8 +118,9 @@ class RunDir:
         for old in self.checkpoints()[:-keep]:
             old.unlink()
 
-    def latest_good_checkpoint(self) -> Checkpoint:
-        """The newest checkpoint that reads back intact; damaged newer ones are renamed ``*.corrupt``, with a warning."""
+    def latest_good_checkpoint(self, set_aside: bool = True) -> Checkpoint:
+        """The newest checkpoint that reads back intact; damaged newer ones are renamed ``*.corrupt``, with a warning
+        (unless not ``set_aside``: the other processes of a job, whose rank 0 does it)."""
         damaged: list[tuple[Path, GanforgeError]] = []
         for path in reversed(self.checkpoints()):
             try:
@@ -127,7 +128,7 @@ class RunDir:
             except GanforgeError as exc:
                 damaged.append((path, exc))
                 continue
-            for bad, problem in damaged:
+            for bad, problem in damaged if set_aside else []:
                 bad.rename(bad.with_name(bad.name + ".corrupt"))
                 message = f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}"
                 warnings.warn(message, GanforgeWarning, stacklevel=2)

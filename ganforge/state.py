@@ -5,7 +5,7 @@ included), the schedule's clock, the fp16 GradScalers, the variant's extra state
 every random number generator (torch on the CPU and each CUDA device, Python's ``random``, numpy's global one),
 the data order and the position inside the epoch, the metric sums of the logging interval in progress, the
 non-finite streaks and the best value so far. Restored in a fresh process, training goes on bit for bit as if it
-had never stopped.
+had never stopped. In a data-parallel job each rank's own part of this state is added by :mod:`ganforge.ranks`.
 """
 
 from __future__ import annotations
