@@ -11,7 +11,7 @@ timed. The two settings alternate ``--repeats`` times (which goes first alternat
 speed hits both alike; the table gives every repeat and the medians.
 
     python benchmarks/bench_scaling.py                           # 2 processes vs 2 threads, dcgan, batch 64
-    python benchmarks/bench_scaling.py --repeats 7 --json scaling.json
+    python benchmarks/bench_scaling.py --repeats 7 --one-thread --json scaling.json
     python benchmarks/bench_scaling.py --device cuda --nproc 8    # 1 -> 8 GPUs
     python benchmarks/bench_scaling.py --variant vanilla --data ring8 --steps 8 --repeats 1   # a quick check
 """
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--log-every", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--one-thread", action="store_true", help="CPU: also 1 process of 1 thread, to tell thread contention apart")
     parser.add_argument("--set", dest="settings", action="append", default=[], help="key=value, passed on to every run")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -69,12 +70,14 @@ def main() -> None:
         "one": ([], {"OMP_NUM_THREADS": threads}),
         "many": (["--nproc", str(args.nproc)], {"OMP_NUM_THREADS": "1"}),
     }
-    results: dict[str, list[float]] = {"one": [], "many": []}
+    if args.one_thread and args.device == "cpu":
+        sides["one thread"] = ([], {"OMP_NUM_THREADS": "1"})
+    results: dict[str, list[float]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory() as work:
         for repeat in range(args.repeats):
-            for side in ("one", "many") if repeat % 2 == 0 else ("many", "one"):
+            for side in list(sides) if repeat % 2 == 0 else list(sides)[::-1]:
                 extra, env = sides[side]
-                out = Path(work) / f"{side}-{repeat}"
+                out = Path(work) / f"{side.replace(' ', '-')}-{repeat}"
                 results[side].append(images_per_s([*common, *extra, "--out", str(out)], {**os.environ, **env}, out))
                 print(f"repeat {repeat + 1} {side:>4}: {results[side][-1]:,.0f} images/s", flush=True)
 
@@ -89,9 +92,12 @@ def main() -> None:
     print(f"\n{args.variant} on {args.data}, batch {args.batch_size} per process, {args.device}: {label}")
     print(f"  1 process   median {one:,.0f} images/s  (range {spread['one'][0]:,.0f}-{spread['one'][1]:,.0f})")
     print(f"  {args.nproc} processes median {many:,.0f} images/s  (range {spread['many'][0]:,.0f}-{spread['many'][1]:,.0f})")
+    if "one thread" in results:
+        alone = statistics.median(results["one thread"])
+        print(f"  1 process of 1 thread median {alone:,.0f} images/s  (range {min(results['one thread']):,.0f}-{max(results['one thread']):,.0f})")
     print(f"  {ratio_name}: {ratio:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"setting": vars(args) | {"json": str(args.json)}, "one": results["one"], "many": results["many"],
+        args.json.write_text(json.dumps({"setting": vars(args) | {"json": str(args.json)}, **results,
                                          "median_one": one, "median_many": many, ratio_name: ratio}, indent=2))  # fmt: skip
 
 

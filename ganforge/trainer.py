@@ -243,7 +243,7 @@ class Trainer:
             order = self.job.shard(torch.randperm(len(self.data), generator=order_rng)).to(self.data.data.device)
             first = at.position if epoch == at.epoch else 0
             end = min(run.steps_per_epoch, first + run.total_steps - at.step)
-            at.epoch, at.position = epoch, first
+            at.epoch, at.position, stop = epoch, first, None
             if first == end:  # resumed from this epoch's end checkpoint: nothing left of it
                 continue
             self.reporter.epoch_started(epoch, run.epochs, end - first)
