@@ -214,7 +214,7 @@ def run(
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
     if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
-        raise typer.Exit(_launch_torchrun(nproc, max_restarts))
+        raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
 
     settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
@@ -253,9 +253,14 @@ def resume_run(
     keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Where the run's dataset files are now."),
     assignments: list[str] = typer.Option([], "--set", help="key=value among the keys a resume may change; repeatable."),
+    nproc: int = typer.Option(1, "--nproc", min=1, help="Go on with N processes on this machine (launches torchrun; see docs/scaling.md)."),
+    max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Restart the job from its latest checkpoint up to K times when a process fails."),
 ) -> None:
     """Continue a run from its newest intact checkpoint, exactly where it stopped (crash, Ctrl-C or its end)."""
     from ganforge.config import parse_assignments
+
+    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun("resume", nproc, max_restarts))
 
     settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
@@ -271,7 +276,7 @@ def resume_run(
     _resume(run_dir, settings, None)
 
 
-def _launch_torchrun(nproc: int, max_restarts: int) -> int:
+def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
     """Run this very command again under ``torchrun --standalone --nproc_per_node=N --max-restarts=K``
     (:mod:`ganforge.launch`); its exit code.
 
@@ -280,7 +285,7 @@ def _launch_torchrun(nproc: int, max_restarts: int) -> int:
     import subprocess
     import sys
 
-    argv = sys.argv[sys.argv.index("run") :]
+    argv = sys.argv[sys.argv.index(command) :]
     for option in ("--nproc", "--max-restarts"):
         for index, arg in enumerate(argv):
             if arg == option:
@@ -291,7 +296,9 @@ def _launch_torchrun(nproc: int, max_restarts: int) -> int:
                 break
     launcher = [sys.executable, "-m", "ganforge.launch", "--standalone", f"--nproc_per_node={nproc}", f"--max-restarts={max_restarts}"]
     with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
-        forward = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
+        # Ctrl-C reaches every process of the job from the terminal: they stop and save, this one reads on
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        terminate = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
         try:
             shown: set[str] = set()
             assert job.stderr is not None
@@ -300,10 +307,9 @@ def _launch_torchrun(nproc: int, max_restarts: int) -> int:
                     shown.add(line)
                     sys.stderr.write(line)
             return job.wait()
-        except KeyboardInterrupt:  # Ctrl-C reached every process of the job too: let them stop and save
-            return job.wait()
         finally:
-            signal.signal(signal.SIGTERM, forward)
+            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGTERM, terminate)
 
 
 def _quiet_unless_rank_zero() -> None:

@@ -118,7 +118,7 @@ def test_a_two_process_job_killed_at_a_random_step_resumes_bit_identical(tmp_pat
     assert saved and saved[-1] < TOTAL_STEPS, f"the job had saved {saved} when killed; make it longer"
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "ganforge", "run", "vanilla", "--resume", str(out), "--nproc", "2"],
+        [sys.executable, "-m", "ganforge", "resume", str(out), "--nproc", "2"],
         capture_output=True, text=True, timeout=300, env=child_env(),
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
