@@ -379,11 +379,13 @@ def evaluate(
     say: Callable[[str], None] = lambda message: None,
     evaluator: Literal["cnn", "inception"] = "cnn",
     inception_weights: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Score the generator saved at ``path`` against its run's data, with the metrics that fit the data.
 
     ``count`` samples (default: the protocol's, 2,500 for the 2-D mixtures), drawn with ``seed``; the EMA weights
-    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator.
+    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator, and
+    ``progress(done, total)`` how far that training is.
     ``evaluator`` "inception" computes image scores on Inception-v3, whose weights must be on disk (see
     :mod:`ganforge.evaluation.inception`).
     """
@@ -391,7 +393,7 @@ def evaluate(
     data = load_dataset(variant.config).to(variant.device)
     config = variant.config
     weights = None if inception_weights is None else Path(inception_weights)
-    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights)
+    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights, progress)
     return judge(variant, count, seed)
 
 

@@ -412,16 +412,17 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(f"The run is now at generator step {result.steps:,} (epoch {result.epochs}); this session took {took}.")
     else:
         console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
+    # paths whole, on lines of their own: a terminal narrower than a path lets it run on rather than break it
     if result.samples:
-        console.print(escape(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})"))
-    console.print(escape(f"  checkpoint  {result.checkpoint}"))
-    console.print(escape(f"  metrics     {result.run_dir.metrics_path}"))
+        console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})", soft_wrap=True, highlight=False, markup=False)
+    console.print(f"  checkpoint  {result.checkpoint}", soft_wrap=True, highlight=False, markup=False)
+    console.print(f"  metrics     {result.run_dir.metrics_path}", soft_wrap=True, highlight=False, markup=False)
     if result.curves is not None:
-        console.print(escape(f"  curves      {result.curves}"))
+        console.print(f"  curves      {result.curves}", soft_wrap=True, highlight=False, markup=False)
     if _translates(run_path):
-        console.print(escape(f"Translate images: ganforge sample {run_path} --input-dir DIR --out translated/"))
+        console.print(f"Translate images: ganforge sample {run_path} --input-dir DIR --out translated/", soft_wrap=True, highlight=False, markup=False)
     else:
-        console.print(escape(f"More samples: ganforge sample {run_path} -n 64 --out grid.png"))
+        console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png", soft_wrap=True, highlight=False, markup=False)
 
 
 def _translates(run_path: Path) -> bool:
@@ -524,8 +525,13 @@ def evaluate(
             raise GanforgeError("--samples and --count both say how many samples; pass only --count (-n)")
         warnings.warn("--samples is deprecated; use --count (-n)", GanforgeWarning, stacklevel=2)
         count = old_count
-    say = (lambda message: err_console.print(message)) if as_json else console.print
-    report = api.evaluate(path, count, device, seed, ema, say=say, evaluator=evaluator, inception_weights=inception_weights)
+    from ganforge.console import StepProgress
+
+    shown_on = err_console if as_json else console  # --json keeps stdout for the JSON
+    with StepProgress(shown_on, "Training the evaluator") as progress:
+        report = api.evaluate(
+            path, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
+        )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return

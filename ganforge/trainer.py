@@ -40,8 +40,14 @@ from ganforge.variant import Variant
 
 
 class Reporter(Protocol):
-    """What the loop tells whoever is watching (the CLI draws progress bars from it)."""
+    """What the loop tells whoever is watching (the CLI draws progress bars from it).
 
+    ``run_started(step, total_steps)`` comes first, where the reporter has it: the generator step the run starts
+    from (0, or where a resumed run stopped) and the step it will end at. It is optional, so that reporters
+    written before it keep working.
+    """
+
+    def run_started(self, step: int, total_steps: int) -> None: ...
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
     def stepped(self) -> None: ...
     def logged(self, record: dict[str, Any]) -> None: ...
@@ -49,6 +55,7 @@ class Reporter(Protocol):
 
 
 class SilentReporter:
+    def run_started(self, step: int, total_steps: int) -> None: ...
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
     def stepped(self) -> None: ...
     def logged(self, record: dict[str, Any]) -> None: ...
@@ -190,6 +197,8 @@ class Trainer:
         self.precision.updates = []
         result = RunResult(self.run_dir, at.step, at.epoch - 1, self.run_dir.checkpoint_path(at.step))
 
+        if hasattr(self.reporter, "run_started"):
+            self.reporter.run_started(at.step, run.total_steps)
         with StopSignals() as signals:
             try:
                 self.loop(run, result, fixed_inputs, order_rng, signals)
