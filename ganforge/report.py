@@ -32,11 +32,11 @@ th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 """
 
 SLIDER = """
-const grids = JSON.parse(document.getElementById("grids").textContent);
+const figures = document.querySelectorAll(".strip figure");  // each grid is in the page once, in the strip
 const slider = document.getElementById("epoch"), grid = document.getElementById("grid"), label = document.getElementById("label");
-function show(i) { slider.value = i; grid.src = grids[i].src; label.textContent = grids[i].name; }
+function show(i) { slider.value = i; grid.src = figures[i].querySelector("img").src; label.textContent = figures[i].textContent; }
 slider.addEventListener("input", () => show(Number(slider.value)));
-document.querySelectorAll(".strip figure").forEach((f, i) => f.addEventListener("click", () => show(i)));
+figures.forEach((f, i) => f.addEventListener("click", () => show(i)));
 """
 
 
@@ -129,7 +129,7 @@ def render(run_path: Path, registry: Any = None) -> str:
             "<div class=strip>"
             + "".join(f"<figure><img alt='{s['name']}' src='{s['src']}'><figcaption>{s['name']}</figcaption></figure>" for s in sources)
             + "</div>",
-            f"<script type='application/json' id=grids>{json.dumps(sources)}</script><script>{SLIDER}</script>",
+            f"<script>{SLIDER}</script>",
         ]
     else:
         parts.append("<p>No sample grids yet (they are written at the end of every epoch).</p>")

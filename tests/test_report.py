@@ -103,3 +103,15 @@ def test_the_command_names_the_data_folder_with_its_flag(tmp_path):
     words = shlex.split(reproduce_command(config.to_dict()))
     assert words[words.index("--data-root") + 1] == str(tmp_path / "my data")  # quoted where it has a space
     assert "data.split=test" in words and "train.seed=3" in words and not any(w.startswith("data.root=") for w in words)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BROWSER is None, reason="no headless browser: apt-get install chromium")
+def test_the_slider_shows_the_epoch_it_is_moved_to(run, tmp_path):
+    page = tmp_path / "moved.html"
+    page.write_text((run / "report.html").read_text().replace("</body>", "<script>show(0)</script></body>"))
+    command = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert re.search(r'<span id="label">epoch 001</span>', dom)
+    first = re.search(r"<figure><img alt='epoch 001' src='([^']*)'", (run / "report.html").read_text()).group(1)
+    assert re.search(r'<img id="grid" alt="samples" src="([^"]*)"', dom).group(1) == first
