@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import ganforge
 from ganforge.cli import app
+from ganforge.registry import get_registry
 
 from conftest import TINY
 
@@ -115,3 +116,17 @@ def test_the_slider_shows_the_epoch_it_is_moved_to(run, tmp_path):
     assert re.search(r'<span id="label">epoch 001</span>', dom)
     first = re.search(r"<figure><img alt='epoch 001' src='([^']*)'", (run / "report.html").read_text()).group(1)
     assert re.search(r'<img id="grid" alt="samples" src="([^"]*)"', dom).group(1) == first
+
+
+@pytest.mark.parametrize("variant", [c.name for c in get_registry().components("variant")])
+def test_for_every_variant_the_command_resolves_to_the_same_config(variant):
+    """Whatever the variant and its data, the page's command, parsed as the CLI parses it, gives the run's config."""
+    from ganforge.config import RunConfig, parse_assignments
+    from ganforge.report import reproduce_command
+
+    config = ganforge.configure(variant, None, {"train.seed": 7, "train.epochs": 3, "ema.decay": 0.99, "schedule.hold": 0.25})
+    words = shlex.split(reproduce_command(config.to_dict()))
+    data = words[words.index("--data") + 1]
+    settings = parse_assignments([words[i + 1] for i, word in enumerate(words) if word == "--set"])
+    again = ganforge.configure(words[2], data, settings)
+    assert RunConfig.flatten(again.to_dict()) == RunConfig.flatten(config.to_dict())
