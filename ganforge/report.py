@@ -16,7 +16,7 @@ from typing import Any
 
 from ganforge.errors import GanforgeError
 from ganforge.evaluation.curves import CURVES_NAME, plot_curves, read_metrics
-from ganforge.rundir import RunDir
+from ganforge.rundir import RunDir, check_output_file
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
@@ -145,9 +145,8 @@ def write_report(run_path: Path, out: Path | None = None, registry: Any = None) 
     from ganforge.checkpoint import write_atomic
 
     target = Path(out) if out is not None else RunDir(run_path).report_path
-    if target.exists() and target.is_dir():
-        raise GanforgeError(f"--out {target} is a directory; pass a file name such as report.html")
     page = render(Path(run_path), registry)
+    check_output_file(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, lambda temporary: temporary.write_text(page))

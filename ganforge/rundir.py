@@ -154,3 +154,18 @@ def find_checkpoint(path: Path) -> Path:
     if not checkpoints:
         raise GanforgeError(f"run directory {path} holds no checkpoints in {path / 'checkpoints'}; pass a checkpoint file")
     return checkpoints[-1]
+
+
+def check_output_file(path: Path, flag: str = "--out") -> None:
+    """Refuse, before any work, an output file that is a directory or cannot be created where it is to go."""
+    path = Path(path)
+    if path.is_dir():
+        raise GanforgeError(f"{flag} {path} is a directory; pass a file name")
+    existing = next(parent for parent in path.parents if parent.exists())
+    if not existing.is_dir():
+        raise GanforgeError(f"cannot create {path}: {existing} is a file; choose another {flag}")
+    try:  # as RunDir.check_writable: permission bits alone do not tell
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise GanforgeError(f"cannot write to {existing} ({exc.strerror or exc}); choose another {flag}") from None

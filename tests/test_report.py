@@ -65,6 +65,13 @@ def test_the_command_writes_the_page_on_demand_where_asked(run, tmp_path):
     assert f"Wrote {out}" in result.stdout and out.read_text().startswith("<!doctype html>")
 
 
+def test_a_page_that_cannot_go_where_asked_is_one_line(run, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "notes.txt" / "page.html")])
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and "notes.txt is a file" in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_a_folder_that_is_not_a_run_is_one_line(tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and "holds no config.json" in result.stderr
