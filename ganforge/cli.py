@@ -447,6 +447,8 @@ def sample(
         None, "--input-dir", help="Translate every image in this directory into --out (image-to-image variants)."
     ),
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
+    truncation: Optional[float] = typer.Option(None, "--truncation", help="Truncation trick: resample |z| > PSI (normal noise), or z scaled towards the mean by PSI (uniform; --truncation-mode mean)."),
+    truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample (Brock et al. 2019; default for normal noise) or mean (default for uniform)."),
 ) -> None:
     """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
@@ -454,10 +456,12 @@ def sample(
     if input_dir is not None:
         if out is None:
             raise GanforgeError("--input-dir needs --out DIR, the directory that receives the translated images")
+        if truncation is not None:
+            raise GanforgeError("--truncation truncates noise, and translating images draws none; drop one of them")
         written = api.translate(path, input_dir, out, device)
         console.print(f"Translated {len(written)} images from {input_dir} into {out}")
         return
-    samples = api.sample(path, count, device, seed, label, ema=ema)
+    samples = api.sample(path, count, device, seed, label, ema=ema, truncation=truncation, truncation_mode=truncation_mode)
     written = samples.save(out or Path("samples.png"))
     console.print(f"Wrote {len(samples.values)} samples to {written}")
 
@@ -514,6 +518,8 @@ def evaluate(
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
     evaluator: str = typer.Option("cnn", "--evaluator", help="cnn (ganforge's, trained on the run's dataset) or inception (needs local weights)."),
     inception_weights: Optional[Path] = typer.Option(None, "--inception-weights", help="Inception-v3 weights as safetensors."),
+    truncation: Optional[str] = typer.Option(None, "--truncation", help="Score truncated samples, a row per PSI: e.g. 0.5,1,2,none (none: untruncated); see 'sample --truncation'."),
+    truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample or mean (default: by the noise, as in 'sample')."),
 ) -> None:
     """Score a saved generator with the metrics that fit its data (mode coverage, FID/KID, precision/recall)."""
     from ganforge import api
@@ -529,6 +535,11 @@ def evaluate(
 
     shown_on = err_console if as_json else console  # --json keeps stdout for the JSON
     with StepProgress(shown_on, "Training the evaluator") as progress:
+        if truncation is not None or truncation_mode is not None:
+            psis = _truncations(truncation, truncation_mode)
+            reports = api.evaluate_truncations(path, psis, truncation_mode, count, device, seed, ema, shown_on.print, evaluator, inception_weights, progress)
+            _truncation_table(path, psis, reports, as_json)
+            return
         report = api.evaluate(
             path, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
         )
@@ -553,6 +564,40 @@ def evaluate(
         console.print(f"  weights sha256 {info.weights_sha256}", soft_wrap=True, highlight=False)
 
 
+def _truncations(text: str | None, mode: str | None) -> list[float | None]:
+    """``--truncation 0.5,1,none`` as [0.5, 1.0, None]."""
+    if text is None:
+        raise GanforgeError("--truncation-mode needs --truncation PSI[,PSI...]")
+    psis: list[float | None] = []
+    for word in text.split(","):
+        word = word.strip().lower()
+        try:
+            psis.append(None if word == "none" else float(word))
+        except ValueError:
+            raise GanforgeError(f"--truncation {text!r}: {word!r} is not a number; pass values such as 0.5,1,2,none") from None
+    return psis
+
+
+def _truncation_table(path: Path, psis: list[float | None], reports: list[Any], as_json: bool) -> None:
+    """One row per truncation: what it buys in precision (fidelity) and costs in recall (variety)."""
+    if as_json:
+        typer.echo(json.dumps([{"truncation": psi, **report.to_dict()} for psi, report in zip(psis, reports)], indent=2))
+        return
+    first = reports[0]
+    console.print(f"{path}: {first.samples:,} samples per row, {first.protocol}", soft_wrap=True, highlight=False)
+    table = Table()
+    table.add_column("truncation")
+    for key, label in first.labels.items():
+        table.add_column(label + (" (main)" if key == first.main else ""), justify="right")
+    for psi, report in zip(psis, reports):
+        cells = []
+        for key in first.labels:
+            value = report.scores[key]
+            cells.append(f"{value:,}" if isinstance(value, int) else f"{value:.1%}" if key in PERCENTAGES else f"{value:.4f}")
+        table.add_row("none" if psi is None else f"{psi:g}", *cells)
+    console.print(table)
+
+
 @app.command()
 @reports_errors
 def plot(
@@ -563,6 +608,9 @@ def plot(
     from ganforge import api
 
     console.print(f"Wrote {api.plot(run_dir, out)}")
+
+
+from ganforge import cli_tools  # noqa: E402,F401  (registers interpolate, export, report and runs on app)
 
 
 def main() -> None:

@@ -140,12 +140,14 @@ def test_the_variant_api_a_plugin_author_needs_is_documented_with_the_codes_sign
     from ganforge import config, noise, variant
 
     section = variants_section()
-    attributes = ["config", "spec", "device", "registry", "networks", "optimizers", "position", "generators", "domains", "batches_per_step"]
+    attributes = ["config", "spec", "device", "registry", "networks", "optimizers", "position", "generators", "domains", "batches_per_step",
+                  "prior", "conditional", "translates"]  # fmt: skip
     for name in attributes:
         assert re.search(rf"`(self\.)?{name}[`: ]", section), name
         assert hasattr(variant.Variant, name) or name in vars(variant.Variant(None, None, None)), name
     methods = ["make", "build", "configure_optimizers", "train_step", "sample_inputs", "generate", "evaluation_inputs",
-               "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate"]  # fmt: skip
+               "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate",
+               "noise_inputs", "require_prior"]  # fmt: skip
     for name in methods:
         assert f"`{name}({parameters(getattr(variant.Variant, name))})" in section or (
             f"`self.{name}({parameters(getattr(variant.Variant, name))})" in section
@@ -336,3 +338,65 @@ def test_the_fgan_reverse_kl_command_trains_with_sensible_losses(tmp_path):
     angles = torch.arange(8) * 2 * math.pi / 8
     to_nearest_mode = torch.cdist(points, torch.stack([angles.cos(), angles.sin()], 1)).min(1).values
     assert to_nearest_mode.median() < 0.25, to_nearest_mode.median()
+
+
+# --- README "After training": each command of its block, on a tiny run in runs/ --------------------------------------
+
+AFTER_TRAINING = "## After training: latent walks, truncation, export, the run's page, the list of runs"
+
+
+def after_training_commands() -> list[str]:
+    section = README[README.index(AFTER_TRAINING) :]
+    block = section[section.index("```bash\n") + len("```bash\n") : section.index("```\n", section.index("```bash\n") + 8)]
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def tiny_run_in_runs(tmp_path_factory):
+    """A directory holding runs/tiny, a short ring8 run, as the README's commands expect to find it."""
+    root = tmp_path_factory.mktemp("after-training")
+    ganforge.train("vanilla", "ring8", settings={**TINY, "data.size": 256, "train.max_steps": 8}, out=root / "runs" / "tiny")
+    return root
+
+
+def test_the_after_training_block_shows_the_five_commands():
+    commands = after_training_commands()
+    assert [shlex.split(c)[1] for c in commands] == ["interpolate", "sample", "eval", "export", "report", "runs"]
+
+
+@pytest.mark.parametrize("command", after_training_commands())
+def test_each_after_training_command_runs_as_shown(command, tiny_run_in_runs, monkeypatch):
+    import shutil
+
+    args = shlex.split(command.replace("runs/<run>", "runs/tiny"))[1:]
+    if "onnx" in args:
+        pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
+    work = tiny_run_in_runs / args[0]
+    shutil.copytree(tiny_run_in_runs / "runs", work / "runs")
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    written = {"interpolate": "walk.gif", "sample": "truncated.png", "export": "generator.onnx", "report": "runs/tiny/report.html"}
+    if args[0] in written:
+        assert (work / written[args[0]]).stat().st_size > 0
+    if args[0] == "runs":
+        assert "tiny" in result.stdout and "finished" in result.stdout
+    if args[0] == "eval":
+        assert "none" in result.stdout and "0.5" in result.stdout
+
+
+def test_the_readme_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_runs, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
+    monkeypatch.chdir(tmp_path)
+    ganforge.api.export(tiny_run_in_runs / "runs" / "tiny", "onnx", "generator.onnx")
+    code = python_block(README, "needs only numpy and onnxruntime")
+    assert len([line for line in code.splitlines() if line.strip()]) <= 5
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["images"].shape == (16, 2)  # ring8: points
+    model = ganforge.load(tiny_run_in_runs / "runs" / "tiny", device="cpu")
+    import torch
+
+    with torch.no_grad():
+        expected = model.generate(torch.from_numpy(namespace["z"]))
+    assert torch.allclose(torch.from_numpy(namespace["images"]), expected, atol=1e-5)
