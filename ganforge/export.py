@@ -29,7 +29,7 @@ from ganforge.noise import sample_noise
 from ganforge.variant import Variant
 
 Format = Literal["onnx", "torchscript"]
-FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+FORMATS = ("onnx", "torchscript")
 TOLERANCE = 1e-4  # outputs are in [-1, 1]; float32 kernels of two runtimes differ in the last bits only
 EXTRA = "pip install 'ganforge[export]' (onnx and onnxruntime)"
 
