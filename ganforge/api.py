@@ -21,7 +21,7 @@ import torch
 from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint, unprefixed
 from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
-from ganforge import distributed
+from ganforge import distributed, ranks
 from ganforge.acceleration import accelerate
 from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
@@ -41,7 +41,7 @@ from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, disk_full_error, find_checkpoint, is_disk_full
 from ganforge.runlock import RunLock
 from ganforge.state import restore, seed_everything
-from ganforge.trainer import Plan, Reporter, RunResult, Trainer, data_fingerprint, plan
+from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, plan
 from ganforge.variant import Variant
 
 # What a resume may change: how much longer, where, how often to log and save, and where the same data lives.
@@ -60,6 +60,7 @@ RESUMABLE = (
     "train.max_nonfinite_steps",
     "data.root",
     "data.mirror",
+    "dist.timeout_s",
 )
 
 
@@ -139,7 +140,18 @@ def train(
     config = configure(variant, data, settings, registry)
     job, device = _join(config)
     run_path = Path(out) if out is not None else RunDir.default_path(config.variant.name, config.data.name)
-    RunDir.check_writable(run_path, overwrite)
+    # torchrun restarted the job after a process failed (--max-restarts): rank 0, which writes the run, decides
+    restart = job.broadcast(_restart(RunDir(run_path)) if job.is_main else None)
+    if restart == "resume":
+        warnings.warn(
+            f"the job was restarted (restart {os.environ['TORCHELASTIC_RESTART_COUNT']}) and goes on from the latest "
+            f"checkpoint of {run_path}",
+            GanforgeWarning,
+            stacklevel=2,
+        )
+        settings = {**(settings or {}), **({} if data is None else {"data.name": data})}
+        return resume(run_path, settings=settings, variant=variant, reporter=reporter, registry=registry)
+    RunDir.check_writable(run_path, overwrite or restart == "again")
     dataset = load_dataset(config, registry).to(device)
     model = prepare_training(config, dataset.spec, device, job, registry)
     plan(config.train, len(dataset) // job.world_size, model.batches_per_step)  # data too small: refused before any write
@@ -150,8 +162,9 @@ def train(
     if not job.is_main:
         job.barrier()
         return _fit(trainer, reporter, progress)
-    lock, created = run_dir.start(overwrite)
+    lock, created = run_dir.start(overwrite or restart == "again")
     try:
+        run_dir.mark_job()
         run_dir.write_config(config.to_json())
         job.barrier()
         return _fit(trainer, reporter, progress)
@@ -178,9 +191,17 @@ def _fit(trainer: Callable[[Reporter | None], Trainer], reporter: Reporter | Non
         return trainer(bars).fit()
 
 
+def _restart(run_dir: RunDir) -> str | None:
+    """In a restart of the torchrun job that began ``run_dir``: "resume" it, or begin it "again" if it died before
+    its first checkpoint. None otherwise (a run directory of another job is never taken over)."""
+    if not run_dir.begun_by_this_job():
+        return None
+    return "resume" if run_dir.checkpoints() else "again"
+
+
 def _join(config: RunConfig) -> tuple[Distributed, torch.device]:
     """This process's place in a torchrun job (a job of one without torchrun) and the device it trains on."""
-    job = distributed.from_environment(config.train.device)
+    job = distributed.from_environment(config.train.device, config.dist.timeout_s)
     return job, distributed.local_device(job, resolve_device(config.train.device))
 
 
@@ -226,7 +247,7 @@ def resume(
 def _resume_locked(
     run_dir: RunDir, settings: dict[str, Any], variant: str | None, reporter: Reporter | None, registry: Registry
 ) -> RunResult:
-    checkpoint = run_dir.latest_good_checkpoint()
+    checkpoint = run_dir.latest_good_checkpoint(set_aside=os.environ.get("RANK", "0") == "0")  # one process renames
     saved_variant = checkpoint.meta["variant"]
     if variant is not None and registry.get("variant", variant).name != saved_variant:
         raise GanforgeError(
@@ -240,37 +261,26 @@ def _resume_locked(
     # a run begun before point data carried its scale goes on in the unit its networks learned in
     dataset.spec = replace(dataset.spec, scale=_saved_spec(checkpoint).scale)
     model = prepare_training(config, dataset.spec, device, job, registry)
-    run = plan(config.train, len(dataset) // job.world_size, model.batches_per_step)
-    _check_position(checkpoint, run)
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
-    progress = restore(checkpoint, model, precision)
-    if progress.step >= run.total_steps:
+    own = ranks.own_state(checkpoint, job.rank)  # None: a rank the saved run did not have, which starts as rank 0
+    progress = restore(own or checkpoint, model, precision)
+    per_step = config.train.batch_size * model.batches_per_step
+    progress = ranks.carried_over(progress, checkpoint.path, job.world_size, lambda n: len(dataset) // n // per_step)
+    if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step, progress).total_steps:
         raise GanforgeError(
             f"the run in {run_dir.path} has done all its steps ({progress.step}); "
             "pass a larger --epochs or --max-steps to train it further"
         )
-    if job.enabled:  # the checkpoint holds rank 0's random state; give each process its own stream again
-        seed_everything(config.train.seed + job.rank + progress.step)
+    if own is None:
+        ranks.seed_new_rank(config.train.seed, job.rank, progress.step)
+    # nothing above wrote anything: what follows is the first write of the resumed run
     if job.is_main:
         run_dir.rewind(progress.step)
         run_dir.write_config(config.to_json())
     job.barrier()
     trainer = Trainer(model, dataset, config, run_dir, precision, reporter, progress)
-    trainer.monitor.restore(checkpoint.tensors)
+    trainer.monitor.restore((own or checkpoint).tensors)
     return trainer.fit()
-
-
-def _check_position(checkpoint: Checkpoint, run: Plan) -> None:
-    """Refuse a checkpoint whose step, epoch and place in the epoch do not fit together in this run: edited, or
-    not of this run. Its digest only proves that nothing changed it after it was written."""
-    saved = checkpoint.meta["progress"]
-    step, epoch, position = saved["step"], saved["epoch"], saved["position"]
-    if position > run.steps_per_epoch or step != (epoch - 1) * run.steps_per_epoch + position:
-        raise GanforgeError(
-            f"checkpoint {checkpoint.path} is at step {step:,}, epoch {epoch:,}, step {position:,} of that epoch, which "
-            f"cannot be in this run ({run.steps_per_epoch:,} steps per epoch); it was edited or belongs to another "
-            "run, use another checkpoint"
-        )
 
 
 def _resume_config(checkpoint: Checkpoint, settings: dict[str, Any], registry: Registry) -> RunConfig:
@@ -539,15 +549,17 @@ def evaluate(
     inception_weights: str | Path | None = None,
     truncation: float | None = None,
     truncation_mode: TruncationMode | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Score the generator saved at ``path`` against its run's data, with the metrics that fit the data.
 
     ``count`` samples (default: the protocol's, 2,500 for the 2-D mixtures), drawn with ``seed``; the EMA weights
-    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator.
+    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator, and
+    ``progress(done, total)`` how far that training is.
     ``evaluator`` "inception" computes image scores on Inception-v3, whose weights must be on disk (see
     :mod:`ganforge.evaluation.inception`). ``truncation`` scores samples of the truncated p_z, as in :func:`sample`.
     """
-    return evaluate_truncations(path, [truncation], truncation_mode, count, device, seed, ema, say, evaluator, inception_weights)[0]
+    return evaluate_truncations(path, [truncation], truncation_mode, count, device, seed, ema, say, evaluator, inception_weights, progress)[0]
 
 
 def evaluate_truncations(
@@ -561,6 +573,7 @@ def evaluate_truncations(
     say: Callable[[str], None] = lambda message: None,
     evaluator: Literal["cnn", "inception"] = "cnn",
     inception_weights: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Report]:
     """One :func:`evaluate` report per truncation (None: untruncated), all with the same noise seed and the same
     prepared evaluator: what fidelity (precision) truncation buys at what cost in variety (recall)."""
@@ -569,7 +582,7 @@ def evaluate_truncations(
     data = load_dataset(variant.config).to(variant.device)
     config = variant.config
     weights = None if inception_weights is None else Path(inception_weights)
-    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights)
+    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights, progress)
     reports = []
     for truncation in chosen:
         with truncated(truncation, f"variant '{config.variant.name}'"):

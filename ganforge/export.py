@@ -24,11 +24,12 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
+from ganforge.rundir import check_output_file
 from ganforge.noise import sample_noise
 from ganforge.variant import Variant
 
 Format = Literal["onnx", "torchscript"]
-FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+FORMATS = ("onnx", "torchscript")
 TOLERANCE = 1e-4  # outputs are in [-1, 1]; float32 kernels of two runtimes differ in the last bits only
 EXTRA = "pip install 'ganforge[export]' (onnx and onnxruntime)"
 
@@ -83,8 +84,7 @@ def check_format(format: str, out: Path) -> None:
     """Refuse, before any work, an unknown format or a missing ONNX package."""
     if format not in FORMATS:
         raise GanforgeError(f"--format {format!r} is not one of: {', '.join(FORMATS)}")
-    if out.exists() and out.is_dir():
-        raise GanforgeError(f"--out {out} is a directory; pass a file name such as generator{FORMATS[format]}")
+    check_output_file(out)
     if format == "onnx":
         for package in ("onnx", "onnxruntime"):
             try:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ganforge.errors import GanforgeError
 from ganforge.evaluation.curves import CURVES_NAME, plot_curves, read_metrics
-from ganforge.rundir import RunDir
+from ganforge.rundir import RunDir, check_output_file
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
@@ -32,11 +32,11 @@ th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 """
 
 SLIDER = """
-const grids = JSON.parse(document.getElementById("grids").textContent);
+const figures = document.querySelectorAll(".strip figure");  // each grid is in the page once, in the strip
 const slider = document.getElementById("epoch"), grid = document.getElementById("grid"), label = document.getElementById("label");
-function show(i) { slider.value = i; grid.src = grids[i].src; label.textContent = grids[i].name; }
+function show(i) { slider.value = i; grid.src = figures[i].querySelector("img").src; label.textContent = figures[i].textContent; }
 slider.addEventListener("input", () => show(Number(slider.value)));
-document.querySelectorAll(".strip figure").forEach((f, i) => f.addEventListener("click", () => show(i)));
+figures.forEach((f, i) => f.addEventListener("click", () => show(i)));
 """
 
 
@@ -129,7 +129,7 @@ def render(run_path: Path, registry: Any = None) -> str:
             "<div class=strip>"
             + "".join(f"<figure><img alt='{s['name']}' src='{s['src']}'><figcaption>{s['name']}</figcaption></figure>" for s in sources)
             + "</div>",
-            f"<script type='application/json' id=grids>{json.dumps(sources)}</script><script>{SLIDER}</script>",
+            f"<script>{SLIDER}</script>",
         ]
     else:
         parts.append("<p>No sample grids yet (they are written at the end of every epoch).</p>")
@@ -145,9 +145,8 @@ def write_report(run_path: Path, out: Path | None = None, registry: Any = None) 
     from ganforge.checkpoint import write_atomic
 
     target = Path(out) if out is not None else RunDir(run_path).report_path
-    if target.exists() and target.is_dir():
-        raise GanforgeError(f"--out {target} is a directory; pass a file name such as report.html")
     page = render(Path(run_path), registry)
+    check_output_file(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, lambda temporary: temporary.write_text(page))

@@ -36,10 +36,14 @@ class RunDir:
         self.best_path = self.checkpoints_dir / f"best{SUFFIX}"  # the best value of train.best_metric; never pruned
         self.status_path = self.path / "status.json"  # running, finished, interrupted or failed: 'ganforge runs' reads it
         self.report_path = self.path / "report.html"
+        self.job_path = self.path / ".torchrun-job"  # the id of the torchrun job that began the run, if any
 
     @staticmethod
     def default_path(variant: str, dataset: str, root: Path = Path("runs")) -> Path:
-        """``runs/<variant>-<dataset>-<timestamp>``, with a counter if that exists already."""
+        """``runs/<variant>-<dataset>-<timestamp>``, with a counter if that exists already; under torchrun
+        ``runs/<variant>-<dataset>-<job id>``, the same on every process and in every restart of the job."""
+        if job_id := os.environ.get("TORCHELASTIC_RUN_ID"):
+            return root / f"{variant}-{dataset}-{job_id}"
         base = root / f"{variant}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
         path, counter = base, 1
         while path.exists():
@@ -164,7 +168,8 @@ class RunDir:
 
     def _remove_own_files(self) -> None:
         """Every file ganforge writes in a run directory, and nothing else."""
-        own = [self.config_path, self.metrics_path, self.status_path, self.report_path, self.path / CURVES_NAME, *self.path.glob(".*.tmp")]
+        own = [self.config_path, self.metrics_path, self.status_path, self.report_path, self.job_path, self.path / CURVES_NAME]
+        own += self.path.glob(".*.tmp")
         if self.samples_dir.is_dir():
             own += [p for p in self.samples_dir.iterdir() if SAMPLE_NAME.match(p.name) or p.name.endswith(".tmp")]
         if self.checkpoints_dir.is_dir():
@@ -188,6 +193,21 @@ class RunDir:
                 )
             raise GanforgeError(f"{path} holds no checkpoints in {run.checkpoints_dir}; it is not a run that can be resumed")
         return run
+
+    def mark_job(self) -> None:
+        """Record which torchrun job began this run, so that a restart of the job knows the run is its own."""
+        if job_id := os.environ.get("TORCHELASTIC_RUN_ID"):
+            write_atomic(self.job_path, lambda temporary: temporary.write_text(job_id + "\n"))
+
+    def begun_by_this_job(self) -> bool:
+        """True in a restart of the torchrun job (``--max-restarts``) that began this run: it should go on with it."""
+        job_id, restarts = os.environ.get("TORCHELASTIC_RUN_ID"), os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        if not job_id or restarts == "0":
+            return False
+        try:
+            return self.job_path.read_text().strip() == job_id
+        except (OSError, UnicodeDecodeError):
+            return False
 
     def write_config(self, config_json: str) -> None:
         write_atomic(self.config_path, lambda temporary: temporary.write_text(config_json + "\n"))
@@ -245,9 +265,11 @@ class RunDir:
             if old != protect:
                 old.unlink(missing_ok=True)
 
-    def latest_good_checkpoint(self) -> Checkpoint:
-        """The newest checkpoint that reads back intact; damaged newer ones are renamed ``*.corrupt``, with a warning."""
-        self.warn_not_checkpoints()
+    def latest_good_checkpoint(self, set_aside: bool = True) -> Checkpoint:
+        """The newest checkpoint that reads back intact; damaged newer ones are renamed ``*.corrupt``, with a warning
+        (unless not ``set_aside``: the other processes of a job, whose rank 0 does it)."""
+        if set_aside:
+            self.warn_not_checkpoints()
         damaged: list[tuple[Path, GanforgeError]] = []
         for path in reversed(self.checkpoints()):
             try:
@@ -255,7 +277,7 @@ class RunDir:
             except GanforgeError as exc:
                 damaged.append((path, exc))
                 continue
-            for bad, problem in damaged:
+            for bad, problem in damaged if set_aside else []:
                 bad.rename(bad.with_name(bad.name + ".corrupt"))
                 message = f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}"
                 warnings.warn(message, GanforgeWarning, stacklevel=2)
@@ -300,6 +322,21 @@ def find_checkpoint(path: Path) -> Path:
     if not checkpoints:
         raise GanforgeError(f"run directory {path} holds no checkpoints in {path / 'checkpoints'}; pass a checkpoint file")
     return checkpoints[-1]
+
+
+def check_output_file(path: Path, flag: str = "--out") -> None:
+    """Refuse, before any work, an output file that is a directory or cannot be created where it is to go."""
+    path = Path(path)
+    if path.is_dir():
+        raise GanforgeError(f"{flag} {path} is a directory; pass a file name")
+    existing = next(parent for parent in path.parents if parent.exists())
+    if not existing.is_dir():
+        raise GanforgeError(f"cannot create {path}: {existing} is a file; choose another {flag}")
+    try:  # as RunDir.check_writable: permission bits alone do not tell
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise GanforgeError(f"cannot write to {existing} ({exc.strerror or exc}); choose another {flag}") from None
 
 
 def is_disk_full(error: BaseException) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from ganforge.errors import GanforgeError
+from ganforge.rundir import check_output_file
 
 FORMATS = (".gif", ".mp4")
 
@@ -20,8 +21,7 @@ def check_target(path: Path) -> None:
         raise GanforgeError(f"--out {path} must end in .gif or .mp4")
     if suffix == ".mp4":
         ffmpeg_executable()
-    if path.exists() and path.is_dir():
-        raise GanforgeError(f"--out {path} is a directory; pass a file name ending in {suffix}")
+    check_output_file(path)
 
 
 def ffmpeg_executable() -> str:

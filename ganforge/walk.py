@@ -38,11 +38,6 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return direction * lerp(norm_a, norm_b, t)
 
 
-def path_between(prior: NoiseConfig) -> str:
-    """``slerp`` for normal noise, ``lerp`` for uniform."""
-    return "slerp" if prior.dist == "normal" else "lerp"
-
-
 @dataclass
 class Walk:
     """The frames of a latent walk, and how to lay each out."""

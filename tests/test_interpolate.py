@@ -119,12 +119,17 @@ def test_without_an_encoder_an_mp4_is_refused_before_any_work(runs, tmp_path, mo
     (["--fps", "0"], "--fps 0 must be above 0"),
     (["--class", "2"], "not class-conditional"),
     (["--class", "9"], "--class 9 is not a class of this model"),
+    (["--out", "{tmp}/walk.gif/inside.gif"], "walk.gif is a file"),
 ])  # fmt: skip
 def test_bad_walks_are_one_line_and_exit_2_writing_nothing(runs, tmp_path, monkeypatch, args, message):
     import re
 
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["interpolate", str(runs / "normal"), "--device", "cpu", *args])
+    blocker = tmp_path / "walk.gif"
+    if "walk.gif/" in " ".join(args):
+        blocker.write_text("mine")
+    result = runner.invoke(app, ["interpolate", str(runs / "normal"), "--device", "cpu", *[a.format(tmp=tmp_path) for a in args]])
     assert result.exit_code == 2, result.output
     assert len(result.stderr.splitlines()) == 1 and re.search(message, result.stderr), result.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == (["walk.gif"] if blocker.exists() else [])
+    assert not blocker.exists() or blocker.read_text() == "mine"

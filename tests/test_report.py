@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 import ganforge
 from ganforge.cli import app
+from ganforge.registry import get_registry
 
 from conftest import TINY
 
@@ -64,6 +65,13 @@ def test_the_command_writes_the_page_on_demand_where_asked(run, tmp_path):
     assert f"Wrote {out}" in result.stdout and out.read_text().startswith("<!doctype html>")
 
 
+def test_a_page_that_cannot_go_where_asked_is_one_line(run, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "notes.txt" / "page.html")])
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and "notes.txt is a file" in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_a_folder_that_is_not_a_run_is_one_line(tmp_path):
     result = runner.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and "holds no config.json" in result.stderr
@@ -103,3 +111,29 @@ def test_the_command_names_the_data_folder_with_its_flag(tmp_path):
     words = shlex.split(reproduce_command(config.to_dict()))
     assert words[words.index("--data-root") + 1] == str(tmp_path / "my data")  # quoted where it has a space
     assert "data.split=test" in words and "train.seed=3" in words and not any(w.startswith("data.root=") for w in words)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(BROWSER is None, reason="no headless browser: apt-get install chromium")
+def test_the_slider_shows_the_epoch_it_is_moved_to(run, tmp_path):
+    page = tmp_path / "moved.html"
+    page.write_text((run / "report.html").read_text().replace("</body>", "<script>show(0)</script></body>"))
+    command = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()]
+    dom = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert re.search(r'<span id="label">epoch 001</span>', dom)
+    first = re.search(r"<figure><img alt='epoch 001' src='([^']*)'", (run / "report.html").read_text()).group(1)
+    assert re.search(r'<img id="grid" alt="samples" src="([^"]*)"', dom).group(1) == first
+
+
+@pytest.mark.parametrize("variant", [c.name for c in get_registry().components("variant")])
+def test_for_every_variant_the_command_resolves_to_the_same_config(variant):
+    """Whatever the variant and its data, the page's command, parsed as the CLI parses it, gives the run's config."""
+    from ganforge.config import RunConfig, parse_assignments
+    from ganforge.report import reproduce_command
+
+    config = ganforge.configure(variant, None, {"train.seed": 7, "train.epochs": 3, "ema.decay": 0.99, "schedule.hold": 0.25})
+    words = shlex.split(reproduce_command(config.to_dict()))
+    data = words[words.index("--data") + 1]
+    settings = parse_assignments([words[i + 1] for i, word in enumerate(words) if word == "--set"])
+    again = ganforge.configure(words[2], data, settings)
+    assert RunConfig.flatten(again.to_dict()) == RunConfig.flatten(config.to_dict())

@@ -338,7 +338,7 @@ def test_a_checkpoint_at_an_absurd_position_is_refused_before_anything_is_writte
     newest = RunDir(run).checkpoints()[-1]
     rewrite(newest, lambda meta, tensors: meta["progress"].update(epoch=10**6))
     before = files_of(run)
-    line = one_line_error(invoke("resume", run, "--epochs", "3"), f"checkpoint {newest} is at step 40, epoch 1,000,000", "use another checkpoint")
+    line = one_line_error(invoke("resume", run, "--epochs", "3"), f"checkpoint {newest} records step 40, epoch 1000000", "use another checkpoint")
     assert "999999" not in line and files_of(run) == before
 
 
