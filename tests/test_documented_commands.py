@@ -45,6 +45,8 @@ RUN_ELSEWHERE = {
     "ganforge list loss my-loss": "test_cli_plugins.py::test_generated_packages_install_with_pip_pass_their_tests_and_train",
     "ganforge run vanilla --data ring8 --set loss.name=my-loss": "test_cli_plugins.py::test_generated_packages_install_with_pip_pass_their_tests_and_train",
     "ganforge run vanilla --data ring8 --set tensorboard.enabled=true": "test_tensorboard_plugin.py::test_writes_scalars_config_and_samples_per_epoch",
+    "ganforge run vanilla --data ring8 --nproc 2 --checkpoint-every 45 --out runs/r2": "test_scale_out.py::test_a_two_process_job_killed_at_a_random_step_resumes_bit_identical",
+    "ganforge resume runs/r2 --nproc 2": "test_scale_out.py::test_a_two_process_job_killed_at_a_random_step_resumes_bit_identical",
     "torchrun --standalone --nproc_per_node=2 -m ganforge run vanilla --data ring8 --device cpu": "test_distributed.py::test_two_processes_hold_identical_weights_after_every_step",
     "torchrun --standalone --nproc_per_node=8 -m ganforge run dcgan --data fashion-mnist --batch-size 64": "test_distributed.py::test_nproc_launches_torchrun_from_the_cli",
 }
@@ -109,6 +111,8 @@ def test_every_command_the_docs_show_is_run_by_a_test():
     for command, test in RUN_ELSEWHERE.items():
         module, function = test.split("::")
         assert f"def {function}(" in (ROOT / "tests" / module).read_text(), test
+    for pages in concrete_by_page().values():  # run in this process, which cannot start processes of its own
+        assert not [command for command in pages if "--nproc" in command], "name the test that runs it in RUN_ELSEWHERE"
     for command in shown:
         assert is_synopsis(command) or command in RUN_ELSEWHERE or any(command in c for c in concrete_by_page().values())
 
