@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,18 +21,25 @@ import torch
 from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint, unprefixed
 from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
-from ganforge import distributed
+from ganforge import distributed, ranks
 from ganforge.acceleration import accelerate
 from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
 from ganforge.errors import GanforgeError, GanforgeWarning
-from ganforge.images import IMAGE_SUFFIXES, image_files, read_image, save_samples, write_image
+from ganforge.interrupt import TrainingInterrupted
+from ganforge.images import IMAGE_SUFFIXES, image_files, image_grid, read_image, save_samples, scatter_plot, write_image
+from ganforge.noise import Truncation, TruncationMode, truncated
+from ganforge.video import check_target, write_animation
+from ganforge.walk import Walk, latent_walk
 from ganforge.evaluation.curves import plot_curves
+from ganforge.export import Exported, Format, check_format
+from ganforge.export import export as export_generator
 from ganforge.evaluation.ema import load_average
 from ganforge.evaluation.judges import Report, judge_for
 from ganforge.registry import Registry, get_registry
-from ganforge.rundir import RunDir, find_checkpoint
+from ganforge.rundir import RunDir, disk_full_error, find_checkpoint, is_disk_full
+from ganforge.runlock import RunLock
 from ganforge.state import restore, seed_everything
 from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, plan
 from ganforge.variant import Variant
@@ -51,6 +60,7 @@ RESUMABLE = (
     "train.max_nonfinite_steps",
     "data.root",
     "data.mirror",
+    "dist.timeout_s",
 )
 
 
@@ -130,26 +140,68 @@ def train(
     config = configure(variant, data, settings, registry)
     job, device = _join(config)
     run_path = Path(out) if out is not None else RunDir.default_path(config.variant.name, config.data.name)
-    RunDir.check_writable(run_path, overwrite)
+    # torchrun restarted the job after a process failed (--max-restarts): rank 0, which writes the run, decides
+    restart = job.broadcast(_restart(RunDir(run_path)) if job.is_main else None)
+    if restart == "resume":
+        warnings.warn(
+            f"the job was restarted (restart {os.environ['TORCHELASTIC_RESTART_COUNT']}) and goes on from the latest "
+            f"checkpoint of {run_path}",
+            GanforgeWarning,
+            stacklevel=2,
+        )
+        settings = {**(settings or {}), **({} if data is None else {"data.name": data})}
+        return resume(run_path, settings=settings, variant=variant, reporter=reporter, registry=registry)
+    RunDir.check_writable(run_path, overwrite or restart == "again")
     dataset = load_dataset(config, registry).to(device)
     model = prepare_training(config, dataset.spec, device, job, registry)
+    plan(config.train, len(dataset) // job.world_size, model.batches_per_step)  # data too small: refused before any write
     _spread(job, model, config.train.seed)
-    run_dir = RunDir.create(run_path) if job.is_main else RunDir(run_path)
-    if job.is_main:
-        run_dir.write_config(config.to_json())
-    job.barrier()
+    run_dir = RunDir(run_path)
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
+    trainer = functools.partial(Trainer, model, dataset, config, run_dir, precision)
+    if not job.is_main:
+        job.barrier()
+        return _fit(trainer, reporter, progress)
+    lock, created = run_dir.start(overwrite or restart == "again")
+    try:
+        run_dir.mark_job()
+        run_dir.write_config(config.to_json())
+        job.barrier()
+        return _fit(trainer, reporter, progress)
+    except BaseException as error:
+        saved = run_dir.saved_anything()
+        # nothing to resume: leave nothing behind, so that the same command can simply be run again (an
+        # interruption saved a checkpoint to resume from, by contract: its run is never discarded)
+        if not saved and not isinstance(error, TrainingInterrupted):
+            run_dir.discard(lock, created)
+        if is_disk_full(error):
+            raise disk_full_error(run_dir, saved) from None
+        raise
+    finally:
+        lock.release()
+
+
+def _fit(trainer: Callable[[Reporter | None], Trainer], reporter: Reporter | None, progress: bool) -> RunResult:
+    """Build the trainer with ``reporter`` (the CLI's progress bars when ``progress``) and train."""
     if not progress:
-        return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
+        return trainer(reporter).fit()
     from ganforge.console import ProgressReporter
 
     with ProgressReporter() as bars:
-        return Trainer(model, dataset, config, run_dir, precision, bars).fit()
+        return trainer(bars).fit()
+
+
+def _restart(run_dir: RunDir) -> str | None:
+    """In a restart of the torchrun job that began ``run_dir``: "resume" it, or begin it "again" if it died before
+    its first checkpoint. None otherwise (a run directory of another job is never taken over)."""
+    if not run_dir.begun_by_this_job():
+        return None
+    return "resume" if run_dir.checkpoints() else "again"
 
 
 def _join(config: RunConfig) -> tuple[Distributed, torch.device]:
     """This process's place in a torchrun job (a job of one without torchrun) and the device it trains on."""
-    job = distributed.from_environment(config.train.device)
+    job = distributed.from_environment(config.train.device, config.dist.timeout_s)
     return job, distributed.local_device(job, resolve_device(config.train.device))
 
 
@@ -178,14 +230,31 @@ def resume(
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     RunDir.check_writable(run_dir.path, overwrite=True)
-    checkpoint = run_dir.latest_good_checkpoint()
+    lock = RunLock(run_dir.path)
+    try:
+        if os.environ.get("RANK", "0") == "0":  # one writer per run directory; under torchrun, rank 0
+            lock.acquire()
+            run_dir.remove_partial_files()
+        return _resume_locked(run_dir, settings or {}, variant, reporter, registry)
+    except BaseException as error:
+        if is_disk_full(error):
+            raise disk_full_error(run_dir, True) from None
+        raise
+    finally:
+        lock.release()
+
+
+def _resume_locked(
+    run_dir: RunDir, settings: dict[str, Any], variant: str | None, reporter: Reporter | None, registry: Registry
+) -> RunResult:
+    checkpoint = run_dir.latest_good_checkpoint(set_aside=os.environ.get("RANK", "0") == "0")  # one process renames
     saved_variant = checkpoint.meta["variant"]
     if variant is not None and registry.get("variant", variant).name != saved_variant:
         raise GanforgeError(
             f"{run_dir.path} is a run of variant '{saved_variant}', not '{variant}'; "
             f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
         )
-    config = _resume_config(checkpoint, settings or {}, registry)
+    config = _resume_config(checkpoint, settings, registry)
     job, device = _join(config)
     dataset = load_dataset(config, registry).to(device)
     _check_same_data(dataset, checkpoint)
@@ -193,20 +262,24 @@ def resume(
     dataset.spec = replace(dataset.spec, scale=_saved_spec(checkpoint).scale)
     model = prepare_training(config, dataset.spec, device, job, registry)
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
-    progress = restore(checkpoint, model, precision)
-    if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step).total_steps:
+    own = ranks.own_state(checkpoint, job.rank)  # None: a rank the saved run did not have, which starts as rank 0
+    progress = restore(own or checkpoint, model, precision)
+    per_step = config.train.batch_size * model.batches_per_step
+    progress = ranks.carried_over(progress, checkpoint.path, job.world_size, lambda n: len(dataset) // n // per_step)
+    if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step, progress).total_steps:
         raise GanforgeError(
             f"the run in {run_dir.path} has done all its steps ({progress.step}); "
             "pass a larger --epochs or --max-steps to train it further"
         )
-    if job.enabled:  # the checkpoint holds rank 0's random state; give each process its own stream again
-        seed_everything(config.train.seed + job.rank + progress.step)
+    if own is None:
+        ranks.seed_new_rank(config.train.seed, job.rank, progress.step)
+    # nothing above wrote anything: what follows is the first write of the resumed run
     if job.is_main:
         run_dir.rewind(progress.step)
         run_dir.write_config(config.to_json())
     job.barrier()
     trainer = Trainer(model, dataset, config, run_dir, precision, reporter, progress)
-    trainer.monitor.restore(checkpoint.tensors)
+    trainer.monitor.restore((own or checkpoint).tensors)
     return trainer.fit()
 
 
@@ -291,7 +364,7 @@ def _saved_spec(checkpoint: Checkpoint) -> DataSpec:
 
 def _load(path: str | Path, device: str, registry: Registry | None = None, ema: bool = True) -> tuple[Variant, Checkpoint]:
     registry = registry or get_registry()
-    checkpoint = read_checkpoint(find_checkpoint(Path(path)))
+    checkpoint = _read_newest(Path(path))
     meta = checkpoint.meta
     try:
         variant_name, flat = RunConfig.flatten(meta["config"])
@@ -307,7 +380,37 @@ def _load(path: str | Path, device: str, registry: Registry | None = None, ema: 
     variant.load_extra_state(unprefixed("variant", checkpoint.tensors))  # e.g. which stage a staged GAN reached
     if ema:
         load_average(variant, checkpoint.tensors)
+    _warn_if_not_finite(variant, checkpoint.path)
     return variant, checkpoint
+
+
+def _read_newest(path: Path, attempts: int = 3) -> Checkpoint:
+    """The checkpoint at ``path``, or the newest of the run directory ``path``. A run being trained may prune
+    the newest one between finding and reading it; then the new newest is read."""
+    found = find_checkpoint(path)
+    for _ in range(attempts - 1):
+        try:
+            return read_checkpoint(found)
+        except GanforgeError:
+            if found == path or found.exists():
+                raise
+        found = find_checkpoint(path)
+    return read_checkpoint(found)
+
+
+def _warn_if_not_finite(variant: Variant, source: Path) -> None:
+    """A warning naming the file when the weights used hold NaN or infinity: the samples would be meaningless."""
+    for name, network in variant.networks.items():
+        tensors = [t for t in network.state_dict().values() if t.is_floating_point()]
+        bad = sum(int((~torch.isfinite(t)).sum()) for t in tensors)
+        if bad:
+            total = sum(t.numel() for t in tensors)
+            warnings.warn(
+                f"checkpoint {source}: {bad:,} of the {total:,} values of network '{name}' are NaN or infinite; its "
+                "samples and scores are meaningless, use an earlier checkpoint",
+                GanforgeWarning,
+                stacklevel=3,
+            )
 
 
 def sample(
@@ -318,13 +421,16 @@ def sample(
     label: int | None = None,
     registry: Registry | None = None,
     ema: bool = True,
+    truncation: float | None = None,
+    truncation_mode: TruncationMode | None = None,
     captions: list[str] | None = None,
 ) -> Samples:
     """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory).
 
     ``label`` draws every sample from that class (class-conditional variants only); ``captions`` draws ``count``
-    samples of each caption, a row each (text-conditioned variants only). The generator's EMA weights are used where
-    the run kept them, unless ``ema`` is False.
+    samples of each caption, a row each (text-conditioned variants only). The generator's EMA weights are used
+    where the run kept them, unless ``ema`` is False. ``truncation`` draws z from the truncated p_z
+    (:class:`ganforge.noise.Truncation`; ``truncation_mode`` "resample" or "mean", default by the noise).
     """
     if count < 1:
         raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
@@ -335,21 +441,86 @@ def sample(
         if not captions or not all(captions):
             raise GanforgeError("a caption is empty; write what to draw, e.g. --caption 'a thin one leaning left'")
     variant, checkpoint = _load(path, device, registry, ema)
+    chosen = _truncation(variant, truncation, truncation_mode)
     generator = torch.Generator().manual_seed(seed)
-    if captions is not None:
-        inputs = variant.caption_inputs(count, captions, generator)
-    elif label is None:
-        inputs = variant.sample_inputs(count, generator, None)
-    else:
-        classes = variant.spec.num_classes
-        if not 0 <= label < classes:
-            known = f"its {classes} classes are 0-{classes - 1}" if classes else "it was trained on unlabelled data"
-            raise GanforgeError(f"--class {label} is not a class of this model: {known}")
-        inputs = variant.class_inputs(count, label, generator)
+    _check_label(variant, label)
+    with truncated(chosen, f"variant '{variant.config.variant.name}'"):
+        if captions is not None:
+            inputs = variant.caption_inputs(count, captions, generator)
+        elif label is None:
+            inputs = variant.sample_inputs(count, generator, None)
+        else:
+            inputs = variant.class_inputs(count, label, generator)
     with torch.no_grad():
         values = variant.generate(inputs).float().cpu()
     reference = checkpoint.tensors.get("data.reference")
     return Samples(values, variant.spec, reference, variant.grid_columns(inputs), variant.row_captions(inputs))
+
+
+def _check_label(variant: Variant, label: int | None) -> None:
+    """``label`` (``--class``) must be one of the model's classes."""
+    classes = variant.spec.num_classes
+    if label is not None and not 0 <= label < classes:
+        known = f"its {classes} classes are 0-{classes - 1}" if classes else "it was trained on unlabelled data"
+        raise GanforgeError(f"--class {label} is not a class of this model: {known}")
+
+
+def _truncation(variant: Variant, psi: float | None, mode: TruncationMode | None) -> Truncation | None:
+    """The truncation asked for, checked against the variant's p_z; None without ``psi``."""
+    if psi is None:
+        if mode is not None:
+            raise GanforgeError("--truncation-mode needs --truncation PSI")
+        return None
+    return Truncation.choose(psi, mode, variant.require_prior("--truncation"))
+
+
+def interpolate(
+    path: str | Path,
+    out: str | Path,
+    *,
+    frames: int = 16,
+    points: int = 4,
+    seeds: list[int] | None = None,
+    count: int = 8,
+    fps: float = 12.0,
+    label: int | None = None,
+    seed: int = 0,
+    truncation: float | None = None,
+    truncation_mode: TruncationMode | None = None,
+    device: str = "auto",
+    ema: bool = True,
+    registry: Registry | None = None,
+) -> tuple[Path, Walk]:
+    """Write a latent walk of the generator at ``path`` to ``out`` (.gif, or .mp4 where ffmpeg is available).
+
+    ``count`` walks side by side (one row per class for class-conditional variants, or class ``label`` alone) pass
+    through ``points`` draws of z from ``seed`` (or one point per seed of ``seeds``) and back to the first,
+    ``frames`` frames from each point to the next, by slerp for normal noise and lerp for uniform
+    (:mod:`ganforge.walk`). ``truncation`` truncates the points' p_z as in :func:`sample`.
+    """
+    out = Path(out)
+    check_target(out)
+    for name, value, least in (("--frames", frames, 1), ("--count", count, 1), ("--points", points, 2)):
+        if value < least:
+            raise GanforgeError(f"{name} {value} is too small; pass at least {least}")
+    if not fps > 0:
+        raise GanforgeError(f"--fps {fps:g} must be above 0")
+    if seeds is not None and len(seeds) < 2:
+        raise GanforgeError(f"--seeds names {len(seeds)} point(s); a walk needs at least 2, e.g. --seeds 0,1,2")
+    variant, checkpoint = _load(path, device, registry, ema)
+    variant.require_prior("a latent walk")
+    chosen = _truncation(variant, truncation, truncation_mode)
+    _check_label(variant, label)
+    if label is not None and not variant.conditional:
+        variant.class_inputs(1, label, torch.Generator())  # the variant's own one-line refusal
+    with truncated(chosen, f"variant '{variant.config.variant.name}'"):
+        walk = latent_walk(variant, count, frames, points, seeds, seed, label)
+    if variant.spec.is_image:
+        pictures = [image_grid(frame, walk.columns) for frame in walk.frames]
+    else:
+        everything, reference = torch.cat(walk.frames), checkpoint.tensors.get("data.reference")
+        pictures = [scatter_plot(frame, reference, frame=everything) for frame in walk.frames]
+    return write_animation(pictures, out, fps), walk
 
 
 def translate(path: str | Path, input_dir: str | Path, out_dir: str | Path, device: str = "auto", batch_size: int = 16) -> list[Path]:
@@ -392,22 +563,66 @@ def evaluate(
     say: Callable[[str], None] = lambda message: None,
     evaluator: Literal["cnn", "inception"] = "cnn",
     inception_weights: str | Path | None = None,
+    truncation: float | None = None,
+    truncation_mode: TruncationMode | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Score the generator saved at ``path`` against its run's data, with the metrics that fit the data.
 
     ``count`` samples (default: the protocol's, 2,500 for the 2-D mixtures), drawn with ``seed``; the EMA weights
-    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator.
+    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator, and
+    ``progress(done, total)`` how far that training is.
     ``evaluator`` "inception" computes image scores on Inception-v3, whose weights must be on disk (see
-    :mod:`ganforge.evaluation.inception`).
+    :mod:`ganforge.evaluation.inception`). ``truncation`` scores samples of the truncated p_z, as in :func:`sample`.
     """
+    return evaluate_truncations(path, [truncation], truncation_mode, count, device, seed, ema, say, evaluator, inception_weights, progress)[0]
+
+
+def evaluate_truncations(
+    path: str | Path,
+    truncations: list[float | None],
+    truncation_mode: TruncationMode | None = None,
+    count: int | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    ema: bool = True,
+    say: Callable[[str], None] = lambda message: None,
+    evaluator: Literal["cnn", "inception"] = "cnn",
+    inception_weights: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Report]:
+    """One :func:`evaluate` report per truncation (None: untruncated), all with the same noise seed and the same
+    prepared evaluator: what fidelity (precision) truncation buys at what cost in variety (recall)."""
     variant, _ = _load(path, device, ema=ema)
+    chosen = [_truncation(variant, psi, truncation_mode if psi is not None else None) for psi in truncations]
     data = load_dataset(variant.config).to(variant.device)
     config = variant.config
     weights = None if inception_weights is None else Path(inception_weights)
-    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights)
-    return judge(variant, count, seed)
+    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights, progress)
+    reports = []
+    for truncation in chosen:
+        with truncated(truncation, f"variant '{config.variant.name}'"):
+            reports.append(judge(variant, count, seed))
+    return reports
 
 
 def plot(run: str | Path, out: str | Path | None = None) -> Path:
     """(Re)draw the training curves of the run directory ``run`` (default: ``<run>/curves.png``)."""
     return plot_curves(Path(run), None if out is None else Path(out))
+
+
+def export(
+    path: str | Path,
+    format: Format,
+    out: str | Path,
+    batch: int | None = None,
+    ema: bool = True,
+    registry: Registry | None = None,
+) -> Exported:
+    """Write the generator saved at ``path`` (EMA weights where kept, unless ``ema`` is False) to ``out`` as ONNX
+    or TorchScript, with a free batch dimension unless ``batch`` is given, checked against PyTorch
+    (:mod:`ganforge.export`)."""
+    out = Path(out)
+    check_format(format, out)
+    variant, _ = _load(path, "cpu", registry, ema)
+    return export_generator(variant, format, out, batch)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from ganforge.checkpoint import write_atomic
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
 from ganforge.registry import natural_key
@@ -54,10 +55,16 @@ def captioned_rows(grid: Image.Image, rows: int, captions: list[str]) -> Image.I
     return out
 
 
-def scatter_plot(points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512) -> Image.Image:
-    """Generated 2-D ``points`` (red) over the ``reference`` points, such as the true mixture centres (blue)."""
+def scatter_plot(
+    points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512, frame: torch.Tensor | None = None
+) -> Image.Image:
+    """Generated 2-D ``points`` (red) over the ``reference`` points, such as the true mixture centres (blue).
+
+    The axes fit ``frame`` (points) where given, so that the frames of an animation share them; else the points.
+    """
     points = points.detach().float().cpu()[:, :2]
-    everything = points if reference is None else torch.cat([points, reference.float().cpu()[:, :2]])
+    everything = points if frame is None else frame.detach().float().cpu()[:, :2]
+    everything = everything if reference is None else torch.cat([everything, reference.float().cpu()[:, :2]])
     low, high = everything.min(0).values, everything.max(0).values
     span = (high - low).max().clamp(min=1e-6) * 1.1
     centre = (high + low) / 2
@@ -93,9 +100,11 @@ def save_samples(
             picture = captioned_rows(picture, math.ceil(len(samples) / columns), captions)
     else:
         picture = scatter_plot(samples, reference)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path)
-    return path
+    picture_format = Image.registered_extensions().get(path.suffix.lower())
+    if picture_format is None:
+        raise GanforgeError(f"cannot write {path}: '{path.suffix}' is not a picture format; use a .png name")
+    # written whole or not at all: a reader, or a run killed mid-write, never sees half a picture
+    return write_atomic(path, lambda temporary: picture.save(temporary, format=picture_format))
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

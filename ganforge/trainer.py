@@ -22,26 +22,34 @@ from typing import Any, Protocol
 import torch
 
 from ganforge.acceleration import step_begins
-from ganforge.checkpoint import write_checkpoint
+from ganforge.checkpoint import read_checkpoint, read_metadata, write_checkpoint
 from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
 from ganforge.device import Precision
-from ganforge.distributed import Distributed
+from ganforge.discovery import one_line
+from ganforge.distributed import Distributed, PeerLost
 from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.evaluation.monitor import RunMonitor
 from ganforge.health import SkipWatch
 from ganforge.images import save_samples
 from ganforge.interrupt import StopSignals, TrainingInterrupted
 from ganforge.lifecycle import Lifecycle
-from ganforge.rundir import RunDir
+from ganforge.ranks import gather_local_state
+from ganforge.rundir import RunDir, is_disk_full
 from ganforge.schedule import Clock, Rates
 from ganforge.state import Progress, capture
 from ganforge.variant import Variant
 
 
 class Reporter(Protocol):
-    """What the loop tells whoever is watching (the CLI draws progress bars from it)."""
+    """What the loop tells whoever is watching (the CLI draws progress bars from it).
 
+    ``run_started(step, total_steps)`` comes first, where the reporter has it: the generator step the run starts
+    from (0, or where a resumed run stopped) and the step it will end at. It is optional, so that reporters
+    written before it keep working.
+    """
+
+    def run_started(self, step: int, total_steps: int) -> None: ...
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
     def stepped(self) -> None: ...
     def logged(self, record: dict[str, Any]) -> None: ...
@@ -49,6 +57,7 @@ class Reporter(Protocol):
 
 
 class SilentReporter:
+    def run_started(self, step: int, total_steps: int) -> None: ...
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
     def stepped(self) -> None: ...
     def logged(self, record: dict[str, Any]) -> None: ...
@@ -66,6 +75,7 @@ class RunResult:
     samples: list[Path] = field(default_factory=list)
     last_metrics: dict[str, Any] = field(default_factory=dict)
     curves: Path | None = None  # the loss, D(x)/D(G(z)) and evaluation curves
+    report: Path | None = None  # the run's page, report.html
 
 
 @dataclass(frozen=True)
@@ -79,15 +89,21 @@ class Plan:
     schedule_steps: int  # the length the schedule is laid over: every epoch's steps (train.max_steps only stops early)
 
 
-def plan(train: TrainConfig, examples: int, batches_per_step: int) -> Plan:
-    """Steps per epoch and in all for ``examples`` examples; an error if not even one step fits."""
+def plan(train: TrainConfig, examples: int, batches_per_step: int, at: Progress | None = None) -> Plan:
+    """Steps per epoch and in all for ``examples`` examples per rank, from where ``at`` stands (default: the start);
+    an error if not even one step fits."""
+    at = at or Progress()
     per_step = train.batch_size * batches_per_step
     steps_per_epoch = examples // per_step
     if steps_per_epoch == 0:
         raise GanforgeError(f"the dataset has {examples} examples, fewer than one step uses ({per_step}); lower --batch-size")
-    every_epoch = train.epochs * steps_per_epoch
+    # counted from the start of the epoch in progress, since a run resumed with another number of processes took
+    # its earlier epochs in steps of another size
+    epoch_start = at.step - at.position
+    every_epoch = epoch_start + (train.epochs - at.epoch + 1) * steps_per_epoch
     total_steps = every_epoch if train.max_steps is None else min(train.max_steps, every_epoch)
-    return Plan(per_step, steps_per_epoch, total_steps, math.ceil(total_steps / steps_per_epoch), every_epoch)
+    epochs = at.epoch - 1 + math.ceil((total_steps - epoch_start) / steps_per_epoch)
+    return Plan(per_step, steps_per_epoch, total_steps, epochs, every_epoch)
 
 
 def data_fingerprint(data: TensorData) -> dict[str, Any]:
@@ -161,17 +177,63 @@ class Trainer:
     def fit(self) -> RunResult:
         """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
         self.hooks.call("on_run_start")
+        self.mark("running", step=self.progress.step)
         try:
             result = self.run()
         except BaseException as error:
+            stopped = isinstance(error, TrainingInterrupted)
+            try:
+                self.mark("interrupted" if stopped else "failed", step=self.progress.step, error=None if stopped else one_line(error))
+            except OSError:  # the disk that stopped the run cannot take its status either; the error says why
+                pass
+            if not is_disk_full(error):  # a page would not fit either: one line saying the disk is full is enough
+                self.write_report()
             self.hooks.finish(None, error)
             raise
+        self.mark("finished", step=result.steps)
+        result.report = self.write_report()
         self.hooks.finish(result, None)
         return result
 
+    def mark(self, state: str, **details: Any) -> None:
+        if self.job.is_main:
+            self.run_dir.write_status(state, **details)
+
+    def write_report(self) -> Path | None:
+        """The run's page (:mod:`ganforge.report`). A page that cannot be written must not undo the training, nor
+        hide why a run failed: its own error becomes a warning (``ganforge report RUN`` tries again)."""
+        if not self.job.is_main:
+            return None
+        from ganforge.report import write_report
+
+        try:
+            return write_report(self.run_dir.path, registry=self.variant.registry)
+        except Exception as exc:
+            warnings.warn(f"could not write {self.run_dir.report_path}: {one_line(exc)}", GanforgeWarning, stacklevel=2)
+            return None
+
     def run(self) -> RunResult:
+        try:
+            return self.train()
+        except PeerLost as lost:
+            raise GanforgeError(self.lost_contact(lost)) from None
+
+    def lost_contact(self, lost: PeerLost) -> str:
+        """One line naming the rank that stopped answering and the step (asked by a roll call among the ranks)."""
+        at, job = self.progress, self.job
+        silent = job.silent_ranks(at.step)
+        who = f"rank {', '.join(map(str, silent))} of {job.world_size}" if silent else "a rank"
+        last = self.last_checkpoint()
+        return (
+            f"{who} stopped answering after step {at.step} ({lost.reason}); rank {job.rank} waited up to "
+            f"dist.timeout_s={job.timeout_s:g} s and stops too. The last checkpoint is "
+            f"{last.name if last else 'none'}: go on with 'ganforge resume {self.run_dir.path}'"
+        )
+
+    def train(self) -> RunResult:
         train, at = self.config.train, self.progress
-        run = plan(train, len(self.data) // self.job.world_size, self.variant.batches_per_step)
+        at.world_size = self.job.world_size
+        run = plan(train, len(self.data) // self.job.world_size, self.variant.batches_per_step, at)
         if at.step >= run.total_steps:
             raise GanforgeError(
                 f"the run in {self.run_dir.path} has done all {run.total_steps} of its steps; "
@@ -187,9 +249,12 @@ class Trainer:
             order_rng.set_state(at.order_state)
         self.meter = Meter(at, self.data.data.device, self.job)
         self.watch = SkipWatch(self.variant.optimizers, train.max_nonfinite_steps, at.streaks)
+        self.good = next((path for path in reversed(self.run_dir.checkpoints()) if _saved_without_skips(path)), None)
         self.precision.updates = []
         result = RunResult(self.run_dir, at.step, at.epoch - 1, self.run_dir.checkpoint_path(at.step))
 
+        if hasattr(self.reporter, "run_started"):
+            self.reporter.run_started(at.step, run.total_steps)
         with StopSignals() as signals:
             try:
                 self.loop(run, result, fixed_inputs, order_rng, signals)
@@ -217,7 +282,7 @@ class Trainer:
             order = self.job.shard(torch.randperm(len(self.data), generator=order_rng)).to(self.data.data.device)
             first = at.position if epoch == at.epoch else 0
             end = min(run.steps_per_epoch, first + run.total_steps - at.step)
-            at.epoch, at.position = epoch, first
+            at.epoch, at.position, stop = epoch, first, None
             if first == end:  # resumed from this epoch's end checkpoint: nothing left of it
                 continue
             self.reporter.epoch_started(epoch, run.epochs, end - first)
@@ -235,9 +300,8 @@ class Trainer:
                 logged = at.step % train.log_every == 0 or at.position == end
                 if logged:
                     result.last_metrics = self.log(run)
-                if self.job.is_main and self.monitor.evaluation_due(at.step, last=at.step == run.total_steps):
-                    if self.monitor.evaluate(at.step, at.epoch):
-                        self.save_checkpoint(self.run_dir.best_path)
+                if self.monitor.evaluation_due(at.step, last=at.step == run.total_steps):
+                    self.evaluate()
                 stop = self.stop_signal(signals, logged)
                 if at.position < end and (stop or (train.checkpoint_every and at.step % train.checkpoint_every == 0)):
                     result.checkpoint = self.save_checkpoint()
@@ -252,6 +316,16 @@ class Trainer:
             self.hooks.call("on_epoch_end", epoch=epoch, step=at.step, sample_path=sample_path, checkpoint_path=result.checkpoint)
             if stop and at.step < run.total_steps:  # the epoch's last step is always logged, so all agree on it
                 raise TrainingInterrupted(stop, at.step, result.checkpoint, self.run_dir.path)
+
+    def evaluate(self) -> None:
+        """Rank 0 scores the generator; every rank saves its part of a new best checkpoint."""
+        at = self.progress
+        if self.job.is_main:
+            improved = self.monitor.evaluate(at.step, at.epoch)
+        else:
+            improved, self.monitor.last_evaluated = False, at.step
+        if self.job.broadcast(improved):
+            self.save_checkpoint(self.run_dir.best_path)
 
     def stop_signal(self, signals: StopSignals, logged: bool) -> int | None:
         """The signal to stop on after this step, if any.
@@ -282,7 +356,7 @@ class Trainer:
             self.run_dir.log_metrics({**record, "lr": self.rates.current()})  # the rates the last step used
         self.reporter.logged(record)
         self.hooks.call("on_log", record=dict(record), step=at.step, epoch=at.epoch)
-        self.watch.stop_if_failed(self.last_checkpoint())
+        self.watch.stop_if_failed(self.last_good_checkpoint)
         self.track_best(record)
         return record
 
@@ -296,8 +370,19 @@ class Trainer:
             at.best = {"metric": train.best_metric, "value": value, "step": at.step}
             self.save_checkpoint(self.run_dir.best_path)
 
-    def last_checkpoint(self) -> Path | None:
-        return next(reversed(self.run_dir.checkpoints()), None)
+    def last_good_checkpoint(self) -> Path | None:
+        """The newest step checkpoint saved with no run of skipped updates in progress, and with finite weights."""
+        for path in reversed(self.run_dir.checkpoints()):
+            if not _saved_without_skips(path):
+                continue
+            try:
+                tensors = read_checkpoint(path).tensors
+            except GanforgeError:
+                continue
+            weights = (t for name, t in tensors.items() if name.startswith(("network.", "ema.")) and t.is_floating_point())
+            if all(bool(torch.isfinite(t).all()) for t in weights):
+                return path
+        return None
 
     def write_samples(self, epoch: int, inputs: Any) -> Path:
         path = self.run_dir.sample_path(epoch)
@@ -319,7 +404,7 @@ class Trainer:
     def save_checkpoint(self, path: Path | None = None) -> Path:
         """Save the whole training state at the current step (to ``path``, else the next step checkpoint)."""
         self.watch.check()  # never save past the point where a run of skipped updates ends it
-        self.watch.stop_if_failed(self.last_checkpoint())
+        self.watch.stop_if_failed(self.last_good_checkpoint)
         at = self.progress
         progress = dataclasses.replace(
             at,
@@ -328,10 +413,11 @@ class Trainer:
             metric_count=self.meter.count,
             streaks=dict(self.watch.streaks),
         )
-        if not self.job.is_main:
-            return path or self.run_dir.checkpoint_path(at.step)
         tensors, meta = capture(self.variant, self.precision, progress)
         tensors.update(self.monitor.checkpoint_tensors())
+        gather_local_state(self.job, tensors, meta)  # every rank's random state and other state of its own
+        if not self.job.is_main:
+            return path or self.run_dir.checkpoint_path(at.step)
         if self.data.reference is not None:
             tensors["data.reference"] = self.data.reference
         meta.update(
@@ -344,6 +430,18 @@ class Trainer:
             written = write_checkpoint(path, tensors, meta)
         else:
             written = write_checkpoint(self.run_dir.checkpoint_path(at.step), tensors, meta)
-            self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints)
+            if not any(progress.streaks.values()):
+                self.good = written
+            # a run of skips may end the run: the checkpoint saved before it began is kept until a newer one is good
+            self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints, protect=self.good)
         self.hooks.call("on_checkpoint_save", path=written, step=at.step, epoch=at.epoch)
         return written
+
+
+def _saved_without_skips(path: Path) -> bool:
+    """Whether the checkpoint at ``path`` was saved with no optimizer in a run of skipped updates."""
+    try:
+        streaks = read_metadata(path)["progress"].get("streaks")
+    except GanforgeError:
+        return False
+    return isinstance(streaks, dict) and not any(streaks.values())

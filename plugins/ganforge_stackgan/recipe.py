@@ -302,6 +302,20 @@ class StackGAN(Variant):
     def evaluation_captions(self, inputs: StackInputs) -> torch.Tensor | None:
         return inputs.caption_ids
 
+    def noise_inputs(self, noise: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator | None) -> StackInputs:
+        """z and the classes as given; each stage's ε drawn from ``generator``, or 0 (ĉ = μ(φ)) without one."""
+        if self.text:
+            raise GanforgeError(
+                "this stackgan run is conditioned on captions; latent walks and export take class labels and cannot "
+                "drive it yet: draw from captions with 'ganforge sample RUN --caption TEXT'"
+            )
+        dims = (self.networks["generator"].condition_dim, self.networks["refiner"].condition_dim)
+        if generator is None:  # shaped from z, so that an exported graph keeps its batch dimension free
+            epsilons = tuple(noise[:, :1].mul(0).expand(-1, dim) for dim in dims)
+        else:
+            epsilons = tuple(torch.randn(len(noise), dim, generator=generator).to(noise.device) for dim in dims)
+        return StackInputs(noise, labels, epsilons, None)
+
     def grid_columns(self, inputs: StackInputs) -> int | None:
         return inputs.columns
 
