@@ -234,9 +234,21 @@ def test_agreement_scores_a_generator_that_reads_its_captions_and_the_mismatched
     labels = torch.arange(count) % 10
     ids = torch.arange(count)
     scores, names = text_agreement(ids, captions, labels, labels.clone(), {"thickness": levels * 2 + 3}, {"thickness": levels}, seed=0)
-    assert scores["class_agreement"] == 1.0 and scores["thickness_correlation"] == pytest.approx(1.0)
+    assert scores["class_agreement"] == 1.0 and scores["thickness_correlation"] == pytest.approx(1.0, abs=0.01)
     assert scores["class_agreement_mismatched"] < 0.25 and abs(scores["thickness_correlation_mismatched"]) < 0.2
     assert set(names) == set(scores)
+
+
+def test_attributes_are_correlated_within_the_class_the_caption_names():
+    """Levels are thirds of each class: a wide one (width 6) is narrower than a narrow zero (width 14). Pooled over
+    classes the widths barely follow the words; measured against their own class they follow them exactly."""
+    levels = torch.tensor([-1.0, 0.0, 1.0] * 20)
+    labels = torch.tensor([0] * 30 + [1] * 30)
+    widths = torch.where(labels == 0, 15.0, 5.0) + levels
+    captions = Captions([str(i) for i in range(60)], torch.arange(61), {"width": levels})
+    scores, _ = text_agreement(torch.arange(60), captions, labels, labels, {"width": widths}, {"width": widths}, seed=0)
+    assert pearson(levels, widths) < 0.2 and scores["width_correlation"] == pytest.approx(1.0, abs=1e-6)
+    assert scores["width_correlation_real"] == pytest.approx(1.0, abs=1e-6)
 
 
 # --- StackGAN conditioned on text -----------------------------------------------------------------------------------

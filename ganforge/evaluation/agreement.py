@@ -4,7 +4,10 @@
   example the caption was written for (the caption's class);
 * **attribute correlation**: for each attribute the dataset's captions ask for (``Captions.attributes``, e.g. the
   stroke thickness of captioned MNIST, as levels -1, 0, +1), Pearson's correlation between the level asked for and
-  the attribute measured on the generated image (``Protocol.measure``), over the captions that say it;
+  the attribute measured on the generated image (``Protocol.measure``), over the captions that say it. Where the
+  data has classes, the measurement is first standardised within the class the caption names (by the mean and
+  standard deviation of that class's real images), since the levels are thirds of each class: a "wide one" is
+  wide for a one, narrower than most zeros;
 * the **mismatched baseline**: the same generated images scored against the captions of other samples (a fixed
   random derangement), which a generator that ignores the text also reaches: chance;
 * the **real reference**: the correlation of the level asked for with the attribute measured on the caption's own
@@ -71,13 +74,22 @@ def text_agreement(
             continue
         levels = levels.cpu()
         said, said_shuffled = ~levels[ids].isnan(), ~levels[shuffled].isnan()
-        values = measured[name].cpu()
-        scores[f"{name}_correlation"] = pearson(levels[ids][said], values[said])
-        scores[f"{name}_correlation_mismatched"] = pearson(levels[shuffled][said_shuffled], values[said_shuffled])
+        values = measured[name].cpu().double()
+        real = real_measured[name].cpu().double() if name in real_measured else None
+        if labels is not None and real is not None:  # relative to the class the caption names
+            means = torch.stack([real[labels == c].mean() if (labels == c).any() else real.mean() for c in range(int(labels.max()) + 1)])
+            stds = torch.stack([real[labels == c].std() if (labels == c).sum() > 1 else real.std() for c in range(int(labels.max()) + 1)]).clamp(min=1e-9)
+            named, named_shuffled = labels[owners(captions, ids)], labels[owners(captions, shuffled)]
+            mine, theirs = (values - means[named]) / stds[named], (values - means[named_shuffled]) / stds[named_shuffled]
+            real = (real - means[labels]) / stds[labels]
+        else:
+            mine = theirs = values
+        scores[f"{name}_correlation"] = pearson(levels[ids][said], mine[said])
+        scores[f"{name}_correlation_mismatched"] = pearson(levels[shuffled][said_shuffled], theirs[said_shuffled])
         names[f"{name}_correlation"] = f"{name}: correlation asked vs measured"
         names[f"{name}_correlation_mismatched"] = "  with mismatched captions (chance)"
-        if name in real_measured:
-            real = real_measured[name].cpu()[owners(captions, ids)]
-            scores[f"{name}_correlation_real"] = pearson(levels[ids][said], real[said])
+        if real is not None:
+            own = real[owners(captions, ids)]
+            scores[f"{name}_correlation_real"] = pearson(levels[ids][said], own[said])
             names[f"{name}_correlation_real"] = "  on the captions' real images (ceiling)"
     return scores, names
