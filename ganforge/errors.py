@@ -7,3 +7,24 @@ class GanforgeError(Exception):
 
 class GanforgeWarning(UserWarning):
     """Something went wrong but was worked around (a corrupt checkpoint skipped, say); the CLI shows one line."""
+
+
+MEMORY_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says memory ran out (torch's CPU and CUDA allocators, Python's MemoryError): the sizes asked
+    for are the cause, not a bug in the code that asked."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    return isinstance(exc, RuntimeError) and any(text in str(exc).lower() for text in MEMORY_MESSAGES)
+
+
+def out_of_memory_error(what: str, exc: BaseException) -> GanforgeError:
+    """One line for running out of memory while doing ``what``: the settings that size it are the fix."""
+    detail = " ".join(str(exc).split())
+    found = next((detail[detail.lower().find(text) :] for text in MEMORY_MESSAGES if text in detail.lower()), type(exc).__name__)
+    return GanforgeError(
+        f"{what} ran out of memory ({found[:160]}); lower the sizes the settings ask for (e.g. generator.hidden, "
+        "discriminator.hidden, train.batch_size, data.size) or use a device with more memory"
+    )

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
+from ganforge.outputs import check_suffix, writing
 from ganforge.registry import natural_key
 
 MIN_TILE = 56  # small images (28x28) are enlarged, nearest-neighbour, to at least this many pixels
@@ -60,9 +61,9 @@ def save_samples(
     samples: torch.Tensor, spec: DataSpec, path: Path, reference: torch.Tensor | None = None, columns: int | None = None
 ) -> Path:
     """Write ``samples`` as an image grid ``columns`` wide (image data) or a scatter plot (point data) to ``path``."""
+    check_suffix(path, IMAGE_SUFFIXES)
     picture = image_grid(samples, columns) if spec.is_image else scatter_plot(samples, reference)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path)
+    writing(path, lambda: picture.save(path))
     return path
 
 
