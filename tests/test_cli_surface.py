@@ -195,3 +195,18 @@ def test_plot_skips_an_eval_record_whose_main_score_is_missing(tmp_path):
     """An evaluation record naming a main score it does not hold is drawn without that point, not a KeyError."""
     run = metrics_run(tmp_path, GOOD, json.dumps({"step": 1, "eval": True, "main": "modes"}))
     assert invoke("plot", run).exit_code == 0
+
+
+# --- sizes beyond this machine: the settings are the cause, not a plugin's bug ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "setting, what",
+    [("data.size=1000000000000000", "building dataset 'ring8'"), ("generator.hidden=1000000000", "building generator 'mlp'")],
+    ids=["data", "network"],
+)
+def test_out_of_memory_names_the_sizes_not_the_authors(tmp_path, setting, what):
+    """Sizes far past any address space, so that the allocation fails at once, overcommit or not."""
+    result = invoke("run", "vanilla", *RING8, "--set", setting, "--out", tmp_path / "run")
+    line = one_line_error(result, what, "ran out of memory", "lower the sizes")
+    assert "report this" not in line
