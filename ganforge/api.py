@@ -26,7 +26,7 @@ from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
 from ganforge.errors import GanforgeError, GanforgeWarning, is_out_of_memory, out_of_memory_error
 from ganforge.images import IMAGE_SUFFIXES, image_files, read_image, save_samples, write_image
-from ganforge.outputs import output_file
+from ganforge.outputs import output_file, writing
 from ganforge.evaluation.curves import plot_curves
 from ganforge.evaluation.ema import load_average
 from ganforge.evaluation.judges import Report, check_eval_count, judge_for
@@ -389,8 +389,7 @@ def translate(path: str | Path, input_dir: str | Path, out_dir: str | Path, devi
         chunk = sources[start : start + batch_size].to(variant.device).float().div_(127.5).sub_(1.0)
         with torch.no_grad():
             outputs = variant.translate(chunk).float().cpu()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written += [write_image(image, target) for image, target in zip(outputs, targets[start : start + batch_size])]
+        written += [writing(target, lambda: write_image(image, target)) for image, target in zip(outputs, targets[start : start + batch_size])]
     return written
 
 
@@ -411,8 +410,8 @@ def evaluate(
     ``evaluator`` "inception" computes image scores on Inception-v3, whose weights must be on disk (see
     :mod:`ganforge.evaluation.inception`).
     """
-    check_eval_count(count)
     variant, _ = _load(path, device, ema=ema)
+    check_eval_count(count)  # before the data and the evaluator are loaded
     data = load_dataset(variant.config).to(variant.device)
     config = variant.config
     weights = None if inception_weights is None else Path(inception_weights)

@@ -191,10 +191,14 @@ def test_plot_into_an_existing_directory_writes_inside_it_and_says_so(tmp_path):
     assert f"Wrote {target / 'curves.png'}" in " ".join(result.stdout.split())
 
 
-def test_plot_skips_an_eval_record_whose_main_score_is_missing(tmp_path):
-    """An evaluation record naming a main score it does not hold is drawn without that point, not a KeyError."""
-    run = metrics_run(tmp_path, GOOD, json.dumps({"step": 1, "eval": True, "main": "modes"}))
-    assert invoke("plot", run).exit_code == 0
+def test_plot_skips_points_it_cannot_draw(tmp_path):
+    """An evaluation record without its main score, and values beyond float32 (no metric is computed wider), are
+    left out of the curves; found by the attack (1e308 broke matplotlib's axis layout)."""
+    huge = json.dumps({"step": 2, "loss_d": 1e308, "loss_g": -1e300, "d_real": 0.5, "d_fake": 0.5})
+    run = metrics_run(tmp_path, GOOD, huge, json.dumps({"step": 1, "eval": True, "main": "modes"}), json.dumps({"step": 3, "eval": True, "main": "modes", "modes": 1e308}))
+    result = invoke("plot", run)
+    assert result.exit_code == 0, result.output
+    assert (run / "curves.png").stat().st_size > 0
 
 
 # --- sizes beyond this machine: the settings are the cause, not a plugin's bug ---------------------------------------

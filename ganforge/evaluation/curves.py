@@ -16,6 +16,7 @@ from ganforge.errors import GanforgeError
 from ganforge.outputs import output_file, writing
 
 CURVES_NAME = "curves.png"
+FLOAT32_MAX = 3.4028234663852886e38
 LABELS = {"modes": "modes captured", "fid": "FID", "frechet_distance": "Frechet distance", "reverse_kl": "reverse KL"}
 
 
@@ -50,7 +51,9 @@ def _problem(record: Any) -> str | None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A value a curve can hold: finite, and within float32's range, which every logged metric is computed in
+    (matplotlib cannot lay out an axis out to 1e308)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) <= FLOAT32_MAX
 
 
 def _series(records: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
