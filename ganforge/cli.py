@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ganforge.command_group import GanforgeGroup
+from ganforge.command_group import GanforgeGroup, say_error
 from ganforge.errors import GanforgeError, GanforgeWarning
 
 
@@ -65,7 +65,7 @@ def reports_errors(command: Callable) -> Callable:
             except GanforgeError as exc:
                 if _debug["on"]:
                     raise
-                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # paths may hold [x]
+                say_error(str(exc))
                 raise typer.Exit(2) from None
 
     return wrapper

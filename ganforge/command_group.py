@@ -28,7 +28,9 @@ SYNONYMS = {"train": "run", "fit": "run", "continue": "resume", "generate": "sam
 
 
 def say_error(message: str) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """``error: MESSAGE`` on stderr, on one line whatever the message holds."""
+    one_line = " ".join(message.split())
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(one_line)}", highlight=False, soft_wrap=True)
 
 
 def usage_line(exc: "_click.exceptions.UsageError") -> str:

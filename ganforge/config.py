@@ -277,7 +277,10 @@ class RunConfig:
         Component names are qualified with the plugin recorded as their provider (``ganforge:mlp``), so that a
         plugin installed later that registers the same name cannot change what a saved run resolves to.
         """
-        providers = {section: provider.rpartition(" ")[0] for section, provider in data.get("plugins", {}).items()}
+        recorded = data.get("plugins", {})
+        providers = {  # a provider that is no "distribution version" text (a damaged file) qualifies nothing
+            section: provider.rpartition(" ")[0] for section, provider in recorded.items() if isinstance(provider, str)
+        } if isinstance(recorded, dict) else {}
 
         def qualified(section: str, name: Any) -> Any:
             if section not in providers or not isinstance(name, str) or ":" in name:

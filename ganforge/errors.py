@@ -9,6 +9,12 @@ class GanforgeWarning(UserWarning):
     """Something went wrong but was worked around (a corrupt checkpoint skipped, say); the CLI shows one line."""
 
 
+def message_of(exc: BaseException) -> str:
+    """An exception's message as one line, without the C++ stack torch appends after its own message."""
+    text = str(exc).split("\nException raised from ", 1)[0]
+    return " ".join(text.split())
+
+
 MEMORY_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
 
 
@@ -22,7 +28,7 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def out_of_memory_error(what: str, exc: BaseException) -> GanforgeError:
     """One line for running out of memory while doing ``what``: the settings that size it are the fix."""
-    detail = " ".join(str(exc).split())
+    detail = message_of(exc)
     found = next((detail[detail.lower().find(text) :] for text in MEMORY_MESSAGES if text in detail.lower()), type(exc).__name__)
     return GanforgeError(
         f"{what} ran out of memory ({found[:160]}); lower the sizes the settings ask for (e.g. generator.hidden, "

@@ -32,7 +32,7 @@ from ganforge.discovery import (
     report_failure,
     strict_mode,
 )
-from ganforge.errors import GanforgeError, is_out_of_memory, out_of_memory_error
+from ganforge.errors import GanforgeError, is_out_of_memory, message_of, out_of_memory_error
 from ganforge.plugin_guard import guarded, timeout_seconds
 
 # kind -> the hook that registers it, in the order `ganforge list` shows them.
@@ -137,7 +137,7 @@ class Component:
         except GanforgeError:
             raise
         except (TypeError, ValueError) as exc:
-            raise GanforgeError(f"{self.kind} '{self.name}' ({self.source}) rejected its settings {settings}: {exc}") from exc
+            raise GanforgeError(f"{self.kind} '{self.name}' ({self.source}) rejected its settings {settings}: {message_of(exc)}") from exc
         except Exception as exc:
             if is_out_of_memory(exc):
                 raise out_of_memory_error(f"building {self.kind} '{self.name}' with {settings}", exc) from None

@@ -188,7 +188,7 @@ def crafted_safetensors(rng: random.Random) -> bytes:
 def mutated_meta(rng: random.Random, meta: Any, depth: int = 0) -> Any:
     """``meta`` with one value somewhere inside replaced by a hostile one."""
     if isinstance(meta, dict) and meta and depth < 6:
-        key = rng.choice(list(meta))
+        key = rng.choice(sorted(meta))  # sorted: safetensors returns metadata in a random order
         return {**meta, key: mutated_meta(rng, meta[key], depth + 1)}
     if isinstance(meta, list) and meta and depth < 6:
         index = rng.randrange(len(meta))

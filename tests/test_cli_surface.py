@@ -214,3 +214,30 @@ def test_out_of_memory_names_the_sizes_not_the_authors(tmp_path, setting, what):
     result = invoke("run", "vanilla", *RING8, "--set", setting, "--out", tmp_path / "run")
     line = one_line_error(result, what, "ran out of memory", "lower the sizes")
     assert "report this" not in line
+
+
+# --- damaged checkpoint metadata the attack found -------------------------------------------------------------------
+
+
+def test_a_checkpoint_whose_recorded_providers_are_not_names_still_resumes(ring_run, tmp_path):
+    """config.plugins records who provided each component ("ganforge 0.1.0"); a value that is no such text is
+    ignored (the name is resolved as a user's would be) rather than crashing the resume."""
+    import shutil
+
+    from ganforge.checkpoint import read_file, write_checkpoint
+
+    run = tmp_path / "run"
+    shutil.copytree(ring_run, run)
+    newest = sorted((run / "checkpoints").glob("*.safetensors"))[-1]
+    saved = read_file(newest)
+    saved.meta["config"]["plugins"]["generator"] = 1.5
+    write_checkpoint(newest, saved.tensors, saved.meta)
+    result = invoke("resume", run, "--epochs", "2", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_setting_torch_cannot_hold_is_one_line_without_cpp_frames(tmp_path):
+    """torch's own errors carry a C++ stack after their first line; the error line keeps only the message."""
+    result = invoke("run", "vanilla", *RING8, "--set", "generator.hidden=1180591620717411303424", "--out", tmp_path / "run")
+    line = one_line_error(result, "generator 'mlp'", "rejected its settings", "Overflow")
+    assert "frame #" not in result.output and "Exception raised from" not in line
