@@ -107,7 +107,28 @@ def option_value(rng: random.Random, option: Any, world: World) -> list[str]:
         return [name, str(rng.choice(world.inputs))]
     if name == "--set":
         return [name, assignment(rng)]
+    if name == "--config":
+        return [name, str(config_file(rng, world))]
     return [name, hostile(rng)]
+
+
+def config_file(rng: random.Random, world: World) -> Path:
+    """A settings file for ``--config``: the run's own config.json with a hostile value inside, as JSON or TOML,
+    or random bytes."""
+    path = world.root / rng.choice(["settings.json", "settings.toml", "settings.toml", "settings.yaml", "settings"])
+    if rng.random() < 0.25:
+        path.write_bytes(rng.randbytes(rng.randint(0, 120)))
+        return path
+    config = mutated_meta(rng, json.loads((world.run / "config.json").read_text()))
+    if path.suffix != ".toml" or not isinstance(config, dict):
+        path.write_text(json.dumps(config))
+        return path
+    lines = [f"variant = {json.dumps(config.get('variant'))}"]  # JSON's scalars and lists are TOML's too, mostly
+    for section, values in config.items():
+        if isinstance(values, dict):
+            lines += [f"[{section}]", *(f"{key} = {json.dumps(value)}" for key, value in values.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def assignment(rng: random.Random) -> str:
@@ -227,7 +248,13 @@ def damaged_checkpoint(rng: random.Random, world: World) -> Case:
 
 
 def damaged_config(rng: random.Random, world: World) -> Case:
-    """The run's config.json replaced by random bytes or hostile JSON, then a command on the run."""
+    """A hostile settings file for ``run --config``, or the run's config.json replaced by random bytes or hostile
+    JSON, then a command on the run."""
+    if rng.random() < 0.4:
+        out = world.root / "out" / "fresh"
+        tiny = sum((["--set", s] for s in TINY_SETTINGS), [])
+        argv = ["run", *(["vanilla"] if rng.random() < 0.5 else []), "--config", str(config_file(rng, world)), *tiny, "--max-steps", "2", "--out", str(out)]
+        return Case("config", argv, [out, world.cwd])
     config = world.run / "config.json"
     if rng.random() < 0.4:
         config.write_bytes(rng.randbytes(rng.randint(0, 100)))

@@ -53,14 +53,14 @@ def ring_run(tmp_path_factory):
     [
         (["run", "vanilla", "--batch-size", "abc"], ["Invalid value for '--batch-size' 'abc'", "valid integer", "See 'ganforge run --help'"]),
         (["run", "vanilla", "--nproc", "0"], ["Invalid value for '--nproc' '0'", "greater than or equal to 1"]),
-        (["run"], ["Missing argument", "See 'ganforge run --help'"]),
+        (["sample"], ["Missing argument", "See 'ganforge sample --help'"]),
         (["trian"], ["No such command 'trian'. Did you mean 'run'?"]),
         (["sampel", "r"], ["No such command 'sampel'. Did you mean 'sample'?"]),
         (["run", "vanilla", "--bach-size", "3"], ["No such option: --bach-size. Did you mean --batch-size?"]),
         (["sample", "r", "--seed", "99999999999999999999999"], ["Invalid value for '--seed'", "less than or equal to 9223372036854775807"]),
         (["eval", "r", "--seed", "-1"], ["Invalid value for '--seed' '-1'", "greater than or equal to 0"]),
     ],
-    ids=["not-an-int", "nproc-0", "missing-variant", "misspelled-command", "misspelled-sample", "misspelled-option", "huge-seed", "negative-seed"],
+    ids=["not-an-int", "nproc-0", "missing-path", "misspelled-command", "misspelled-sample", "misspelled-option", "huge-seed", "negative-seed"],
 )
 def test_usage_errors_are_one_line(args, fragments):
     one_line_error(invoke(*args), *fragments)
