@@ -407,22 +407,21 @@ def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> Non
 def _watch(training: Callable, resumed: bool) -> None:
     """Run ``training(reporter)`` under progress bars and report where its run ended (or was interrupted)."""
     from ganforge.console import ProgressReporter
-    from ganforge.interrupt import TrainingInterrupted
-
     from ganforge.errors import is_out_of_memory, out_of_memory_error
+    from ganforge.interrupt import TrainingInterrupted
 
     started = time.perf_counter()
     try:
         with ProgressReporter(console) as reporter:
             result = training(reporter)
-    except Exception as exc:  # the sizes asked for, not a bug: one line (the checkpoints written so far stay)
-        if not is_out_of_memory(exc):
-            raise
-        raise out_of_memory_error("training", exc) from None
     except TrainingInterrupted as stop:
         for line in (f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", f"Continue with: ganforge resume {stop.run_path}"):
             err_console.print(escape(line), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
+    except Exception as exc:  # the sizes asked for, not a bug: one line (the checkpoints written so far stay)
+        if not is_out_of_memory(exc):
+            raise
+        raise out_of_memory_error("training", exc) from None
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     run_path = result.run_dir.path
     took = f"{int(minutes)}m{seconds:04.1f}s"

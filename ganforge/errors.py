@@ -29,7 +29,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def out_of_memory_error(what: str, exc: BaseException) -> GanforgeError:
     """One line for running out of memory while doing ``what``: the settings that size it are the fix."""
     detail = message_of(exc)
-    found = next((detail[detail.lower().find(text) :] for text in MEMORY_MESSAGES if text in detail.lower()), type(exc).__name__)
+    at = next((detail.lower().find(text) for text in MEMORY_MESSAGES if text in detail.lower()), -1)
+    sentence = detail.rfind(". ", 0, at) if at > 0 else -1  # from the sentence that says so, past allocator internals
+    found = (detail[sentence + 2 :] if sentence >= 0 else detail) or type(exc).__name__
     return GanforgeError(
         f"{what} ran out of memory ({found[:160]}); lower the sizes the settings ask for (e.g. generator.hidden, "
         "discriminator.hidden, train.batch_size, data.size) or use a device with more memory"

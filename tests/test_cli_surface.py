@@ -241,3 +241,17 @@ def test_a_setting_torch_cannot_hold_is_one_line_without_cpp_frames(tmp_path):
     result = invoke("run", "vanilla", *RING8, "--set", "generator.hidden=1180591620717411303424", "--out", tmp_path / "run")
     line = one_line_error(result, "generator 'mlp'", "rejected its settings", "Overflow")
     assert "frame #" not in result.output and "Exception raised from" not in line
+
+
+def test_running_out_of_gpu_memory_while_training_is_one_line(tmp_path, monkeypatch):
+    """A batch too large for the GPU fails inside the training step; the line names training and the sizes."""
+    import torch
+
+    from ganforge import trainer
+
+    def out_of_memory(self):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 79.11 GiB total capacity)")
+
+    monkeypatch.setattr(trainer.Trainer, "fit", out_of_memory)
+    line = one_line_error(invoke("run", "vanilla", *RING8, "--out", tmp_path / "run"), "training ran out of memory", "CUDA out of memory", "train.batch_size")
+    assert "report this" not in line
