@@ -30,6 +30,7 @@ class Ganforge(GanforgeGroup):
 
 app = typer.Typer(
     cls=Ganforge,
+    name="ganforge",  # what messages call the program in-process too (typer's CliRunner would say 'root')
     help="ganforge: train and sample GANs assembled from plugins.",
     no_args_is_help=True,
     add_completion=False,

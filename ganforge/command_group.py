@@ -42,9 +42,11 @@ def usage_line(exc: "_click.exceptions.UsageError") -> str:
     given = _rejected_input(exc)
     if given is not None:
         message = message.replace("': ", f"' {given!r}: ", 1)
-    message = " ".join(message.split()).rstrip(".")  # click's messages may hold line breaks
+    message = " ".join(message.split())  # click's messages may hold line breaks
+    if not message.endswith((".", "?")):
+        message += "."
     path = exc.ctx.command_path if exc.ctx is not None else "ganforge"
-    return f"{message}. See '{path} --help'."
+    return f"{message} See '{path} --help'."
 
 
 def _rejected_input(exc: Exception) -> Any:
