@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import time
 import warnings
 from pathlib import Path
@@ -241,12 +242,13 @@ def run(
     config_file: Optional[Path] = typer.Option(None, "--config", help="Settings from a .toml or .json file shaped like a run's config.json (which reproduces that run); --set and the flags go on top."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable ('ganforge config VARIANT' lists every key).", show_default=False),
     nproc: int = typer.Option(1, "--nproc", min=1, help="Train with N processes on this machine (launches torchrun)."),
+    max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Restart the job from its latest checkpoint up to K times when a process fails (torchrun's --max-restarts)."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
-    if nproc > 1 and "WORLD_SIZE" not in os.environ:
-        raise typer.Exit(_launch_torchrun(nproc))
+    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
 
     flags = {
         "data.name": data,
@@ -347,8 +349,12 @@ def resume_run(
     keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep.", show_default="the run's"),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Where the run's dataset files are now.", show_default="the run's"),
     assignments: list[str] = typer.Option([], "--set", help="key=value among the keys a resume may change; repeatable.", show_default=False),
+    nproc: int = typer.Option(1, "--nproc", min=1, help="Go on with N processes on this machine (launches torchrun; see docs/scaling.md)."),
+    max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Restart the job from its latest checkpoint up to K times when a process fails."),
 ) -> None:
     """Continue a run from its newest intact checkpoint, exactly where it stopped (crash, Ctrl-C or its end)."""
+    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun("resume", nproc, max_restarts))
     flags = {
         "train.epochs": epochs,
         "train.max_steps": max_steps,
@@ -361,21 +367,40 @@ def resume_run(
     _resume(run_dir, _command_line_settings(assignments, flags), None)
 
 
-def _launch_torchrun(nproc: int) -> int:
-    """Run this very command again under ``torchrun --standalone --nproc_per_node=N``; its exit code."""
+def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
+    """Run this very command again under ``torchrun --standalone --nproc_per_node=N --max-restarts=K``
+    (:mod:`ganforge.launch`); its exit code.
+
+    Every process prints the errors and warnings they all meet: each distinct line is shown once.
+    """
     import subprocess
     import sys
 
-    argv = sys.argv[sys.argv.index("run") :]
-    for index, arg in enumerate(argv):
-        if arg == "--nproc":
-            del argv[index : index + 2]
-            break
-        if arg.startswith("--nproc="):
-            del argv[index]
-            break
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    return subprocess.call([*launcher, "-m", "ganforge", *argv])
+    argv = sys.argv[sys.argv.index(command) :]
+    for option in ("--nproc", "--max-restarts"):
+        for index, arg in enumerate(argv):
+            if arg == option:
+                del argv[index : index + 2]
+                break
+            if arg.startswith(option + "="):
+                del argv[index]
+                break
+    launcher = [sys.executable, "-m", "ganforge.launch", "--standalone", f"--nproc_per_node={nproc}", f"--max-restarts={max_restarts}"]
+    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
+        # Ctrl-C reaches every process of the job from the terminal: they stop and save, this one reads on
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        terminate = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
+        try:
+            shown: set[str] = set()
+            assert job.stderr is not None
+            for line in job.stderr:
+                if line not in shown or not line.strip():
+                    shown.add(line)
+                    sys.stderr.write(line)
+            return job.wait()
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGTERM, terminate)
 
 
 def _quiet_unless_rank_zero() -> None:

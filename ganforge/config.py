@@ -90,8 +90,21 @@ class ScheduleConfig:
     d_final: float | None = between(0.0, 1.0, None)  # the discriminators' rates at the end, likewise; None: final
 
 
+@dataclass
+class DistConfig:
+    """Settings of the ``dist`` section: a data-parallel job under torchrun (see docs/scaling.md)."""
+
+    timeout_s: float = at_least(1.0, 1800.0)  # seconds one process waits for the others before the job stops (see docs/scaling.md)
+
+
 # The core's own sections, present in every run's config.
-CORE_SECTIONS: dict[str, type] = {"train": TrainConfig, "ema": EMAConfig, "eval": EvalConfig, "schedule": ScheduleConfig}
+CORE_SECTIONS: dict[str, type] = {
+    "train": TrainConfig,
+    "ema": EMAConfig,
+    "eval": EvalConfig,
+    "schedule": ScheduleConfig,
+    "dist": DistConfig,
+}
 
 
 @dataclass(frozen=True)
