@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ganforge.checkpoint import write_atomic
 from ganforge.errors import GanforgeError
 from ganforge.outputs import output_file, writing
 
@@ -25,7 +26,11 @@ def read_metrics(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     if not path.is_file():
         raise GanforgeError(f"{path} does not exist; pass a run directory written by 'ganforge run'")
     training, evaluations = [], []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    text = path.read_text()
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):  # being written right now, or cut short by a kill: not a record yet
+        lines.pop()
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -106,8 +111,8 @@ def plot_curves(run_path: Path, out: Path | None = None) -> Path:
             axes[2].set_title(f"evaluator {evaluator}", fontsize=9)
     axes[-1].set_xlabel("generator step")
     figure.tight_layout()
-    try:
-        writing(out, lambda: figure.savefig(out, dpi=100))
+    try:  # written whole or not at all, like every file of a run
+        writing(out, lambda: write_atomic(out, lambda temporary: figure.savefig(temporary, dpi=100, format=out.suffix[1:].lower() or "png")))
     finally:
         pyplot.close(figure)
     return out
