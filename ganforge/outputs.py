@@ -37,6 +37,11 @@ def check_suffix(path: Path, suffixes: Iterable[str], option: str = "--out") -> 
     return path
 
 
+class WriteFailed(GanforgeError, OSError):
+    """A file that could not be written: one line for the command line, and still the OSError it was, errno and
+    all, so that a run tells a full disk (what it kept, how to resume) from a bad path."""
+
+
 def writing(path: Path, write: Callable[[], T], option: str = "--out") -> T:
     """``write()``, with the parent directories of ``path`` made first, and an OSError as one line naming ``path``."""
     try:
@@ -45,4 +50,6 @@ def writing(path: Path, write: Callable[[], T], option: str = "--out") -> T:
     except OSError as exc:
         blocking = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
         reason = f"{blocking} is a file, not a directory" if blocking is not None else exc.strerror or str(exc)
-        raise GanforgeError(f"cannot write {path}: {reason}; choose another {option}") from None
+        failed = WriteFailed(f"cannot write {path}: {reason}; choose another {option}")
+        failed.errno = exc.errno
+        raise failed from None
