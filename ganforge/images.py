@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
+from ganforge.checkpoint import write_atomic
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
 from ganforge.registry import natural_key
@@ -67,9 +68,11 @@ def save_samples(
 ) -> Path:
     """Write ``samples`` as an image grid ``columns`` wide (image data) or a scatter plot (point data) to ``path``."""
     picture = image_grid(samples, columns) if spec.is_image else scatter_plot(samples, reference)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path)
-    return path
+    picture_format = Image.registered_extensions().get(path.suffix.lower())
+    if picture_format is None:
+        raise GanforgeError(f"cannot write {path}: '{path.suffix}' is not a picture format; use a .png name")
+    # written whole or not at all: a reader, or a run killed mid-write, never sees half a picture
+    return write_atomic(path, lambda temporary: picture.save(temporary, format=picture_format))
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ganforge.checkpoint import write_atomic
 from ganforge.errors import GanforgeError
 
 CURVES_NAME = "curves.png"
@@ -22,7 +23,11 @@ def read_metrics(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     if not path.is_file():
         raise GanforgeError(f"{path} does not exist; pass a run directory written by 'ganforge run'")
     training, evaluations = [], []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    text = path.read_text()
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):  # being written right now, or cut short by a kill: not a record yet
+        lines.pop()
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -82,6 +87,8 @@ def plot_curves(run_path: Path, out: Path | None = None) -> Path:
     axes[-1].set_xlabel("generator step")
     figure.tight_layout()
     out = Path(out) if out is not None else Path(run_path) / CURVES_NAME
-    figure.savefig(out, dpi=100)
-    pyplot.close(figure)
+    try:  # written whole or not at all, like every file of a run
+        write_atomic(out, lambda temporary: figure.savefig(temporary, dpi=100, format=out.suffix[1:].lower() or "png"))
+    finally:
+        pyplot.close(figure)
     return out
