@@ -143,7 +143,9 @@ def _captioned(data: TensorData, style: Style) -> TensorData:
 
 
 def captioned_mnist(
-    root: str | None = None, split: Literal["train", "test", "all"] = "train", mirror: str | None = None
+    root: str | None = None,  # a directory holding the IDX files (or a subdirectory of them named after the dataset)
+    split: Literal["train", "test", "all"] = "train",  # which images are captioned (quantile thresholds come from them)
+    mirror: str | None = None,  # a base URL (http:// or file://) tried first when the files must be downloaded
 ) -> TensorData:
     """MNIST with captions measured on each digit: its class, stroke thickness, slant and width, in words.
 
@@ -153,7 +155,9 @@ def captioned_mnist(
 
 
 def captioned_fashion_mnist(
-    root: str | None = None, split: Literal["train", "test", "all"] = "train", mirror: str | None = None
+    root: str | None = None,  # a directory holding the IDX files (or a subdirectory of them named after the dataset)
+    split: Literal["train", "test", "all"] = "train",  # which images are captioned (quantile thresholds come from them)
+    mirror: str | None = None,  # a base URL (http:// or file://) tried first when the files must be downloaded
 ) -> TensorData:
     """Fashion-MNIST with captions measured on each item: its class, width and brightness, in words.
 

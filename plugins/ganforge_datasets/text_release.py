@@ -128,12 +128,12 @@ def _read_image(path: Path, size: int, channels: int) -> numpy.ndarray:
 
 
 def captioned_folder(
-    root: str | None = None,
-    split: Literal["train", "test", "all"] = "train",
-    images: str = "images",
-    text: str = "text",
-    size: int = 64,
-    mode: Literal["rgb", "grey"] = "rgb",
+    root: str | None = None,  # the release's folder, holding images/, text/, train/ and test/
+    split: Literal["train", "test", "all"] = "train",  # a split's filenames list, or every captioned image
+    images: str = "images",  # the image folder under root (CUB: CUB_200_2011/images; Oxford-102: jpg)
+    text: str = "text",  # the caption folder under root (Oxford-102: text_c10)
+    size: int = 64,  # the side, in pixels, images are resized to
+    mode: Literal["rgb", "grey"] = "rgb",  # the channels images are converted to
 ) -> TensorData:
     """Captioned images in the StackGAN/AttnGAN release layout under ``root`` (see the module docstring).
 

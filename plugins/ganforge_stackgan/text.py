@@ -66,12 +66,12 @@ class TextGRU(nn.Module):
     def __init__(
         self,
         spec: DataSpec,
-        dim: int = 128,
-        unit: Literal["word", "char"] = "word",
-        embed_dim: int = 64,
-        hidden: int = 128,
-        buckets: int = 4096,
-        max_length: int = 48,
+        dim: int = 128,  # the size of the sentence embedding φ
+        unit: Literal["word", "char"] = "word",  # read captions by words (hashed) or by characters (bytes)
+        embed_dim: int = 64,  # the size of a token's learned vector
+        hidden: int = 128,  # the GRU's width, per direction
+        buckets: int = 4096,  # hashed word vectors (words only)
+        max_length: int = 48,  # tokens read per caption; longer captions are cut
     ):
         super().__init__()
         if dim < 1 or embed_dim < 1 or hidden < 1 or buckets < 1 or max_length < 1:

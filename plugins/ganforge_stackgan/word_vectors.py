@@ -91,7 +91,12 @@ def read_word_vectors(path: Path) -> tuple[list[str], torch.Tensor]:
 class WordVectorMean(nn.Module):
     """Caption -> the mean of its known words' pretrained vectors (fixed)."""
 
-    def __init__(self, spec: DataSpec, path: str | None = None, max_length: int = 64):
+    def __init__(
+        self,
+        spec: DataSpec,
+        path: str | None = None,  # the word-vector file: safetensors (vectors + vocabulary) or GloVe text
+        max_length: int = 64,  # words read per caption
+    ):
         super().__init__()
         if path is None:
             raise GanforgeError("the word-vectors embedding reads pretrained vectors from a local file; pass --set embedding.path=FILE")
