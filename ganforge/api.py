@@ -26,23 +26,27 @@ from ganforge.acceleration import accelerate
 from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
-from ganforge.errors import GanforgeError, GanforgeWarning
+from ganforge.errors import GanforgeError, GanforgeWarning, is_out_of_memory, out_of_memory_error
 from ganforge.interrupt import TrainingInterrupted
 from ganforge.images import IMAGE_SUFFIXES, image_files, image_grid, read_image, save_samples, scatter_plot, write_image
 from ganforge.noise import Truncation, TruncationMode, truncated
+from ganforge.outputs import output_file, writing
 from ganforge.video import check_target, write_animation
 from ganforge.walk import Walk, latent_walk
 from ganforge.evaluation.curves import plot_curves
 from ganforge.export import Exported, Format, check_format
 from ganforge.export import export as export_generator
 from ganforge.evaluation.ema import load_average
-from ganforge.evaluation.judges import Report, judge_for
+from ganforge.evaluation.judges import Report, check_eval_count, judge_for
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, disk_full_error, find_checkpoint, is_disk_full
 from ganforge.runlock import RunLock
 from ganforge.state import restore, seed_everything
 from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, plan
 from ganforge.variant import Variant
+
+SAMPLES_NAME = "samples.png"  # what 'ganforge sample' writes when --out is left out, or is a directory
+MAX_SAMPLES = 10_000  # samples drawn at once (all in memory, one picture): a grid of 100 x 100 is as many as one reads
 
 # What a resume may change: how much longer, where, how often to log and save, and where the same data lives.
 RESUMABLE = (
@@ -98,6 +102,8 @@ def build_variant(config: RunConfig, spec: DataSpec, device: torch.device, regis
     except GanforgeError:
         raise
     except Exception as exc:
+        if is_out_of_memory(exc):
+            raise out_of_memory_error(f"building the networks of variant '{component.name}'", exc) from None
         raise GanforgeError(
             f"variant '{component.name}' from {component.source} failed to build its networks for data of shape "
             f"{spec.shape}: {one_line(exc)}; report this to the authors of {component.plugin}"
@@ -113,7 +119,13 @@ def prepare_training(
     its optimizers."""
     variant = build_variant(config, spec, device, registry)
     accelerate(variant, config.train, job)
-    variant.configure_optimizers()
+    try:
+        variant.configure_optimizers()
+    except ValueError as exc:  # torch.optim's own range checks (lr, betas, eps, ...) on values the settings gave
+        raise GanforgeError(
+            f"variant '{config.variant.name}' could not build its optimizers from these settings: {one_line(exc)}; "
+            "correct the optim.* values"
+        ) from None
     return variant
 
 
@@ -336,8 +348,10 @@ class Samples:
     columns: int | None = None  # the image grid's width (e.g. one class per row); None: as square as possible
 
     def save(self, path: str | Path) -> Path:
-        """Write an image grid (images) or a scatter plot (points) to ``path``."""
-        return save_samples(self.values, self.spec, Path(path), self.reference, self.columns)
+        """Write an image grid (images) or a scatter plot (points) to ``path`` (a directory: its ``samples.png``);
+        returns the file written."""
+        target = output_file(Path(path), Path(SAMPLES_NAME), IMAGE_SUFFIXES)
+        return save_samples(self.values, self.spec, target, self.reference, self.columns)
 
 
 def load(path: str | Path, device: str = "auto", registry: Registry | None = None, ema: bool = True) -> Variant:
@@ -429,8 +443,7 @@ def sample(
     are used where the run kept them, unless ``ema`` is False. ``truncation`` draws z from the truncated p_z
     (:class:`ganforge.noise.Truncation`; ``truncation_mode`` "resample" or "mean", default by the noise).
     """
-    if count < 1:
-        raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
+    check_sample_count(count)
     variant, checkpoint = _load(path, device, registry, ema)
     chosen = _truncation(variant, truncation, truncation_mode)
     generator = torch.Generator().manual_seed(seed)
@@ -440,6 +453,17 @@ def sample(
     with torch.no_grad():
         values = variant.generate(inputs).float().cpu()
     return Samples(values, variant.spec, checkpoint.tensors.get("data.reference"), variant.grid_columns(inputs))
+
+
+def check_sample_count(count: int) -> None:
+    """Refuse a count :func:`sample` cannot draw, before anything is loaded."""
+    if count < 1:
+        raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
+    if count > MAX_SAMPLES:
+        raise GanforgeError(
+            f"cannot draw {count:,} samples at once: at most {MAX_SAMPLES:,} (they are drawn together and fill one "
+            "picture); draw several batches with different --seed values"
+        )
 
 
 def _check_label(variant: Variant, label: int | None) -> None:
@@ -534,8 +558,7 @@ def translate(path: str | Path, input_dir: str | Path, out_dir: str | Path, devi
         chunk = sources[start : start + batch_size].to(variant.device).float().div_(127.5).sub_(1.0)
         with torch.no_grad():
             outputs = variant.translate(chunk).float().cpu()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written += [write_image(image, target) for image, target in zip(outputs, targets[start : start + batch_size])]
+        written += [writing(target, lambda: write_image(image, target)) for image, target in zip(outputs, targets[start : start + batch_size])]
     return written
 
 
@@ -579,6 +602,7 @@ def evaluate_truncations(
     """One :func:`evaluate` report per truncation (None: untruncated), all with the same noise seed and the same
     prepared evaluator: what fidelity (precision) truncation buys at what cost in variety (recall)."""
     variant, _ = _load(path, device, ema=ema)
+    check_eval_count(count)  # before the data and the evaluator are loaded
     chosen = [_truncation(variant, psi, truncation_mode if psi is not None else None) for psi in truncations]
     data = load_dataset(variant.config).to(variant.device)
     config = variant.config
