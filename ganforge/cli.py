@@ -200,6 +200,7 @@ def run(
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps."),
     keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep (default 3)."),
     eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Score the generator every N steps (eval.every); keeps checkpoints/best.safetensors."),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Keep an EMA of the generator's weights and sample from it (default); --no-ema: the live weights (ema.decay=none)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<variant>-<data>-<time>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory (as 'ganforge resume')."),
@@ -231,6 +232,10 @@ def run(
         "eval.every": eval_every,
     }
     settings.update({key: value for key, value in flags.items() if value is not None})
+    if not ema:
+        if str(settings.get("ema.decay", "none")).lower() not in ("none", "null"):
+            raise GanforgeError(f"--no-ema and --set ema.decay={settings['ema.decay']} disagree; pass one of them")
+        settings["ema.decay"] = None
     if resume is None:
         _train(variant, settings, out, overwrite)
     elif out is not None or overwrite:
@@ -374,7 +379,7 @@ def sample(
     if input_dir is not None:
         if out is None:
             raise GanforgeError("--input-dir needs --out DIR, the directory that receives the translated images")
-        written = api.translate(path, input_dir, out, device)
+        written = api.translate(path, input_dir, out, device, ema=ema)
         console.print(f"Translated {len(written)} images from {input_dir} into {out}")
         return
     samples = api.sample(path, count, device, seed, label, ema=ema)

@@ -67,7 +67,11 @@ class TrainConfig:
 class EMAConfig:
     """Settings of the ``ema`` section: an exponential moving average of the generator's weights."""
 
-    decay: float | None = below(0.0, 1.0, None)  # weight of the old average per G step, e.g. 0.999; None: off
+    # weight of the old average per G step; None (`ganforge run --no-ema`): no average, samples from the live weights
+    decay: float | None = below(0.0, 1.0, 0.999)
+    # the average's half-life at most this fraction of the G steps so far (Karras et al. 2020's ramp-up), so that
+    # a short run's average does not reach back to the initial weights; None: the plain decay from the first step
+    rampup: float | None = between(0.0, 1.0, 0.05)
 
 
 @dataclass
@@ -87,8 +91,39 @@ class ScheduleConfig:
     d_final: float | None = between(0.0, 1.0, None)  # the discriminators' rates at the end, likewise; None: final
 
 
+AUGMENT_OPERATIONS = ("color", "translation", "cutout")  # DiffAugment's, implemented in ganforge.augment
+
+
+@dataclass
+class AugmentConfig:
+    """Settings of the ``augment`` section: differentiable augmentation of D's inputs (see :mod:`ganforge.augment`)."""
+
+    policy: str = "none"  # comma-separated operations of DiffAugment: color, translation, cutout; none: off
+    adaptive: bool = False  # ADA: apply each operation with a probability p adjusted from D's outputs on real images
+    target: float = between(0.0, 1.0, 0.6)  # ADA's r_t: p rises while E[sign(D(x))] on real images is above it
+    interval: int = at_least(1, 4)  # G steps between adjustments of p
+    speed: int = at_least(1, 500_000)  # images over which p may move from 0 to 1
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.operations if name not in AUGMENT_OPERATIONS]
+        if unknown:
+            raise ValueError(f"augment.policy: unknown operation {unknown[0]!r}; choose from {', '.join(AUGMENT_OPERATIONS)} (or none)")
+        if self.adaptive and not self.operations:
+            raise ValueError("augment.adaptive needs operations to apply; set augment.policy, e.g. color,translation,cutout")
+
+    @property
+    def operations(self) -> list[str]:
+        return [] if self.policy.strip().lower() in ("", "none") else [name.strip() for name in self.policy.split(",")]
+
+
 # The core's own sections, present in every run's config.
-CORE_SECTIONS: dict[str, type] = {"train": TrainConfig, "ema": EMAConfig, "eval": EvalConfig, "schedule": ScheduleConfig}
+CORE_SECTIONS: dict[str, type] = {
+    "train": TrainConfig,
+    "ema": EMAConfig,
+    "eval": EvalConfig,
+    "schedule": ScheduleConfig,
+    "augment": AugmentConfig,
+}
 
 
 @dataclass(frozen=True)
@@ -223,6 +258,11 @@ def parse_assignments(assignments: list[str]) -> dict[str, str]:
     return parsed
 
 
+# Keys of component sections that the core owns, beside the component's own settings. data.fraction: the part of
+# the data trained on (see ganforge.data.TensorData.fraction), for data-efficiency experiments
+CORE_OPTIONS = {"data": {"fraction": Option("fraction", float, 1.0, minimum=0.0, maximum=1.0)}}
+
+
 @dataclass
 class ComponentChoice:
     """A component section: which component, who provides it, and its settings."""
@@ -231,7 +271,8 @@ class ComponentChoice:
     name: str
     plugin: str
     version: str
-    params: dict[str, Any]
+    params: dict[str, Any]  # the component's own settings, as its factory takes them
+    core: dict[str, Any] = field(default_factory=dict)  # the core's settings in this section (CORE_OPTIONS)
 
 
 class RunConfig:
@@ -255,7 +296,7 @@ class RunConfig:
         provenance = {"variant": f"{self.variant.plugin} {self.variant.version}"}
         for section, value in self.sections.items():
             if isinstance(value, ComponentChoice):
-                out[section] = {"name": value.name, **value.params}
+                out[section] = {"name": value.name, **value.params, **value.core}
                 provenance[section] = f"{value.plugin} {value.version}"
             else:
                 out[section] = dataclasses.asdict(value)
@@ -309,6 +350,8 @@ def _from_before_the_schedule(flat: dict[str, Any]) -> dict[str, Any]:
         epochs = int(flat.get("train.epochs", TrainConfig.epochs))
         stage1_epochs = flat.pop("stages.stage1_epochs") or max(1, epochs // 2)
         flat.setdefault("stages.stage1", min(1.0, stage1_epochs / epochs))
+    if "ema.decay" in flat:  # saved before the ramp-up: the plain decay from the first step
+        flat.setdefault("ema.rampup", None)
     if flat.get("optim.halve_every", "absent") is None:  # StackGAN's halving, never on by default: nothing to carry
         del flat["optim.halve_every"]
     return flat
@@ -362,8 +405,10 @@ def resolve_config(
             prefer = None if f"{section}.name" in overrides else variant_component.plugin
             component = registry.get(kind, str(given.pop("name")), prefer=prefer)
             options = factory_options(component.load())
-            params = _apply(section, options, given, f"{kind} '{component.name}'", named=True)
-            sections[section] = ComponentChoice(kind, component.unique_name, component.plugin, component.version, params)
+            core_options = CORE_OPTIONS.get(section, {})
+            params = _apply(section, {**options, **core_options}, given, f"{kind} '{component.name}'", named=True)
+            core = {name: params.pop(name) for name in core_options}
+            sections[section] = ComponentChoice(kind, component.unique_name, component.plugin, component.version, params, core)
         else:
             cls = dataclass_sections[section]
             owner = f"plugin {plugin_sections[section].plugin}" if section in plugin_sections else f"variant '{variant_component.name}'"

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.spectral import spectral_normalised
 from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator, image_shape
 from ganforge_vanilla.models import MLPDiscriminator, MLPGenerator
 
@@ -32,12 +33,21 @@ class ConditionalMLPDiscriminator(nn.Module):
     """D(x, y): the flattened example and the label's embedding side by side into an MLP discriminator."""
 
     def __init__(
-        self, spec: DataSpec, num_classes: int, embed_dim: int = 10, hidden: int = 256, depth: int = 3, dropout: float = 0.0
+        self,
+        spec: DataSpec,
+        num_classes: int,
+        embed_dim: int = 10,
+        hidden: int = 256,
+        depth: int = 3,
+        dropout: float = 0.0,
+        spectral_norm: bool = False,  # Miyato et al. 2018 on every layer, the label's embedding included
     ):
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)
         self.scale = spec.scale  # x in units of the data's std, beside an embedding of unit scale
         self.body = MLPDiscriminator(DataSpec((spec.size + embed_dim,), is_image=False), hidden, depth, dropout=dropout)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([x.flatten(1) / self.scale, self.embed(labels)], dim=1))
@@ -59,13 +69,20 @@ class ConditionalDCGANDiscriminator(nn.Module):
     """D(x, y) with DCGAN's conv stack: the label's embedding, shaped as one extra image plane, joins x's channels."""
 
     def __init__(
-        self, spec: DataSpec, num_classes: int, width: int = 64, norm: Literal["batch", "layer", "none"] = "batch"
+        self,
+        spec: DataSpec,
+        num_classes: int,
+        width: int = 64,
+        norm: Literal["batch", "layer", "none"] = "batch",
+        spectral_norm: bool = False,  # Miyato et al. 2018 on every layer, the label's embedding included
     ):
         super().__init__()
         channels, size = image_shape(spec, "the conditional-dcgan discriminator")
         self.size = size
         self.embed = nn.Embedding(num_classes, size * size)
         self.body = DCGANDiscriminator(DataSpec((channels + 1, size, size), spec.num_classes), width, norm)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         plane = self.embed(labels).view(-1, 1, self.size, self.size).to(x.dtype)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.spectral import spectral_normalised
 from ganforge_dcgan.models import image_shape, init_weights
 
 
@@ -106,8 +107,8 @@ class UNetGenerator(nn.Module):
 class PatchGANDiscriminator(nn.Module):
     """D(x) as a map of logits, one per overlapping image patch (70x70 for the default 3 layers)."""
 
-    def __init__(self, spec: DataSpec, width: int = 64, layers: int = 3):
-        super().__init__()
+    def __init__(self, spec: DataSpec, width: int = 64, layers: int = 3, spectral_norm: bool = False):
+        super().__init__()  # spectral_norm: Miyato et al. 2018 on every conv (ganforge.spectral)
         channels, size = image_shape(spec, "the patchgan discriminator")
         if width < 1 or layers < 1:
             raise ValueError("width and layers must be at least 1")
@@ -121,6 +122,8 @@ class PatchGANDiscriminator(nn.Module):
         stack.append(nn.Conv2d(widths[-1], 1, 4, 1, 1))
         self.net = nn.Sequential(*stack)
         init_weights(self)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

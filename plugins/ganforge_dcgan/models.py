@@ -18,6 +18,7 @@ from torch import nn
 
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
+from ganforge.spectral import spectral_normalised
 
 BASE_MAX = 7  # largest resolution the conv stacks bottom out at
 
@@ -91,10 +92,18 @@ class DCGANDiscriminator(nn.Module):
     """D(x) as a logit: strided convs down to ``base``x``base``, then one conv over all of it.
 
     ``norm`` is ``batch`` (Radford et al.), ``layer`` (per-example normalisation, for gradient penalties such as
-    WGAN-GP's, which batch statistics would mix across the minibatch) or ``none``.
+    WGAN-GP's, which batch statistics would mix across the minibatch) or ``none``. ``spectral_norm`` divides every
+    layer's weight by its largest singular value (Miyato et al. 2018, see :mod:`ganforge.spectral`).
     """
 
-    def __init__(self, spec: DataSpec, width: int = 64, norm: Literal["batch", "layer", "none"] = "batch", slope: float = 0.2):
+    def __init__(
+        self,
+        spec: DataSpec,
+        width: int = 64,
+        norm: Literal["batch", "layer", "none"] = "batch",
+        slope: float = 0.2,
+        spectral_norm: bool = False,
+    ):
         super().__init__()
         if width < 1:
             raise ValueError("width must be at least 1")
@@ -108,6 +117,8 @@ class DCGANDiscriminator(nn.Module):
         layers.append(nn.Conv2d(widths[-1], 1, base, 1, 0))
         self.net = nn.Sequential(*layers)
         init_weights(self)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.spectral import spectral_normalised
 from ganforge.errors import GanforgeError
 from ganforge_dcgan.models import conv_plan, image_shape, init_weights
 from ganforge_stackgan.conditioning import ConditioningAugmentation
@@ -137,8 +138,8 @@ class Stage2Generator(nn.Module):
 class StageDiscriminator(nn.Module):
     """D(x, φ) as a logit: is x a real image that matches the embedding φ?"""
 
-    def __init__(self, spec: DataSpec, embedding_dim: int, width: int = 64, compressed_dim: int = 128):
-        super().__init__()
+    def __init__(self, spec: DataSpec, embedding_dim: int, width: int = 64, compressed_dim: int = 128, spectral_norm: bool = False):
+        super().__init__()  # spectral_norm: Miyato et al. 2018 on every layer (ganforge.spectral)
         channels, size = image_shape(spec, "the stackgan discriminator")
         base, steps = conv_plan(size, "the stackgan discriminator", "lower stages.upscale")
         widths = [width * 2**i for i in range(steps)]
@@ -155,6 +156,8 @@ class StageDiscriminator(nn.Module):
             nn.Conv2d(widths[-1], 1, base),
         )
         init_weights(self.encode, self.judge)  # not the embedding's compression: see conditioning.py
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         features = self.encode(x)
