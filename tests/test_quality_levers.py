@@ -246,3 +246,23 @@ def test_translation_and_cutout_are_the_papers_operations():
     mask = torch.ones(count, height, width)
     mask[batch, torch.clamp(rows + top - 7, 0, height - 1), torch.clamp(columns + left - 7, 0, width - 1)] = 0
     assert torch.equal(ours, x * mask.unsqueeze(1))
+
+
+@pytest.mark.slow
+def test_bench_quality_quick_prints_the_issues_table_with_the_evaluator_on_every_measured_row(fashion_root):
+    """``benchmarks/bench_quality.py --quick`` (a smoke run: 2 steps, a tiny evaluator in a temporary cache)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_quality.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--rows", "vanilla-fashion", "--data-root", str(fashion_root.parent)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    measured = [line for line in lines if "vanilla, Fashion-MNIST, 5 epochs:" in line and "not measured" not in line]
+    assert measured and all("evaluator ganforge-cnn/2:fashion-mnist@" in line for line in measured)
+    assert "today: FID 146.9, recall 0.0014" in done.stdout and "Inception features, not comparable" in done.stdout
+    assert "PacDCGAN2 1,000 modes, KL 0.06" in done.stdout
