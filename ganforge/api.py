@@ -25,8 +25,13 @@ from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
 from ganforge.errors import GanforgeError, GanforgeWarning
-from ganforge.images import IMAGE_SUFFIXES, image_files, read_image, save_samples, write_image
+from ganforge.images import IMAGE_SUFFIXES, image_files, image_grid, read_image, save_samples, scatter_plot, write_image
+from ganforge.noise import Truncation, TruncationMode, truncated
+from ganforge.video import check_target, write_animation
+from ganforge.walk import Walk, latent_walk
 from ganforge.evaluation.curves import plot_curves
+from ganforge.export import Exported, Format, check_format
+from ganforge.export import export as export_generator
 from ganforge.evaluation.ema import load_average
 from ganforge.evaluation.judges import Report, judge_for
 from ganforge.registry import Registry, get_registry
@@ -325,27 +330,92 @@ def sample(
     label: int | None = None,
     registry: Registry | None = None,
     ema: bool = True,
+    truncation: float | None = None,
+    truncation_mode: TruncationMode | None = None,
 ) -> Samples:
     """``count`` samples from the generator saved at ``path`` (a checkpoint or a run directory).
 
     ``label`` draws every sample from that class (class-conditional variants only). The generator's EMA weights
-    are used where the run kept them, unless ``ema`` is False.
+    are used where the run kept them, unless ``ema`` is False. ``truncation`` draws z from the truncated p_z
+    (:class:`ganforge.noise.Truncation`; ``truncation_mode`` "resample" or "mean", default by the noise).
     """
     if count < 1:
         raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
     variant, checkpoint = _load(path, device, registry, ema)
+    chosen = _truncation(variant, truncation, truncation_mode)
     generator = torch.Generator().manual_seed(seed)
-    if label is None:
-        inputs = variant.sample_inputs(count, generator, None)
-    else:
-        classes = variant.spec.num_classes
-        if not 0 <= label < classes:
-            known = f"its {classes} classes are 0-{classes - 1}" if classes else "it was trained on unlabelled data"
-            raise GanforgeError(f"--class {label} is not a class of this model: {known}")
-        inputs = variant.class_inputs(count, label, generator)
+    _check_label(variant, label)
+    with truncated(chosen, f"variant '{variant.config.variant.name}'"):
+        inputs = variant.sample_inputs(count, generator, None) if label is None else variant.class_inputs(count, label, generator)
     with torch.no_grad():
         values = variant.generate(inputs).float().cpu()
     return Samples(values, variant.spec, checkpoint.tensors.get("data.reference"), variant.grid_columns(inputs))
+
+
+def _check_label(variant: Variant, label: int | None) -> None:
+    """``label`` (``--class``) must be one of the model's classes."""
+    classes = variant.spec.num_classes
+    if label is not None and not 0 <= label < classes:
+        known = f"its {classes} classes are 0-{classes - 1}" if classes else "it was trained on unlabelled data"
+        raise GanforgeError(f"--class {label} is not a class of this model: {known}")
+
+
+def _truncation(variant: Variant, psi: float | None, mode: TruncationMode | None) -> Truncation | None:
+    """The truncation asked for, checked against the variant's p_z; None without ``psi``."""
+    if psi is None:
+        if mode is not None:
+            raise GanforgeError("--truncation-mode needs --truncation PSI")
+        return None
+    return Truncation.choose(psi, mode, variant.require_prior("--truncation"))
+
+
+def interpolate(
+    path: str | Path,
+    out: str | Path,
+    *,
+    frames: int = 16,
+    points: int = 4,
+    seeds: list[int] | None = None,
+    count: int = 8,
+    fps: float = 12.0,
+    label: int | None = None,
+    seed: int = 0,
+    truncation: float | None = None,
+    truncation_mode: TruncationMode | None = None,
+    device: str = "auto",
+    ema: bool = True,
+    registry: Registry | None = None,
+) -> tuple[Path, Walk]:
+    """Write a latent walk of the generator at ``path`` to ``out`` (.gif, or .mp4 where ffmpeg is available).
+
+    ``count`` walks side by side (one row per class for class-conditional variants, or class ``label`` alone) pass
+    through ``points`` draws of z from ``seed`` (or one point per seed of ``seeds``) and back to the first,
+    ``frames`` frames from each point to the next, by slerp for normal noise and lerp for uniform
+    (:mod:`ganforge.walk`). ``truncation`` truncates the points' p_z as in :func:`sample`.
+    """
+    out = Path(out)
+    check_target(out)
+    for name, value, least in (("--frames", frames, 1), ("--count", count, 1), ("--points", points, 2)):
+        if value < least:
+            raise GanforgeError(f"{name} {value} is too small; pass at least {least}")
+    if not fps > 0:
+        raise GanforgeError(f"--fps {fps:g} must be above 0")
+    if seeds is not None and len(seeds) < 2:
+        raise GanforgeError(f"--seeds names {len(seeds)} point(s); a walk needs at least 2, e.g. --seeds 0,1,2")
+    variant, checkpoint = _load(path, device, registry, ema)
+    variant.require_prior("a latent walk")
+    chosen = _truncation(variant, truncation, truncation_mode)
+    _check_label(variant, label)
+    if label is not None and not variant.conditional:
+        variant.class_inputs(1, label, torch.Generator())  # the variant's own one-line refusal
+    with truncated(chosen, f"variant '{variant.config.variant.name}'"):
+        walk = latent_walk(variant, count, frames, points, seeds, seed, label)
+    if variant.spec.is_image:
+        pictures = [image_grid(frame, walk.columns) for frame in walk.frames]
+    else:
+        everything, reference = torch.cat(walk.frames), checkpoint.tensors.get("data.reference")
+        pictures = [scatter_plot(frame, reference, frame=everything) for frame in walk.frames]
+    return write_animation(pictures, out, fps), walk
 
 
 def translate(
@@ -391,22 +461,66 @@ def evaluate(
     say: Callable[[str], None] = lambda message: None,
     evaluator: Literal["cnn", "inception"] = "cnn",
     inception_weights: str | Path | None = None,
+    truncation: float | None = None,
+    truncation_mode: TruncationMode | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Score the generator saved at ``path`` against its run's data, with the metrics that fit the data.
 
     ``count`` samples (default: the protocol's, 2,500 for the 2-D mixtures), drawn with ``seed``; the EMA weights
-    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator.
+    unless ``ema`` is False. ``say`` hears about slow first-time work such as training the evaluator, and
+    ``progress(done, total)`` how far that training is.
     ``evaluator`` "inception" computes image scores on Inception-v3, whose weights must be on disk (see
-    :mod:`ganforge.evaluation.inception`).
+    :mod:`ganforge.evaluation.inception`). ``truncation`` scores samples of the truncated p_z, as in :func:`sample`.
     """
+    return evaluate_truncations(path, [truncation], truncation_mode, count, device, seed, ema, say, evaluator, inception_weights, progress)[0]
+
+
+def evaluate_truncations(
+    path: str | Path,
+    truncations: list[float | None],
+    truncation_mode: TruncationMode | None = None,
+    count: int | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    ema: bool = True,
+    say: Callable[[str], None] = lambda message: None,
+    evaluator: Literal["cnn", "inception"] = "cnn",
+    inception_weights: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Report]:
+    """One :func:`evaluate` report per truncation (None: untruncated), all with the same noise seed and the same
+    prepared evaluator: what fidelity (precision) truncation buys at what cost in variety (recall)."""
     variant, _ = _load(path, device, ema=ema)
+    chosen = [_truncation(variant, psi, truncation_mode if psi is not None else None) for psi in truncations]
     data = load_dataset(variant.config).to(variant.device)
     config = variant.config
     weights = None if inception_weights is None else Path(inception_weights)
-    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights)
-    return judge(variant, count, seed)
+    judge = judge_for(data, config.data.name, config.data.params, get_registry(), variant.device, say, evaluator, weights, progress)
+    reports = []
+    for truncation in chosen:
+        with truncated(truncation, f"variant '{config.variant.name}'"):
+            reports.append(judge(variant, count, seed))
+    return reports
 
 
 def plot(run: str | Path, out: str | Path | None = None) -> Path:
     """(Re)draw the training curves of the run directory ``run`` (default: ``<run>/curves.png``)."""
     return plot_curves(Path(run), None if out is None else Path(out))
+
+
+def export(
+    path: str | Path,
+    format: Format,
+    out: str | Path,
+    batch: int | None = None,
+    ema: bool = True,
+    registry: Registry | None = None,
+) -> Exported:
+    """Write the generator saved at ``path`` (EMA weights where kept, unless ``ema`` is False) to ``out`` as ONNX
+    or TorchScript, with a free batch dimension unless ``batch`` is given, checked against PyTorch
+    (:mod:`ganforge.export`)."""
+    out = Path(out)
+    check_format(format, out)
+    variant, _ = _load(path, "cpu", registry, ema)
+    return export_generator(variant, format, out, batch)

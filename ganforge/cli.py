@@ -26,6 +26,15 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+
+def _flags_show_no_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """--help's type column: nothing for an on/off flag (typer shows '<bool>', as if it took a value)."""
+    return None if self.is_flag else _typer_type_column(self, ctx)
+
+
+_typer_type_column = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flags_show_no_type  # type: ignore[method-assign]
 _debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
 PERCENTAGES = {"high_quality", "precision", "recall"}  # scores that are shares, shown as percentages
 
@@ -182,40 +191,51 @@ def new_plugin(
     console.print("\n".join(steps), soft_wrap=True, highlight=False)
 
 
+def _shown(value: Any) -> str:
+    """A setting's value as TOML and JSON write it (true, null), so that it can be copied into a config file."""
+    return json.dumps(value) if isinstance(value, bool) or value is None else str(value)
+
+
+def _default(key: str) -> str:
+    """``--help``'s [default: ...] for a flag that sets a core config key: the key and its value in the core."""
+    from ganforge.config import CORE_SECTIONS
+
+    section, _, name = key.partition(".")
+    return f"{key}={_shown(getattr(CORE_SECTIONS[section], name))}"
+
+
 @app.command()
 @reports_errors
 def run(
-    variant: str = typer.Argument(..., help="The GAN recipe, e.g. vanilla (see 'ganforge list variant')."),
-    data: Optional[str] = typer.Option(None, "--data", help="Dataset name (default: the variant's)."),
-    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Directory holding the dataset's files."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the data."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many generator steps."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Examples per minibatch."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (optim.lr)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
-    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA (default on)."),
+    variant: Optional[str] = typer.Argument(None, help="The GAN recipe, e.g. vanilla (see 'ganforge list variant'); optional with --config FILE naming one, or --resume."),
+    data: Optional[str] = typer.Option(None, "--data", help="Dataset name.", show_default="the variant's (data.name)"),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Directory holding the dataset's files.", show_default="looked for, then downloaded"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the data.", show_default=_default("train.epochs")),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many generator steps.", show_default="every epoch"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Examples per minibatch.", show_default=_default("train.batch_size")),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate.", show_default="the variant's optim.lr"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order.", show_default=_default("train.seed")),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N.", show_default=_default("train.device")),
+    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA.", show_default=_default("train.amp")),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the networks (train.compile=default)."),
     cuda_graphs: bool = typer.Option(False, "--cuda-graphs", help="torch.compile with CUDA graphs, for small networks on CUDA (train.compile=reduce-overhead)."),
-    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps."),
-    keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep (default 3)."),
-    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Score the generator every N steps (eval.every); keeps checkpoints/best.safetensors."),
-    ema: bool = typer.Option(True, "--ema/--no-ema", help="Keep an EMA of the generator's weights and sample from it (default); --no-ema: the live weights (ema.decay=none)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<variant>-<data>-<time>)."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps.", show_default="epoch ends only"),
+    keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep.", show_default=_default("train.keep_checkpoints")),
+    eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Score the generator every N steps (eval.every); keeps checkpoints/best.safetensors.", show_default="never"),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Keep a moving average of the generator's weights and sample from it; --no-ema: none, the live weights (ema.decay=none)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run directory.", show_default="runs/<variant>-<data>-<time>"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory (as 'ganforge resume')."),
-    assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Settings from a .toml or .json file shaped like a run's config.json (which reproduces that run); --set and the flags go on top."),
+    assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable ('ganforge config VARIANT' lists every key).", show_default=False),
     nproc: int = typer.Option(1, "--nproc", min=1, help="Train with N processes on this machine (launches torchrun)."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
-    from ganforge.config import parse_assignments
-
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         raise typer.Exit(_launch_torchrun(nproc))
 
-    settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
         "data.name": data,
         "data.root": None if data_root is None else str(data_root),
@@ -231,36 +251,49 @@ def run(
         "train.keep_checkpoints": keep,
         "eval.every": eval_every,
     }
+    if resume is not None:
+        if out is not None or overwrite or config_file is not None:
+            raise GanforgeError("--resume continues the run in its own directory, with its own config; leave out --out, --overwrite and --config")
+        settings = _command_line_settings(assignments, flags)
+        _resume(resume, settings if ema else _no_average(settings, assignments), variant)
+        return
+    variant, settings = _settings(variant, config_file, assignments, flags)
+    _train(variant, settings if ema else _no_average(settings, assignments), out, overwrite)
+
+
+def _command_line_settings(assignments: list[str], flags: dict[str, Any]) -> dict[str, Any]:
+    """``--set`` key=value pairs, then the flags that were given, on top."""
+    from ganforge.config import parse_assignments
+
+    settings: dict[str, Any] = parse_assignments(assignments)
     settings.update({key: value for key, value in flags.items() if value is not None})
-    if not ema:
-        if str(settings.get("ema.decay", "none")).lower() not in ("none", "null"):
-            raise GanforgeError(f"--no-ema and --set ema.decay={settings['ema.decay']} disagree; pass one of them")
-        settings["ema.decay"] = None
-    if resume is None:
-        _train(variant, settings, out, overwrite)
-    elif out is not None or overwrite:
-        raise GanforgeError("--resume continues the run in its own directory; leave out --out and --overwrite")
-    else:
-        _resume(resume, settings, variant)
+    return settings
+
+
+def _no_average(settings: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """``--no-ema``: ``ema.decay`` none, over a config file's, which a ``--set ema.decay=X`` contradicts."""
+    from ganforge.config import parse_assignments
+
+    given = parse_assignments(assignments).get("ema.decay")
+    if given is not None and given.lower() not in ("none", "null"):
+        raise GanforgeError(f"--no-ema and --set ema.decay={given} disagree; pass one of them")
+    return {**settings, "ema.decay": None}
 
 
 @app.command("resume")
 @reports_errors
 def resume_run(
     run_dir: Path = typer.Argument(..., help="The directory of the run to continue."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", help="Train to this many epochs in all."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N."),
-    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA."),
-    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps."),
-    keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep."),
-    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Where the run's dataset files are now."),
-    assignments: list[str] = typer.Option([], "--set", help="key=value among the keys a resume may change; repeatable."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Train to this many epochs in all.", show_default="the run's"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the run's"),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N.", show_default="the run's"),
+    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA.", show_default="the run's"),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps.", show_default="the run's"),
+    keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep.", show_default="the run's"),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Where the run's dataset files are now.", show_default="the run's"),
+    assignments: list[str] = typer.Option([], "--set", help="key=value among the keys a resume may change; repeatable.", show_default=False),
 ) -> None:
     """Continue a run from its newest intact checkpoint, exactly where it stopped (crash, Ctrl-C or its end)."""
-    from ganforge.config import parse_assignments
-
-    settings: dict[str, Any] = parse_assignments(assignments)
     flags = {
         "train.epochs": epochs,
         "train.max_steps": max_steps,
@@ -270,8 +303,7 @@ def resume_run(
         "train.keep_checkpoints": keep,
         "data.root": None if data_root is None else str(data_root),
     }
-    settings.update({key: value for key, value in flags.items() if value is not None})
-    _resume(run_dir, settings, None)
+    _resume(run_dir, _command_line_settings(assignments, flags), None)
 
 
 def _launch_torchrun(nproc: int) -> int:
@@ -338,16 +370,17 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(f"The run is now at generator step {result.steps:,} (epoch {result.epochs}); this session took {took}.")
     else:
         console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
+    # paths whole, on lines of their own: a terminal narrower than a path lets it run on rather than break it
     if result.samples:
-        console.print(escape(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})"))
-    console.print(escape(f"  checkpoint  {result.checkpoint}"))
-    console.print(escape(f"  metrics     {result.run_dir.metrics_path}"))
+        console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})", soft_wrap=True, highlight=False, markup=False)
+    console.print(f"  checkpoint  {result.checkpoint}", soft_wrap=True, highlight=False, markup=False)
+    console.print(f"  metrics     {result.run_dir.metrics_path}", soft_wrap=True, highlight=False, markup=False)
     if result.curves is not None:
-        console.print(escape(f"  curves      {result.curves}"))
+        console.print(f"  curves      {result.curves}", soft_wrap=True, highlight=False, markup=False)
     if _translates(run_path):
-        console.print(escape(f"Translate images: ganforge sample {run_path} --input-dir DIR --out translated/"))
+        console.print(f"Translate images: ganforge sample {run_path} --input-dir DIR --out translated/", soft_wrap=True, highlight=False, markup=False)
     else:
-        console.print(escape(f"More samples: ganforge sample {run_path} -n 64 --out grid.png"))
+        console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png", soft_wrap=True, highlight=False, markup=False)
 
 
 def _translates(run_path: Path) -> bool:
@@ -372,6 +405,8 @@ def sample(
         None, "--input-dir", help="Translate every image in this directory into --out (image-to-image variants)."
     ),
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
+    truncation: Optional[float] = typer.Option(None, "--truncation", help="Truncation trick: resample |z| > PSI (normal noise), or z scaled towards the mean by PSI (uniform; --truncation-mode mean)."),
+    truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample (Brock et al. 2019; default for normal noise) or mean (default for uniform)."),
 ) -> None:
     """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
@@ -379,10 +414,12 @@ def sample(
     if input_dir is not None:
         if out is None:
             raise GanforgeError("--input-dir needs --out DIR, the directory that receives the translated images")
+        if truncation is not None:
+            raise GanforgeError("--truncation truncates noise, and translating images draws none; drop one of them")
         written = api.translate(path, input_dir, out, device, ema=ema)
         console.print(f"Translated {len(written)} images from {input_dir} into {out}")
         return
-    samples = api.sample(path, count, device, seed, label, ema=ema)
+    samples = api.sample(path, count, device, seed, label, ema=ema, truncation=truncation, truncation_mode=truncation_mode)
     written = samples.save(out or Path("samples.png"))
     console.print(f"Wrote {len(samples.values)} samples to {written}")
 
@@ -439,6 +476,8 @@ def evaluate(
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
     evaluator: str = typer.Option("cnn", "--evaluator", help="cnn (ganforge's, trained on the run's dataset) or inception (needs local weights)."),
     inception_weights: Optional[Path] = typer.Option(None, "--inception-weights", help="Inception-v3 weights as safetensors."),
+    truncation: Optional[str] = typer.Option(None, "--truncation", help="Score truncated samples, a row per PSI: e.g. 0.5,1,2,none (none: untruncated); see 'sample --truncation'."),
+    truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample or mean (default: by the noise, as in 'sample')."),
 ) -> None:
     """Score a saved generator with the metrics that fit its data (mode coverage, FID/KID, precision/recall)."""
     from ganforge import api
@@ -450,8 +489,18 @@ def evaluate(
             raise GanforgeError("--samples and --count both say how many samples; pass only --count (-n)")
         warnings.warn("--samples is deprecated; use --count (-n)", GanforgeWarning, stacklevel=2)
         count = old_count
-    say = (lambda message: err_console.print(message)) if as_json else console.print
-    report = api.evaluate(path, count, device, seed, ema, say=say, evaluator=evaluator, inception_weights=inception_weights)
+    from ganforge.console import StepProgress
+
+    shown_on = err_console if as_json else console  # --json keeps stdout for the JSON
+    with StepProgress(shown_on, "Training the evaluator") as progress:
+        if truncation is not None or truncation_mode is not None:
+            psis = _truncations(truncation, truncation_mode)
+            reports = api.evaluate_truncations(path, psis, truncation_mode, count, device, seed, ema, shown_on.print, evaluator, inception_weights, progress)
+            _truncation_table(path, psis, reports, as_json)
+            return
+        report = api.evaluate(
+            path, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
+        )
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
         return
@@ -473,6 +522,40 @@ def evaluate(
         console.print(f"  weights sha256 {info.weights_sha256}", soft_wrap=True, highlight=False)
 
 
+def _truncations(text: str | None, mode: str | None) -> list[float | None]:
+    """``--truncation 0.5,1,none`` as [0.5, 1.0, None]."""
+    if text is None:
+        raise GanforgeError("--truncation-mode needs --truncation PSI[,PSI...]")
+    psis: list[float | None] = []
+    for word in text.split(","):
+        word = word.strip().lower()
+        try:
+            psis.append(None if word == "none" else float(word))
+        except ValueError:
+            raise GanforgeError(f"--truncation {text!r}: {word!r} is not a number; pass values such as 0.5,1,2,none") from None
+    return psis
+
+
+def _truncation_table(path: Path, psis: list[float | None], reports: list[Any], as_json: bool) -> None:
+    """One row per truncation: what it buys in precision (fidelity) and costs in recall (variety)."""
+    if as_json:
+        typer.echo(json.dumps([{"truncation": psi, **report.to_dict()} for psi, report in zip(psis, reports)], indent=2))
+        return
+    first = reports[0]
+    console.print(f"{path}: {first.samples:,} samples per row, {first.protocol}", soft_wrap=True, highlight=False)
+    table = Table()
+    table.add_column("truncation")
+    for key, label in first.labels.items():
+        table.add_column(label + (" (main)" if key == first.main else ""), justify="right")
+    for psi, report in zip(psis, reports):
+        cells = []
+        for key in first.labels:
+            value = report.scores[key]
+            cells.append(f"{value:,}" if isinstance(value, int) else f"{value:.1%}" if key in PERCENTAGES else f"{value:.4f}")
+        table.add_row("none" if psi is None else f"{psi:g}", *cells)
+    console.print(table)
+
+
 @app.command()
 @reports_errors
 def plot(
@@ -483,6 +566,9 @@ def plot(
     from ganforge import api
 
     console.print(f"Wrote {api.plot(run_dir, out)}")
+
+
+from ganforge import cli_tools  # noqa: E402,F401  (registers interpolate, export, report and runs on app)
 
 
 def main() -> None:

@@ -67,11 +67,8 @@ class TrainConfig:
 class EMAConfig:
     """Settings of the ``ema`` section: an exponential moving average of the generator's weights."""
 
-    # weight of the old average per G step; None (`ganforge run --no-ema`): no average, samples from the live weights
-    decay: float | None = below(0.0, 1.0, 0.999)
-    # the average's half-life at most this fraction of the G steps so far (Karras et al. 2020's ramp-up), so that
-    # a short run's average does not reach back to the initial weights; None: the plain decay from the first step
-    rampup: float | None = between(0.0, 1.0, 0.05)
+    decay: float | None = below(0.0, 1.0, 0.999)  # weight of the old average per G step; None (run --no-ema): no average
+    rampup: float | None = between(0.0, 1.0, 0.05)  # half-life at most this fraction of the steps so far (Karras et al. 2020); None: off
 
 
 @dataclass

@@ -34,10 +34,16 @@ def image_grid(images: torch.Tensor, columns: int | None = None, padding: int = 
     return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) if scale > 1 else picture
 
 
-def scatter_plot(points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512) -> Image.Image:
-    """Generated 2-D ``points`` (red) over the ``reference`` points, such as the true mixture centres (blue)."""
+def scatter_plot(
+    points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512, frame: torch.Tensor | None = None
+) -> Image.Image:
+    """Generated 2-D ``points`` (red) over the ``reference`` points, such as the true mixture centres (blue).
+
+    The axes fit ``frame`` (points) where given, so that the frames of an animation share them; else the points.
+    """
     points = points.detach().float().cpu()[:, :2]
-    everything = points if reference is None else torch.cat([points, reference.float().cpu()[:, :2]])
+    everything = points if frame is None else frame.detach().float().cpu()[:, :2]
+    everything = everything if reference is None else torch.cat([everything, reference.float().cpu()[:, :2]])
     low, high = everything.min(0).values, everything.max(0).values
     span = (high - low).max().clamp(min=1e-6) * 1.1
     centre = (high + low) / 2

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import tempfile
 import time
 import warnings
@@ -26,6 +28,8 @@ class RunDir:
         self.samples_dir = self.path / "samples"
         self.checkpoints_dir = self.path / "checkpoints"
         self.best_path = self.checkpoints_dir / f"best{SUFFIX}"  # the best value of train.best_metric; never pruned
+        self.status_path = self.path / "status.json"  # running, finished, interrupted or failed: 'ganforge runs' reads it
+        self.report_path = self.path / "report.html"
 
     @staticmethod
     def default_path(variant: str, dataset: str, root: Path = Path("runs")) -> Path:
@@ -60,7 +64,8 @@ class RunDir:
         try:
             for directory in (run.path, run.samples_dir, run.checkpoints_dir):
                 directory.mkdir(parents=True, exist_ok=True)
-            for stale in (run.metrics_path, *run.checkpoints_dir.glob("*" + SUFFIX), *run.samples_dir.glob("*.png")):
+            old_files = (run.metrics_path, run.report_path, run.status_path)
+            for stale in (*old_files, *run.checkpoints_dir.glob("*" + SUFFIX), *run.samples_dir.glob("*.png")):
                 stale.unlink(missing_ok=True)
         except OSError as exc:
             raise GanforgeError(f"cannot create run directory {path}: {exc.strerror}; choose another --out") from None
@@ -78,6 +83,12 @@ class RunDir:
 
     def write_config(self, config_json: str) -> None:
         write_atomic(self.config_path, lambda temporary: temporary.write_text(config_json + "\n"))
+
+    def write_status(self, state: str, **details: Any) -> None:
+        """Record what the run is doing: ``running`` (with this process's id and host, so that a run killed without
+        its end written can be told from one still going), or how it ended: ``finished``, ``interrupted``, ``failed``."""
+        record = {"state": state, "pid": os.getpid(), "host": socket.gethostname(), "time": time.time(), **details}
+        write_atomic(self.status_path, lambda temporary: temporary.write_text(json.dumps(record) + "\n"))
 
     def log_metrics(self, record: dict[str, Any]) -> None:
         with self.metrics_path.open("a") as log:
@@ -143,3 +154,18 @@ def find_checkpoint(path: Path) -> Path:
     if not checkpoints:
         raise GanforgeError(f"run directory {path} holds no checkpoints in {path / 'checkpoints'}; pass a checkpoint file")
     return checkpoints[-1]
+
+
+def check_output_file(path: Path, flag: str = "--out") -> None:
+    """Refuse, before any work, an output file that is a directory or cannot be created where it is to go."""
+    path = Path(path)
+    if path.is_dir():
+        raise GanforgeError(f"{flag} {path} is a directory; pass a file name")
+    existing = next(parent for parent in path.parents if parent.exists())
+    if not existing.is_dir():
+        raise GanforgeError(f"cannot create {path}: {existing} is a file; choose another {flag}")
+    try:  # as RunDir.check_writable: permission bits alone do not tell
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise GanforgeError(f"cannot write to {existing} ({exc.strerror or exc}); choose another {flag}") from None

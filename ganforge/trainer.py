@@ -27,6 +27,7 @@ from ganforge.checkpoint import write_checkpoint
 from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
 from ganforge.device import Precision
+from ganforge.discovery import one_line
 from ganforge.distributed import Distributed
 from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.evaluation.monitor import RunMonitor
@@ -41,8 +42,14 @@ from ganforge.variant import Variant
 
 
 class Reporter(Protocol):
-    """What the loop tells whoever is watching (the CLI draws progress bars from it)."""
+    """What the loop tells whoever is watching (the CLI draws progress bars from it).
 
+    ``run_started(step, total_steps)`` comes first, where the reporter has it: the generator step the run starts
+    from (0, or where a resumed run stopped) and the step it will end at. It is optional, so that reporters
+    written before it keep working.
+    """
+
+    def run_started(self, step: int, total_steps: int) -> None: ...
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
     def stepped(self) -> None: ...
     def logged(self, record: dict[str, Any]) -> None: ...
@@ -50,6 +57,7 @@ class Reporter(Protocol):
 
 
 class SilentReporter:
+    def run_started(self, step: int, total_steps: int) -> None: ...
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
     def stepped(self) -> None: ...
     def logged(self, record: dict[str, Any]) -> None: ...
@@ -67,6 +75,7 @@ class RunResult:
     samples: list[Path] = field(default_factory=list)
     last_metrics: dict[str, Any] = field(default_factory=dict)
     curves: Path | None = None  # the loss, D(x)/D(G(z)) and evaluation curves
+    report: Path | None = None  # the run's page, report.html
 
 
 @dataclass(frozen=True)
@@ -173,13 +182,36 @@ class Trainer:
     def fit(self) -> RunResult:
         """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
         self.hooks.call("on_run_start")
+        self.mark("running", step=self.progress.step)
         try:
             result = self.run()
         except BaseException as error:
+            stopped = isinstance(error, TrainingInterrupted)
+            self.mark("interrupted" if stopped else "failed", step=self.progress.step, error=None if stopped else one_line(error))
+            self.write_report()
             self.hooks.finish(None, error)
             raise
+        self.mark("finished", step=result.steps)
+        result.report = self.write_report()
         self.hooks.finish(result, None)
         return result
+
+    def mark(self, state: str, **details: Any) -> None:
+        if self.job.is_main:
+            self.run_dir.write_status(state, **details)
+
+    def write_report(self) -> Path | None:
+        """The run's page (:mod:`ganforge.report`). A page that cannot be written must not undo the training, nor
+        hide why a run failed: its own error becomes a warning (``ganforge report RUN`` tries again)."""
+        if not self.job.is_main:
+            return None
+        from ganforge.report import write_report
+
+        try:
+            return write_report(self.run_dir.path, registry=self.variant.registry)
+        except Exception as exc:
+            warnings.warn(f"could not write {self.run_dir.report_path}: {one_line(exc)}", GanforgeWarning, stacklevel=2)
+            return None
 
     def run(self) -> RunResult:
         train, at = self.config.train, self.progress
@@ -202,6 +234,8 @@ class Trainer:
         self.precision.updates = []
         result = RunResult(self.run_dir, at.step, at.epoch - 1, self.run_dir.checkpoint_path(at.step))
 
+        if hasattr(self.reporter, "run_started"):
+            self.reporter.run_started(at.step, run.total_steps)
         with StopSignals() as signals:
             try:
                 self.loop(run, result, fixed_inputs, order_rng, signals)

@@ -18,6 +18,7 @@ from ganforge.data import Batch, DataSpec, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
 from ganforge.loss import complete
+from ganforge.noise import NoiseConfig
 
 
 @contextlib.contextmanager
@@ -180,6 +181,49 @@ class Variant:
             f"variant '{self.config.variant.name}' is not class-conditional and cannot draw a chosen class; "
             "drop --class, or train a class-conditional variant"
         )
+
+    @property
+    def prior(self) -> NoiseConfig | None:
+        """p_z, the distribution of the generator's noise input: the ``noise`` section, where the variant has one.
+
+        Latent walks (``ganforge interpolate``), truncation and export read it; None (image-to-image variants)
+        means the variant draws no noise.
+        """
+        noise = getattr(self.config, "noise", None)
+        return noise if isinstance(noise, NoiseConfig) else None
+
+    def noise_inputs(self, noise: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator | None) -> Any:
+        """Inputs for :meth:`generate` made of exactly these draws of z, (N, ``prior.dim``), on the CPU or device.
+
+        ``labels`` (N,) int64 are the classes for class-conditional variants (those that implement
+        :meth:`class_inputs`), None for the others. Any other randomness of the inputs (StackGAN's conditioning
+        augmentation) is drawn from ``generator``; None means at its mean, deterministic (as ``ganforge export``
+        needs). The default suits a generator that takes z alone.
+        """
+        self.require_prior("noise inputs")
+        return noise
+
+    def require_prior(self, purpose: str) -> NoiseConfig:
+        """:attr:`prior`, or a one-line error saying why ``purpose`` (a latent walk, truncation) cannot be had."""
+        if self.prior is not None:
+            return self.prior
+        name = self.config.variant.name
+        if self.translates:
+            raise GanforgeError(f"variant '{name}' translates images and draws no noise, so {purpose} has nothing to work on")
+        raise GanforgeError(
+            f"variant '{name}' does not declare the noise it draws, which {purpose} needs: its plugin can give it a "
+            "'noise' section of ganforge.noise.NoiseConfig (or override Variant.prior)"
+        )
+
+    @property
+    def translates(self) -> bool:
+        """Whether the variant is image-to-image (it implements :meth:`translate`)."""
+        return type(self).translate is not Variant.translate
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the variant draws chosen classes (it implements :meth:`class_inputs`)."""
+        return type(self).class_inputs is not Variant.class_inputs
 
     def translate(self, images: torch.Tensor) -> torch.Tensor:
         """Translated ``images`` (N, C, H, W in [-1, 1], on the device) from the source domain to the target domain.

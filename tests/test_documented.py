@@ -140,12 +140,14 @@ def test_the_variant_api_a_plugin_author_needs_is_documented_with_the_codes_sign
     from ganforge import config, noise, variant
 
     section = variants_section()
-    attributes = ["config", "spec", "device", "registry", "networks", "optimizers", "position", "discriminators", "generators", "domains", "batches_per_step"]
+    attributes = ["config", "spec", "device", "registry", "networks", "optimizers", "position", "discriminators", "generators", "domains", "batches_per_step",
+                  "prior", "conditional", "translates"]  # fmt: skip
     for name in attributes:
         assert re.search(rf"`(self\.)?{name}[`: ]", section), name
         assert hasattr(variant.Variant, name) or name in vars(variant.Variant(None, None, None)), name
     methods = ["make", "build", "configure_optimizers", "train_step", "sample_inputs", "generate", "evaluation_inputs",
-               "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate"]  # fmt: skip
+               "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate",
+               "noise_inputs", "require_prior"]  # fmt: skip
     for name in methods:
         assert f"`{name}({parameters(getattr(variant.Variant, name))})" in section or (
             f"`self.{name}({parameters(getattr(variant.Variant, name))})" in section
@@ -307,3 +309,94 @@ def test_the_plugin_guides_checks_before_publishing_pass_for_the_example(tmp_pat
     import json
 
     assert {"fgan": "loaded"}.items() <= {row["entry_point"]: row["status"] for row in json.loads(result.stdout)}.items()
+
+
+@pytest.mark.slow
+def test_the_fgan_reverse_kl_command_trains_with_sensible_losses(tmp_path):
+    """The README's plugin example, at its own settings for 1,000 steps (G's loss used to reach 1e14 by then, inf by 2,000).
+
+    Reverse KL, KL(G || data), is mode-seeking: G's samples should gather on the ring's modes (here after 1,000 steps
+    most lie within 0.25 of one, while neighbouring modes are 0.77 apart; G starts at the centre, 1 away) and D's
+    bound, -loss_d, estimates that divergence: log 8 ≈ 2.08 for a generator on one of the 8 modes, a little more
+    for one narrower than its mode.
+    """
+    import json
+    import math
+
+    import torch
+
+    pytest.importorskip("ganforge_fgan", reason="the example plugin is not installed: pip install -e examples/ganforge-fgan")
+    shown = "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl"
+    assert shown in README
+    result = runner.invoke(app, [*shlex.split(shown)[1:], "--max-steps", "1000", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) >= 20 and not any("skipped_updates" in r for r in records)
+    assert all(math.isfinite(r["loss_g"]) and 0 < r["loss_g"] < 10 for r in records), [r["loss_g"] for r in records]
+    assert all(-math.log(8) - 1.5 < r["loss_d"] < 0 for r in records[10:]), [r["loss_d"] for r in records]
+    points = ganforge.sample(tmp_path / "run", count=1000, device="cpu").values
+    angles = torch.arange(8) * 2 * math.pi / 8
+    to_nearest_mode = torch.cdist(points, torch.stack([angles.cos(), angles.sin()], 1)).min(1).values
+    assert to_nearest_mode.median() < 0.25, to_nearest_mode.median()
+
+
+# --- README "After training": each command of its block, on a tiny run in runs/ --------------------------------------
+
+AFTER_TRAINING = "## After training: latent walks, truncation, export, the run's page, the list of runs"
+
+
+def after_training_commands() -> list[str]:
+    section = README[README.index(AFTER_TRAINING) :]
+    block = section[section.index("```bash\n") + len("```bash\n") : section.index("```\n", section.index("```bash\n") + 8)]
+    return [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def tiny_run_in_runs(tmp_path_factory):
+    """A directory holding runs/tiny, a short ring8 run, as the README's commands expect to find it."""
+    root = tmp_path_factory.mktemp("after-training")
+    ganforge.train("vanilla", "ring8", settings={**TINY, "data.size": 256, "train.max_steps": 8}, out=root / "runs" / "tiny")
+    return root
+
+
+def test_the_after_training_block_shows_the_five_commands():
+    commands = after_training_commands()
+    assert [shlex.split(c)[1] for c in commands] == ["interpolate", "sample", "eval", "export", "report", "runs"]
+
+
+@pytest.mark.parametrize("command", after_training_commands())
+def test_each_after_training_command_runs_as_shown(command, tiny_run_in_runs, monkeypatch):
+    import shutil
+
+    args = shlex.split(command.replace("runs/<run>", "runs/tiny"))[1:]
+    if "onnx" in args:
+        pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
+    work = tiny_run_in_runs / args[0]
+    shutil.copytree(tiny_run_in_runs / "runs", work / "runs")
+    monkeypatch.chdir(work)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    written = {"interpolate": "walk.gif", "sample": "truncated.png", "export": "generator.onnx", "report": "runs/tiny/report.html"}
+    if args[0] in written:
+        assert (work / written[args[0]]).stat().st_size > 0
+    if args[0] == "runs":
+        assert "tiny" in result.stdout and "finished" in result.stdout
+    if args[0] == "eval":
+        assert "none" in result.stdout and "0.5" in result.stdout
+
+
+def test_the_readme_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_runs, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
+    monkeypatch.chdir(tmp_path)
+    ganforge.api.export(tiny_run_in_runs / "runs" / "tiny", "onnx", "generator.onnx")
+    code = python_block(README, "needs only numpy and onnxruntime")
+    assert len([line for line in code.splitlines() if line.strip()]) <= 5
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["images"].shape == (16, 2)  # ring8: points
+    model = ganforge.load(tiny_run_in_runs / "runs" / "tiny", device="cpu")
+    import torch
+
+    with torch.no_grad():
+        expected = model.generate(torch.from_numpy(namespace["z"]))
+    assert torch.allclose(torch.from_numpy(namespace["images"]), expected, atol=1e-5)

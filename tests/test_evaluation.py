@@ -125,7 +125,7 @@ def test_eval_of_an_image_run_names_its_evaluator(tmp_path, fashion_root, monkey
     result = invoke("eval", out, "-n", "200", "--device", "cpu")
     assert result.exit_code == 0, result.output
     text = result.stdout.replace("\n", " ")
-    for label in ("FID", "KID", "precision (k=3)", "recall (k=3)", "classifier score", "ganforge-cnn/2:fashion-mnist@"):
+    for label in ("FID", "KID (raw MMD², unscaled)", "precision (k=3)", "recall (k=3)", "classifier score", "ganforge-cnn/2:fashion-mnist@"):
         assert label in text, label
     assert "trained on fashion-mnist train split, 60,000 images" in text
     report = json.loads(invoke("eval", out, "-n", "200", "--json").stdout)

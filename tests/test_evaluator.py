@@ -91,3 +91,31 @@ def test_unlabelled_images_cannot_have_an_evaluator(monkeypatch):
 
     with pytest.raises(GanforgeError, match="has no class labels"):
         evaluator_for("plain", unlabelled, {})
+
+
+def test_training_the_evaluator_reports_its_progress(monkeypatch):
+    """First-use `ganforge eval` trains the evaluator for minutes: it says how far it is, up to the last step."""
+    monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 30)
+    seen = []
+    evaluator_for("tiny-progress", tiny_dataset, {}, progress=lambda done, total: seen.append((done, total)))
+    assert len(seen) >= 3 and seen[-1] == (30, 30) and all(total == 30 for _, total in seen)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_the_eval_command_shows_the_evaluators_progress_in_a_log(monkeypatch):
+    """Piped to a file, the progress of the evaluator's training comes as plain lines."""
+    import io
+
+    from rich.console import Console
+
+    from ganforge.console import StepProgress
+
+    console = Console(file=io.StringIO(), force_terminal=False, width=80)
+    now = [0.0]
+    with StepProgress(console, "Training the evaluator", interval=30, clock=lambda: now[0]) as progress:
+        for done in range(1, 1201):
+            now[0] = done / 10
+            progress(done, 1200)
+    lines = console.file.getvalue().splitlines()
+    assert lines[0].startswith("Training the evaluator: step 300/1200 (25%)") and "ETA 0:01:30" in lines[0], lines
+    assert lines[-1].startswith("Training the evaluator: step 1200/1200 (100%)") and len(lines) == 4, lines

@@ -13,6 +13,8 @@ resume             checkpoints after step 3 lost, as after a kill; resumed, the 
 extend             a finished run extended with ``--epochs`` follows the documented schedule; stages never go back
 precision          bf16 autocast, and fp16 with its loss scalers, train on the CPU with finite metrics
 sample             ``ganforge sample`` (``--input-dir`` translation for image-to-image variants) from the checkpoint
+tools              ``interpolate`` (a walk per class row), ``sample --truncation`` and ``export`` (TorchScript, and
+                   ONNX where onnxruntime is installed) through the variant's own sampling path, EMA weights
 sigkill (slow)     a real SIGKILL mid-run, then ``ganforge resume``: bit for bit as an uninterrupted run
 compile (slow)     ``--compile`` learns what eager learns
 gloo (slow)        two data-parallel gloo processes hold identical weights
@@ -24,6 +26,7 @@ A variant that cannot offer a service must refuse it with a clear error; the mat
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -257,6 +260,40 @@ def test_sample(variant, data_root, tmp_path):
     assert len(samples.values) >= 5 and torch.isfinite(samples.values).all()
     assert samples.values.shape[1] == model.spec.shape[0]
     assert samples.save(tmp_path / "grid.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_tools(variant, data_root, tmp_path):
+    result = train(variant, data_root, tmp_path / "run", **{"train.max_steps": 2, "ema.decay": 0.9})
+    run, model = result.run_dir.path, ganforge.load(result.checkpoint, device="cpu")
+    formats = ["torchscript"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
+    if model.prior is None:  # no latent space: walks and truncation are refused in one line naming why
+        for refused in (lambda: api.interpolate(run, tmp_path / "w.gif", device="cpu"), lambda: api.sample(run, 4, "cpu", truncation=0.5)):
+            with pytest.raises(GanforgeError, match="translates images and draws no noise|does not declare the noise"):
+                refused()
+        for format in formats:
+            if model.translates:  # the generator A -> B, images in
+                exported = api.export(run, format, tmp_path / f"g.{format}")
+                assert list(exported.inputs) == ["images"] and exported.difference <= 1e-4
+            else:
+                with pytest.raises(GanforgeError, match="does not declare the noise"):
+                    api.export(run, format, tmp_path / f"g.{format}")
+        return
+    rows = model.spec.num_classes if model.conditional else 1
+    _, walk = api.interpolate(run, tmp_path / "walk.gif", frames=2, points=2, count=3, device="cpu")
+    assert len(walk.frames) == 4 and all(len(frame) == 3 * rows for frame in walk.frames)
+    assert not torch.equal(walk.frames[0], walk.frames[1])
+    if model.conditional:  # one row per class, the same walks in each: rows differ by the label alone
+        assert walk.columns == 3 and not torch.equal(walk.frames[0][:3], walk.frames[0][3:6])
+        _, one = api.interpolate(run, tmp_path / "one.gif", frames=2, points=2, count=3, label=1, device="cpu")
+        assert all(len(frame) == 3 for frame in one.frames)
+    plain = api.sample(run, 6, "cpu", seed=1)
+    cut = api.sample(run, 6, "cpu", seed=1, truncation=0.2)
+    assert cut.values.shape == plain.values.shape and not torch.equal(cut.values, plain.values)
+    assert torch.equal(cut.values, api.sample(run, 6, "cpu", seed=1, truncation=0.2).values)
+    for format in formats:
+        exported = api.export(run, format, tmp_path / f"g.{format}")
+        assert list(exported.inputs) == (["z", "labels"] if model.conditional else ["z"]) and exported.difference <= 1e-4
 
 
 # --- slow cells: processes of their own ---------------------------------------------------------------------------

@@ -123,9 +123,16 @@ def _deterministic(seed: int) -> Iterator[None]:
 
 
 def train_classifier(
-    images: torch.Tensor, labels: torch.Tensor, num_classes: int, steps: int = TRAIN_STEPS, seed: int = 0
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    num_classes: int,
+    steps: int = TRAIN_STEPS,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvaluatorCNN:
-    """Train an :class:`EvaluatorCNN` on uint8 ``images`` (N, C, H, W) deterministically on the CPU."""
+    """Train an :class:`EvaluatorCNN` on uint8 ``images`` (N, C, H, W) deterministically on the CPU.
+
+    ``progress(done, steps)`` hears every tenth step and the last one."""
     images, labels = images.cpu(), labels.cpu().long()
     with _deterministic(seed):
         network = EvaluatorCNN(images.shape[1], num_classes)
@@ -145,6 +152,8 @@ def train_classifier(
             loss.backward()
             optimizer.step()
             schedule.step()
+            if progress is not None and ((step + 1) % 10 == 0 or step + 1 == steps):
+                progress(step + 1, steps)
     return network.eval()
 
 
@@ -215,9 +224,14 @@ def load_evaluator(path: Path) -> Evaluator:
 
 
 def evaluator_for(
-    dataset: str, factory: Any, params: dict[str, Any], say: Callable[[str], None] = lambda message: None
+    dataset: str,
+    factory: Any,
+    params: dict[str, Any],
+    say: Callable[[str], None] = lambda message: None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Evaluator:
-    """The evaluator for ``dataset`` (its factory and ``data.*`` settings): from the cache, else trained now."""
+    """The evaluator for ``dataset`` (its factory and ``data.*`` settings): from the cache, else trained now,
+    telling ``say`` that it does and ``progress(done, total)`` how far it is."""
     sources = _labelled_data(dataset, factory, params)
     for source in sources:
         if evaluator_path(dataset, source.tag).is_file():
@@ -233,7 +247,7 @@ def evaluator_for(
             raise GanforgeError(f"dataset '{dataset}' has no class labels, so ganforge cannot train an evaluator for it; use --evaluator inception")
         test = source.test()
         say(f"Training the evaluator for {dataset} on its {source.trained_on}, {len(train):,} images (once; cached) ...")
-        network = train_classifier(train.data, train.labels, train.spec.num_classes, TRAIN_STEPS)
+        network = train_classifier(train.data, train.labels, train.spec.num_classes, TRAIN_STEPS, progress=progress)
         info = EvaluatorInfo(
             dataset=dataset,
             trained_on=f"{source.trained_on}, {len(train):,} images",

@@ -200,7 +200,7 @@ class ImageJudge(Judge):
         }
         labels = {
             "fid": "FID",
-            "kid": "KID",
+            "kid": "KID (raw MMD², unscaled)",  # papers often print it ×100 or ×1000: say which
             "precision": "precision (k=3)",
             "recall": "recall (k=3)",
             "classifier_score": "classifier score (IS form)",
@@ -235,11 +235,13 @@ def judge_for(
     say: Callable[[str], None] = lambda message: None,
     evaluator: Literal["cnn", "inception"] = "cnn",
     inception_weights: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Judge:
     """The judge for ``data`` (the dataset ``dataset`` built with ``params``), evaluator ready on ``device``.
 
     ``evaluator`` "inception" scores images on Inception-v3 (weights at ``inception_weights``) instead of
-    ganforge's CNN; it applies to image datasets scored by FID, not to mode counts.
+    ganforge's CNN; it applies to image datasets scored by FID, not to mode counts. ``say`` and ``progress``
+    hear about the first-use training of ganforge's evaluator (see :func:`evaluator_for`).
     """
     data = held_out(data, dataset, params, registry)
     protocol = data.protocol
@@ -255,7 +257,7 @@ def judge_for(
         return PointJudge(data)
     if protocol.channels_of is not None:
         factory = registry.load("dataset", protocol.channels_of)
-        evaluator = evaluator_for(protocol.channels_of, factory, params, say).to(torch.device(device))
+        evaluator = evaluator_for(protocol.channels_of, factory, params, say, progress).to(torch.device(device))
         return ChannelModesJudge(data, evaluator)
     if data.spec.domains == 2:  # translations are scored by an evaluator of domain B's labelled source dataset
         if protocol.target is None:
@@ -263,7 +265,7 @@ def judge_for(
                 f"dataset '{dataset}' gives no labelled dataset for its domain B, so ganforge cannot train an evaluator "
                 "for it; use --evaluator inception (Inception-v3 weights on disk) to score translations"
             )
-        evaluator = evaluator_for(protocol.target, registry.load("dataset", protocol.target), params, say).to(torch.device(device))
+        evaluator = evaluator_for(protocol.target, registry.load("dataset", protocol.target), params, say, progress).to(torch.device(device))
         return ImageJudge(data, evaluator)
-    evaluator = evaluator_for(dataset, registry.load("dataset", dataset), params, say).to(torch.device(device))
+    evaluator = evaluator_for(dataset, registry.load("dataset", dataset), params, say, progress).to(torch.device(device))
     return ImageJudge(data, evaluator)

@@ -20,7 +20,15 @@ from ganforge_vanilla.models import MLPDiscriminator, MLPGenerator
 class ConditionalMLPGenerator(nn.Module):
     """G(z, y) as in Mirza & Osindero: the label's embedding joins z at the input of an MLP generator."""
 
-    def __init__(self, noise_dim: int, spec: DataSpec, num_classes: int, embed_dim: int = 10, hidden: int = 256, depth: int = 3):
+    def __init__(
+        self,
+        noise_dim: int,
+        spec: DataSpec,
+        num_classes: int,
+        embed_dim: int = 10,  # size of the learned label embedding joined to z
+        hidden: int = 256,  # units of the first hidden layer (doubling per layer)
+        depth: int = 3,  # hidden layers
+    ):
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)
         self.body = MLPGenerator(noise_dim + embed_dim, spec, hidden, depth)
@@ -36,11 +44,11 @@ class ConditionalMLPDiscriminator(nn.Module):
         self,
         spec: DataSpec,
         num_classes: int,
-        embed_dim: int = 10,
-        hidden: int = 256,
-        depth: int = 3,
-        dropout: float = 0.0,
-        spectral_norm: bool = False,  # Miyato et al. 2018 on every layer, the label's embedding included
+        embed_dim: int = 10,  # size of the learned label embedding joined to x
+        hidden: int = 256,  # units of the last hidden layer (doubling towards the input)
+        depth: int = 3,  # hidden layers
+        dropout: float = 0.0,  # dropout probability after each hidden layer
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)
@@ -56,7 +64,14 @@ class ConditionalMLPDiscriminator(nn.Module):
 class ConditionalDCGANGenerator(nn.Module):
     """G(z, y) with DCGAN's conv stack: the label's embedding is appended to z before the first projection."""
 
-    def __init__(self, noise_dim: int, spec: DataSpec, num_classes: int, embed_dim: int = 16, width: int = 64):
+    def __init__(
+        self,
+        noise_dim: int,
+        spec: DataSpec,
+        num_classes: int,
+        embed_dim: int = 16,  # size of the learned label embedding appended to z
+        width: int = 64,  # channels of the last conv layer before the output (doubling towards the input)
+    ):
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)  # N(0, 1) codes: as loud as z, or G would ignore them
         self.body = DCGANGenerator(noise_dim + embed_dim, spec, width)
@@ -72,9 +87,9 @@ class ConditionalDCGANDiscriminator(nn.Module):
         self,
         spec: DataSpec,
         num_classes: int,
-        width: int = 64,
-        norm: Literal["batch", "layer", "none"] = "batch",
-        spectral_norm: bool = False,  # Miyato et al. 2018 on every layer, the label's embedding included
+        width: int = 64,  # channels of the first conv layer (doubling per layer)
+        norm: Literal["batch", "layer", "none"] = "batch",  # normalisation after each conv but the first
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         channels, size = image_shape(spec, "the conditional-dcgan discriminator")

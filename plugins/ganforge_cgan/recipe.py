@@ -60,6 +60,9 @@ class CGAN(Vanilla):
     def evaluation_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> ClassInputs:
         return ClassInputs.random(self.config.noise, self.spec.num_classes, count, generator, None if data is None else data.labels)
 
+    def noise_inputs(self, noise: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator | None) -> ClassInputs:
+        return ClassInputs(noise, labels, None)
+
     def grid_columns(self, inputs: ClassInputs) -> int | None:
         return inputs.columns
 

@@ -41,7 +41,13 @@ class ResidualBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """Johnson et al.'s residual image transformation network, as CycleGAN uses it: image -> image of one shape."""
 
-    def __init__(self, spec: DataSpec, width: int = 64, blocks: int | None = None, downsamples: int = 2):
+    def __init__(
+        self,
+        spec: DataSpec,
+        width: int = 64,  # channels of the first conv layer (doubling per downsampling)
+        blocks: int | None = None,  # residual blocks; None: 6 for images up to 128x128, else 9 (as Zhu et al.)
+        downsamples: int = 2,  # stride-2 convolutions down (and transposed ones back up)
+    ):
         super().__init__()
         channels, size = image_shape(spec, "the resnet generator")
         if width < 1 or downsamples < 0 or (blocks is not None and blocks < 0):
@@ -70,7 +76,12 @@ class ResnetGenerator(nn.Module):
 class UNetGenerator(nn.Module):
     """The pix2pix U-Net: an encoder-decoder whose mirrored levels are joined by skip connections."""
 
-    def __init__(self, spec: DataSpec, width: int = 64, depth: int | None = None):
+    def __init__(
+        self,
+        spec: DataSpec,
+        width: int = 64,  # channels of the first conv layer (doubling per level, at most 8x)
+        depth: int | None = None,  # levels of the U; None: as many as the image size allows, up to 8
+    ):
         super().__init__()
         channels, size = image_shape(spec, "the unet generator")
         if width < 1:
@@ -107,8 +118,14 @@ class UNetGenerator(nn.Module):
 class PatchGANDiscriminator(nn.Module):
     """D(x) as a map of logits, one per overlapping image patch (70x70 for the default 3 layers)."""
 
-    def __init__(self, spec: DataSpec, width: int = 64, layers: int = 3, spectral_norm: bool = False):
-        super().__init__()  # spectral_norm: Miyato et al. 2018 on every conv (ganforge.spectral)
+    def __init__(
+        self,
+        spec: DataSpec,
+        width: int = 64,  # channels of the first conv layer (doubling per layer, at most 8x)
+        layers: int = 3,  # stride-2 conv layers: 3 gives 70x70 patches
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
+    ):
+        super().__init__()
         channels, size = image_shape(spec, "the patchgan discriminator")
         if width < 1 or layers < 1:
             raise ValueError("width and layers must be at least 1")

@@ -20,7 +20,10 @@ EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
-def image_folder(root: str | None = None, mode: Literal["auto", "grey", "rgb"] = "auto") -> TensorData:
+def image_folder(
+    root: str | None = None,  # directory of images (--data-root); first-level subdirectories are classes
+    mode: Literal["auto", "grey", "rgb"] = "auto",  # auto: one channel if every image is grey, else three
+) -> TensorData:
     """Images (PNG, JPEG, ...) under ``root``, all one size; each first-level subdirectory is a class if all images sit in one.
 
     ``mode`` ``auto`` keeps one channel when every image is greyscale and makes three otherwise; ``grey`` and

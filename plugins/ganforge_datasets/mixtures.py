@@ -30,12 +30,18 @@ def grid25_centres() -> torch.Tensor:
     return torch.cartesian_prod(axis, axis)
 
 
-def ring8(size: int = 50_000, seed: int = 0) -> TensorData:
+def ring8(
+    size: int = 50_000,  # points drawn
+    seed: int = 0,  # seed of the draw (the data, not the run: train.seed seeds that)
+) -> TensorData:
     """8 Gaussians (std 0.01) equally spaced on the unit circle."""
     return _mixture("ring8", ring8_centres(), RING8_STD, size, seed)
 
 
-def grid25(size: int = 50_000, seed: int = 0) -> TensorData:
+def grid25(
+    size: int = 50_000,  # points drawn
+    seed: int = 0,  # seed of the draw (the data, not the run: train.seed seeds that)
+) -> TensorData:
     """25 Gaussians (std 0.05) on the 5x5 grid {-4, -2, 0, 2, 4}^2."""
     return _mixture("grid25", grid25_centres(), GRID25_STD, size, seed)
 

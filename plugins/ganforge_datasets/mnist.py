@@ -62,7 +62,9 @@ FASHION_MNIST = Source(
 
 
 def mnist(
-    root: str | None = None, split: Literal["train", "test", "all"] = "train", mirror: str | None = None
+    root: str | None = None,  # directory holding the IDX files (--data-root); None: $GANFORGE_DATA_DIR, cache, system copy
+    split: Literal["train", "test", "all"] = "train",  # train: 60,000 images, test: 10,000, all: both
+    mirror: str | None = None,  # base URL (http:// or file://) tried before the official mirrors when downloading
 ) -> TensorData:
     """Handwritten digits 0-9 (LeCun et al.), 28x28 grey: 60,000 train and 10,000 test images.
 
@@ -73,7 +75,9 @@ def mnist(
 
 
 def fashion_mnist(
-    root: str | None = None, split: Literal["train", "test", "all"] = "train", mirror: str | None = None
+    root: str | None = None,  # directory holding the IDX files (--data-root); None: $GANFORGE_DATA_DIR, cache, system copy
+    split: Literal["train", "test", "all"] = "train",  # train: 60,000 images, test: 10,000, all: both
+    mirror: str | None = None,  # base URL (http:// or file://) tried before the official mirrors when downloading
 ) -> TensorData:
     """Zalando's clothing images in 10 classes (Xiao et al.), 28x28 grey: 60,000 train and 10,000 test.
 

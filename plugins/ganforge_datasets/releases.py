@@ -110,7 +110,10 @@ def extract(archive_path: Path, target: Path) -> None:
 
 def _release(name: str) -> Callable[..., TensorData]:
     def load(
-        root: str | None = None, split: Literal["train", "test"] = "train", size: int = 256, mirror: str | None = None
+        root: str | None = None,  # directory holding trainA/, trainB/, testA/, testB/ (--data-root); None: cache, else download
+        split: Literal["train", "test"] = "train",  # which folders: trainA/ and trainB/, or testA/ and testB/
+        size: int = 256,  # images are resized to size x size
+        mirror: str | None = None,  # base URL tried before the official one when downloading
     ) -> TensorData:
         return load_release(name, root, split, size, mirror)
 

@@ -37,7 +37,10 @@ def read_unpaired(directory: Path, split: str, size: int, channels: int) -> Tens
 
 
 def unpaired_folders(
-    root: str | None = None, split: Literal["train", "test"] = "train", size: int = 256, channels: Literal["rgb", "grey"] = "rgb"
+    root: str | None = None,  # directory holding trainA/, trainB/, testA/, testB/ (--data-root)
+    split: Literal["train", "test"] = "train",  # which folders: trainA/ and trainB/, or testA/ and testB/
+    size: int = 256,  # images are resized to size x size (bicubic)
+    channels: Literal["rgb", "grey"] = "rgb",  # every image converted to three channels or one
 ) -> TensorData:
     """Your own unpaired images: ``root`` holds trainA/, trainB/, testA/, testB/ as in the CycleGAN releases.
 
@@ -51,7 +54,10 @@ def unpaired_folders(
     return read_unpaired(directory, split, size, 1 if channels == "grey" else 3)
 
 
-def digits2fashion(root: str | None = None, split: Literal["train", "test", "all"] = "train") -> TensorData:
+def digits2fashion(
+    root: str | None = None,  # directory holding the MNIST and Fashion-MNIST files, directly or in mnist/ and fashion-mnist/
+    split: Literal["train", "test", "all"] = "train",  # train: 60,000 of each, test: 10,000, all: both
+) -> TensorData:
     """MNIST digits (A) and Fashion-MNIST items (B), unpaired, 28x28 grey: a two-domain set that works offline.
 
     ``root`` is looked in for both, directly or in ``mnist/`` and ``fashion-mnist/`` subdirectories, as by the

@@ -69,7 +69,12 @@ def normalisation(kind: str, channels: int) -> nn.Module:
 class DCGANGenerator(nn.Module):
     """G(z): a projection of z to ``base``x``base`` feature maps, then fractionally strided convs up to the image."""
 
-    def __init__(self, noise_dim: int, spec: DataSpec, width: int = 64):
+    def __init__(
+        self,
+        noise_dim: int,
+        spec: DataSpec,
+        width: int = 64,  # channels of the last conv layer before the output (doubling towards the input)
+    ):
         super().__init__()
         if width < 1:
             raise ValueError("width must be at least 1")
@@ -99,10 +104,10 @@ class DCGANDiscriminator(nn.Module):
     def __init__(
         self,
         spec: DataSpec,
-        width: int = 64,
-        norm: Literal["batch", "layer", "none"] = "batch",
-        slope: float = 0.2,
-        spectral_norm: bool = False,
+        width: int = 64,  # channels of the first conv layer (doubling per layer)
+        norm: Literal["batch", "layer", "none"] = "batch",  # normalisation after each conv but the first (layer: for WGAN-GP)
+        slope: float = 0.2,  # negative slope of the LeakyReLUs
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         if width < 1:

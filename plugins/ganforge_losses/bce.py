@@ -25,7 +25,12 @@ from ganforge_losses.penalties import R1Option
 class BCELoss(R1Option):
     """Binary cross-entropy on D's logits, with G's minimax or non-saturating objective."""
 
-    def __init__(self, mode: Literal["non-saturating", "minimax"] = "non-saturating", r1_gamma: float = 0.0, r2_gamma: float = 0.0):
+    def __init__(
+        self,
+        mode: Literal["non-saturating", "minimax"] = "non-saturating",  # G maximises log D(G(z)), or minimises log(1 − D(G(z)))
+        r1_gamma: float = 0.0,  # R1 penalty weight on real data; 0: off
+        r2_gamma: float = 0.0,  # R2 penalty weight on G's samples; 0: off
+    ):
         super().__init__(r1_gamma, r2_gamma)
         self.mode = mode
 

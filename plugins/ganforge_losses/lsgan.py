@@ -26,11 +26,11 @@ class LeastSquaresLoss(R1Option):
 
     def __init__(
         self,
-        real_target: float = 1.0,
-        fake_target: float = 0.0,
-        generator_target: float = 1.0,
-        r1_gamma: float = 0.0,
-        r2_gamma: float = 0.0,
+        real_target: float = 1.0,  # b: what D's output regresses to on real data
+        fake_target: float = 0.0,  # a: what D's output regresses to on G's samples
+        generator_target: float = 1.0,  # c: what G pulls D's output on its samples towards
+        r1_gamma: float = 0.0,  # R1 penalty weight on real data; 0: off
+        r2_gamma: float = 0.0,  # R2 penalty weight on G's samples; 0: off
     ):
         super().__init__(r1_gamma, r2_gamma)
         self.real_target, self.fake_target, self.generator_target = real_target, fake_target, generator_target

@@ -49,7 +49,11 @@ class R1Option(Loss):
     """Base of the built-in losses: adds the R1 penalty (on real data) to D's loss when ``r1_gamma`` > 0, and the
     R2 penalty (on G's samples) when ``r2_gamma`` > 0."""
 
-    def __init__(self, r1_gamma: float = 0.0, r2_gamma: float = 0.0):
+    def __init__(
+        self,
+        r1_gamma: float = 0.0,  # R1: γ/2 · E‖∇D(x)‖² on real data added to D's loss (Mescheder et al. 2018); 0: off
+        r2_gamma: float = 0.0,  # R2: γ/2 · E‖∇D(G(z))‖² on G's samples added to D's loss (R3GAN); 0: off
+    ):
         for name, gamma in (("r1_gamma", r1_gamma), ("r2_gamma", r2_gamma)):
             if gamma < 0:
                 raise ValueError(f"{name} must be at least 0, got {gamma}")

@@ -26,7 +26,12 @@ class WGANGPLoss(R1Option):
 
     d_steps = 5
 
-    def __init__(self, gp_weight: float = 10.0, r1_gamma: float = 0.0, r2_gamma: float = 0.0):
+    def __init__(
+        self,
+        gp_weight: float = 10.0,  # λ, the gradient penalty's weight (Gulrajani et al.'s 10)
+        r1_gamma: float = 0.0,  # R1 penalty weight on real data; 0: off
+        r2_gamma: float = 0.0,  # R2 penalty weight on G's samples; 0: off
+    ):
         super().__init__(r1_gamma, r2_gamma)
         if gp_weight < 0:
             raise ValueError(f"gp_weight must be at least 0, got {gp_weight}")

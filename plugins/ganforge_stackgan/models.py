@@ -59,7 +59,14 @@ def replicate(vector: torch.Tensor, size: int) -> torch.Tensor:
 class Stage1Generator(nn.Module):
     """G₀(z, φ): a low-resolution image with the rough shape and colours, and (μ, log σ²) of its conditioning."""
 
-    def __init__(self, noise_dim: int, embedding_dim: int, spec: DataSpec, width: int = 64, condition_dim: int = 128):
+    def __init__(
+        self,
+        noise_dim: int,
+        embedding_dim: int,
+        spec: DataSpec,
+        width: int = 64,  # channels of the last upsampling block (doubling towards the input)
+        condition_dim: int = 128,  # size of the conditioning vector drawn around the embedding (conditioning augmentation)
+    ):
         super().__init__()
         channels, size = image_shape(spec, "the stackgan stage-I generator")
         base, steps = conv_plan(size, "the stackgan stage-I generator", "lower stages.upscale")
@@ -94,9 +101,9 @@ class Stage2Generator(nn.Module):
         embedding_dim: int,
         spec: DataSpec,
         stage1_spec: DataSpec,
-        width: int = 64,
-        condition_dim: int = 128,
-        residual_blocks: int = 2,
+        width: int = 64,  # channels of the encoder's first conv and of the last upsampling block
+        condition_dim: int = 128,  # size of the conditioning vector drawn around the embedding (conditioning augmentation)
+        residual_blocks: int = 2,  # residual blocks after the condition joins the encoded stage-I image
     ):
         super().__init__()
         channels, size = image_shape(spec, "the stackgan stage-II generator")
@@ -138,8 +145,15 @@ class Stage2Generator(nn.Module):
 class StageDiscriminator(nn.Module):
     """D(x, φ) as a logit: is x a real image that matches the embedding φ?"""
 
-    def __init__(self, spec: DataSpec, embedding_dim: int, width: int = 64, compressed_dim: int = 128, spectral_norm: bool = False):
-        super().__init__()  # spectral_norm: Miyato et al. 2018 on every layer (ganforge.spectral)
+    def __init__(
+        self,
+        spec: DataSpec,
+        embedding_dim: int,
+        width: int = 64,  # channels of the first conv layer (doubling per layer)
+        compressed_dim: int = 128,  # size the embedding is compressed to before it joins the image features
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
+    ):
+        super().__init__()
         channels, size = image_shape(spec, "the stackgan discriminator")
         base, steps = conv_plan(size, "the stackgan discriminator", "lower stages.upscale")
         widths = [width * 2**i for i in range(steps)]

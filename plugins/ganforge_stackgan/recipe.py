@@ -196,6 +196,15 @@ class StackGAN(Variant):
         dims = (self.networks["generator"].condition_dim, self.networks["refiner"].condition_dim)
         return StackInputs(classes, tuple(torch.randn(draws, dim, generator=generator).repeat(rows, 1) for dim in dims))
 
+    def noise_inputs(self, noise: torch.Tensor, labels: torch.Tensor | None, generator: torch.Generator | None) -> StackInputs:
+        """z and the classes as given; each stage's ε drawn from ``generator``, or 0 (ĉ = μ(φ)) without one."""
+        dims = (self.networks["generator"].condition_dim, self.networks["refiner"].condition_dim)
+        if generator is None:  # shaped from z, so that an exported graph keeps its batch dimension free
+            epsilons = tuple(noise[:, :1].mul(0).expand(-1, dim) for dim in dims)
+        else:
+            epsilons = tuple(torch.randn(len(noise), dim, generator=generator).to(noise.device) for dim in dims)
+        return StackInputs(ClassInputs(noise, labels, None), epsilons)
+
     def grid_columns(self, inputs: StackInputs) -> int | None:
         return inputs.classes.columns
 

@@ -36,12 +36,12 @@ class MLPGenerator(nn.Module):
         self,
         noise_dim: int,
         spec: DataSpec,
-        hidden: int = 256,
-        depth: int = 3,
-        slope: float = 0.2,
-        growth: int = 2,
-        norm: Literal["none", "batch"] = "none",
-        init: Literal["default", "kaiming"] = "default",
+        hidden: int = 256,  # units of the first hidden layer
+        depth: int = 3,  # hidden layers
+        slope: float = 0.2,  # negative slope of the LeakyReLUs; 0: ReLU
+        growth: int = 2,  # factor between the widths of consecutive hidden layers
+        norm: Literal["none", "batch"] = "none",  # batch: BatchNorm before each activation (DCGAN, PacGAN's 2-D G)
+        init: Literal["default", "kaiming"] = "default",  # kaiming: He et al.'s init, G's first samples spread at the data's scale
     ):
         super().__init__()
         _check_widths(hidden, depth, growth)
@@ -109,16 +109,16 @@ class MLPDiscriminator(nn.Module):
     def __init__(
         self,
         spec: DataSpec,
-        hidden: int = 256,
-        depth: int = 3,
-        slope: float = 0.2,
-        dropout: float = 0.0,
-        pack: int = 1,
-        growth: int = 2,
-        maxout: int = 1,
-        shared: int = 0,
-        input_dropout: float = 0.0,
-        spectral_norm: bool = False,
+        hidden: int = 256,  # units of the last hidden layer
+        depth: int = 3,  # hidden layers
+        slope: float = 0.2,  # negative slope of the LeakyReLUs
+        dropout: float = 0.0,  # dropout probability after each hidden layer
+        pack: int = 1,  # PacGAN's m: examples D judges at once
+        growth: int = 2,  # factor between the widths of consecutive hidden layers (narrowing towards the logit)
+        maxout: int = 1,  # k > 1: maxout layers of k pieces instead of linear + LeakyReLU
+        shared: int = 0,  # with pack > 1: the first s hidden layers see each example alone, with shared weights
+        input_dropout: float = 0.0,  # dropout probability on the input values (Goodfellow et al.: 0.2)
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         _check_widths(hidden, depth, growth)

@@ -12,6 +12,13 @@ the paper recommends in practice, maximises E_Q[g_f(v)] (``non-saturating``), th
 
 Each f*(g_f(v)) below is the paper's f* composed with g_f and simplified: for instance for the GAN divergence
 -log(1 - exp(-softplus(-v))) is exactly softplus(v), which stays finite where the composition would not.
+
+For reverse KL and squared Hellinger, -g_f(v) is exp(-v) (+ 1 for Hellinger), so G's non-saturating loss
+-E_Q[g_f(v)] is exponential in D's output. Off the data, the optimal critic log(p/q) goes to -inf (reverse KL is
+infinite between distributions of different supports, and ring8's modes are 0.01 wide), so a few samples that D
+rejects by far made this loss overflow float32 (v < -88) and training stop. G minimises log E_Q[exp(-v)] instead,
+by logsumexp: a monotone function of the textbook loss, so the same minimiser, and its gradient is the textbook
+gradient times a positive factor (the softmax weights of the samples), which Adam's step size hardly feels.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ import torch.nn.functional as F
 
 Tensor = torch.Tensor
 LOG2 = math.log(2.0)
+
+# divergences whose G loss -g_f(v) is exp(-v) plus a constant; see the module docstring
+EXPONENTIAL_ACTIVATION = ("reverse-kl", "hellinger")
 
 # divergence -> (g_f: the output activation, v -> f*(g_f(v)): its conjugate, simplified)
 DIVERGENCES: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
@@ -67,7 +77,11 @@ class FGANLoss:
         return -self.bound(real_logits, fake_logits)
 
     def generator_loss(self, fake_logits: Tensor) -> Tensor:
-        """minimax: -mean f*(g_f(v_fake)), G's part of F; non-saturating: -mean g_f(v_fake). G minimises either."""
+        """minimax: -mean f*(g_f(v_fake)), G's part of F; non-saturating: -mean g_f(v_fake), or for reverse KL and
+        Hellinger log mean exp(-v_fake), its finite monotone form. G minimises any of them."""
         if self.mode == "minimax":
             return -self.conjugate(fake_logits).mean()
+        if self.divergence in EXPONENTIAL_ACTIVATION:
+            v = fake_logits.float().flatten()
+            return torch.logsumexp(-v, 0) - math.log(v.numel())
         return -self.activation(fake_logits).mean()

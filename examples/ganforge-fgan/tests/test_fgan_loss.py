@@ -143,3 +143,28 @@ def test_unknown_settings_are_rejected_with_the_choices():
 def test_keeps_the_loss_contract(divergence, mode):
     registry = testing.registry_with(plugin)
     testing.check_loss(testing.build("loss", "fgan", registry, settings={"divergence": divergence, "mode": mode}))
+
+
+# -g_f(v) is exp(-v) (+ a constant) for these: G's non-saturating loss taken literally overflows float32 at v < -88
+EXPONENTIAL_G = ["reverse-kl", "hellinger"]
+
+
+@pytest.mark.parametrize("divergence", EXPONENTIAL_G)
+def test_non_saturating_generator_loss_is_finite_where_d_rejects_samples_by_far(divergence):
+    """Off the data, the optimal critic is log(p/q) -> -inf; a few such samples must not make G's loss inf."""
+    logits = torch.tensor([-200.0, -1.0, 0.5, 3.0], requires_grad=True)
+    assert not torch.isfinite(-DIVERGENCES[divergence][0](logits).mean())  # the textbook value overflows
+    loss = FGANLoss(divergence).generator_loss(logits)
+    (grad,) = torch.autograd.grad(loss, logits)
+    assert torch.isfinite(loss) and torch.isfinite(grad).all()
+    assert grad[0] < 0 and grad.abs().argmax() == 0  # the worst-judged sample still pulls hardest, towards higher v
+
+
+@pytest.mark.parametrize("divergence", EXPONENTIAL_G)
+def test_non_saturating_generator_loss_keeps_the_textbook_direction(divergence):
+    """log E_Q[exp(-v)] is a monotone function of -E_Q[g_f(v)]: same minimiser, gradient a positive multiple."""
+    logits = torch.randn(32, dtype=torch.float64, requires_grad=True)
+    (ours,) = torch.autograd.grad(FGANLoss(divergence).generator_loss(logits), logits)
+    (textbook,) = torch.autograd.grad(-DIVERGENCES[divergence][0](logits).mean(), logits)
+    ratio = ours / textbook
+    assert (ratio > 0).all() and torch.allclose(ratio, ratio[0].expand_as(ratio))
