@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import time
 import warnings
 from pathlib import Path
@@ -229,12 +230,13 @@ def run(
     config_file: Optional[Path] = typer.Option(None, "--config", help="Settings from a .toml or .json file shaped like a run's config.json (which reproduces that run); --set and the flags go on top."),
     assignments: list[str] = typer.Option([], "--set", help="key=value into the run config, e.g. loss.mode=minimax; repeatable ('ganforge config VARIANT' lists every key).", show_default=False),
     nproc: int = typer.Option(1, "--nproc", min=1, help="Train with N processes on this machine (launches torchrun)."),
+    max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Restart the job from its latest checkpoint up to K times when a process fails (torchrun's --max-restarts)."),
 ) -> None:
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
-    if nproc > 1 and "WORLD_SIZE" not in os.environ:
-        raise typer.Exit(_launch_torchrun(nproc))
+    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
 
     flags = {
         "data.name": data,
@@ -280,6 +282,60 @@ def _no_average(settings: dict[str, Any], assignments: list[str]) -> dict[str, A
     return {**settings, "ema.decay": None}
 
 
+def _settings(variant: str | None, config_file: Path | None, assignments: list[str], flags: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The variant and settings of a new run: the config file's, then ``--set``, then the flags."""
+    from ganforge.config_file import layered, read_config_file
+
+    settings = _command_line_settings(assignments, flags)
+    if config_file is None:
+        if variant is None:
+            raise GanforgeError("name the VARIANT to train (ganforge run vanilla; 'ganforge list variant' shows them), or pass --config FILE or --resume DIR")
+        return variant, settings
+    named, from_file = read_config_file(config_file)
+    if variant is None and named is None:
+        raise GanforgeError(f'config file {config_file} names no variant; add variant = "NAME" to it or pass VARIANT')
+    return variant or named, layered(from_file, settings)
+
+
+@app.command("config")
+@reports_errors
+def show_config(
+    variant: Optional[str] = typer.Argument(None, help="The GAN recipe, e.g. vanilla; optional with --config FILE naming one."),
+    data: Optional[str] = typer.Option(None, "--data", help="Dataset name.", show_default="the variant's (data.name)"),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="Start from a .toml or .json file, as 'run --config' does."),
+    assignments: list[str] = typer.Option([], "--set", help="key=value on top, as 'run --set' takes it; repeatable.", show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Every setting a run would use: key, type, value (the default, or what --set gave) and what it means."""
+    from ganforge import api
+    from ganforge.describe import describe
+    from ganforge.registry import get_registry
+
+    variant, settings = _settings(variant, config_file, assignments, {"data.name": data})
+    registry = get_registry()
+    config = api.configure(variant, None, settings, registry=registry)
+    described = describe(config, registry)
+    if as_json:
+        typer.echo(json.dumps({"variant": config.variant.name, "settings": [s.to_dict() for s in described]}, indent=2))
+        return
+    table = Table(title=f"{escape(config.variant.name)} on {escape(config.data.name)}: every key, for --set or a --config file")
+    table.add_column("key", style="bold", no_wrap=True)
+    table.add_column("value", max_width=24)
+    table.add_column("type · meaning", ratio=1)
+    section = None
+    for setting in described:
+        if section is not None and setting.key.partition(".")[0] != section:
+            table.add_section()
+        section = setting.key.partition(".")[0]
+        value = _shown(setting.value)
+        if setting.value != setting.default:
+            value = f"[bold yellow]{escape(value)}[/] (default {escape(_shown(setting.default))})"
+        else:
+            value = escape(value)
+        table.add_row(setting.key, value, f"[dim]{escape(setting.type)}[/] · {escape(setting.meaning)}")
+    console.print(table)
+
+
 @app.command("resume")
 @reports_errors
 def resume_run(
@@ -292,8 +348,12 @@ def resume_run(
     keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep.", show_default="the run's"),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Where the run's dataset files are now.", show_default="the run's"),
     assignments: list[str] = typer.Option([], "--set", help="key=value among the keys a resume may change; repeatable.", show_default=False),
+    nproc: int = typer.Option(1, "--nproc", min=1, help="Go on with N processes on this machine (launches torchrun; see docs/scaling.md)."),
+    max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Restart the job from its latest checkpoint up to K times when a process fails."),
 ) -> None:
     """Continue a run from its newest intact checkpoint, exactly where it stopped (crash, Ctrl-C or its end)."""
+    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun("resume", nproc, max_restarts))
     flags = {
         "train.epochs": epochs,
         "train.max_steps": max_steps,
@@ -306,21 +366,40 @@ def resume_run(
     _resume(run_dir, _command_line_settings(assignments, flags), None)
 
 
-def _launch_torchrun(nproc: int) -> int:
-    """Run this very command again under ``torchrun --standalone --nproc_per_node=N``; its exit code."""
+def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
+    """Run this very command again under ``torchrun --standalone --nproc_per_node=N --max-restarts=K``
+    (:mod:`ganforge.launch`); its exit code.
+
+    Every process prints the errors and warnings they all meet: each distinct line is shown once.
+    """
     import subprocess
     import sys
 
-    argv = sys.argv[sys.argv.index("run") :]
-    for index, arg in enumerate(argv):
-        if arg == "--nproc":
-            del argv[index : index + 2]
-            break
-        if arg.startswith("--nproc="):
-            del argv[index]
-            break
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    return subprocess.call([*launcher, "-m", "ganforge", *argv])
+    argv = sys.argv[sys.argv.index(command) :]
+    for option in ("--nproc", "--max-restarts"):
+        for index, arg in enumerate(argv):
+            if arg == option:
+                del argv[index : index + 2]
+                break
+            if arg.startswith(option + "="):
+                del argv[index]
+                break
+    launcher = [sys.executable, "-m", "ganforge.launch", "--standalone", f"--nproc_per_node={nproc}", f"--max-restarts={max_restarts}"]
+    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
+        # Ctrl-C reaches every process of the job from the terminal: they stop and save, this one reads on
+        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        terminate = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
+        try:
+            shown: set[str] = set()
+            assert job.stderr is not None
+            for line in job.stderr:
+                if line not in shown or not line.strip():
+                    shown.add(line)
+                    sys.stderr.write(line)
+            return job.wait()
+        finally:
+            signal.signal(signal.SIGINT, interrupt)
+            signal.signal(signal.SIGTERM, terminate)
 
 
 def _quiet_unless_rank_zero() -> None:
