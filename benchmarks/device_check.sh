@@ -8,12 +8,15 @@
 # (2) the CUDA tests (tests/test_cuda.py, marked cuda); (3) dcgan on Fashion-MNIST for one epoch in bf16 and in fp32,
 # each scored by `ganforge eval`; (4) the speed table (benchmarks/bench_speed.py --table device: the hand-written
 # eager fp32 loop against ganforge's defaults, --compile and --cuda-graphs; vanilla batch 64 and 256, dcgan 128 and
-# 512). A summary table closes the log, which is written to $OUT/device_check.log when OUT is set (else a temporary
-# directory), with the JSON of every stage beside it. The exit status is 0 only if every stage passed.
+# 512); (5) data-parallel scaling (benchmarks/bench_scaling.py: dcgan's images/s at batch 128 per GPU on every GPU
+# against one GPU, and the scaling efficiency; skipped on a machine of one GPU). A summary table closes the log,
+# which is written to $OUT/device_check.log when OUT is set (else a temporary directory), with the JSON of every
+# stage beside it. The exit status is 0 only if every stage passed.
 #
 # In CPU mode the GPU parts are skipped or shrunk: the CUDA tests are rehearsed on the CPU (GANFORGE_TEST_DEVICE=cpu,
 # a few cells), the runs are vanilla on ring8 for 4 steps (bf16 forced on the CPU against fp32), the speed table has
-# two tiny cells without compiling. It checks that the script and what it calls still work, nothing about speed.
+# two tiny cells without compiling, the scaling stage runs a tiny vanilla on 2 gloo processes against 1. It checks
+# that the script and what it calls still work, nothing about speed.
 set -uo pipefail  # no -e: every stage runs and is reported; the summary decides the exit status
 cd "$(dirname "$0")/.."
 
@@ -119,11 +122,31 @@ speed_table() {
     fi
 }
 
+scaling() {
+    if [[ $CPU == 1 ]]; then
+        "$PYTHON" benchmarks/bench_scaling.py --variant vanilla --data ring8 --nproc 2 --steps 6 --log-every 2 --repeats 1 \
+            --set data.size=512 --set generator.hidden=16 --set discriminator.hidden=16 --json "$LOG_DIR/scaling.json"
+    else
+        local gpus data=()
+        gpus=$("$PYTHON" -c "import torch; print(torch.cuda.device_count())")
+        if [[ $gpus -lt 2 ]]; then
+            echo "one GPU: no scaling to measure (bench_scaling.py --device cuda --nproc N on a machine of N GPUs)"
+            return 0
+        fi
+        local root
+        root=$(data_root)
+        [[ -n $root ]] && data=(--data-root "$root")
+        "$PYTHON" benchmarks/bench_scaling.py --device cuda --nproc "$gpus" --batch-size 128 --steps 200 --log-every 50 \
+            --repeats 3 "${data[@]}" --json "$LOG_DIR/scaling.json"
+    fi
+}
+
 echo "ganforge device check · $(date -u '+%Y-%m-%d %H:%M UTC') · $([[ $CPU == 1 ]] && echo 'CPU mode (GPU parts skipped or shrunk)' || echo GPU) · log $LOG"
 stage "environment" environment
 stage "CUDA tests" cuda_tests
 stage "1-epoch runs + eval" quality_runs
 stage "speed table" speed_table
+stage "scaling 1 -> N" scaling
 
 STAGE_LINES=$(printf '%s\n' "${STAGES[@]}")
 STAGE_LINES="$STAGE_LINES" LOG_DIR="$LOG_DIR" CPU="$CPU" ELAPSED=$(($(date +%s) - STARTED)) "$PYTHON" - <<'EOF'
@@ -151,6 +174,13 @@ if speed.exists():
         target = targets.get((row["variant"], row["batch"]))
         verdict = "" if target is None or cpu else f"  target {target:.0f}x: {'met' if row[best]['images_per_s'] / hand >= target else 'NOT met'} ({best})"
         print(f"  {row['variant']:>8} {row['batch']:>4}  hand-written {hand:,.0f} img/s  {cells}{verdict}")
+
+scaling = log_dir / "scaling.json"
+if scaling.exists():
+    table = json.loads(scaling.read_text())
+    n, kind = table["setting"]["nproc"], ("scaling efficiency" if "scaling efficiency" in table else "ratio")
+    print(f"\n  scaling · {table['setting']['variant']}, {n} processes against 1: {table['median_many']:,.0f} against "
+          f"{table['median_one']:,.0f} images/s, {kind} {table[kind]:.2f}")
 
 scores = {name: json.loads((log_dir / f"eval_{name}.json").read_text()) for name in ("bf16", "fp32") if (log_dir / f"eval_{name}.json").exists()}
 if scores:

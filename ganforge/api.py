@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ import torch
 from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint, unprefixed
 from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec, TensorData
-from ganforge import distributed
+from ganforge import distributed, ranks
 from ganforge.acceleration import accelerate
 from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
@@ -56,6 +57,7 @@ RESUMABLE = (
     "train.max_nonfinite_steps",
     "data.root",
     "data.mirror",
+    "dist.timeout_s",
 )
 
 
@@ -144,12 +146,24 @@ def train(
     config = configure(variant, data, settings, registry)
     job, device = _join(config)
     run_path = Path(out) if out is not None else RunDir.default_path(config.variant.name, config.data.name)
-    RunDir.check_writable(run_path, overwrite)
+    # torchrun restarted the job after a process failed (--max-restarts): rank 0, which writes the run, decides
+    restart = job.broadcast(_restart(RunDir(run_path)) if job.is_main else None)
+    if restart == "resume":
+        warnings.warn(
+            f"the job was restarted (restart {os.environ['TORCHELASTIC_RESTART_COUNT']}) and goes on from the latest "
+            f"checkpoint of {run_path}",
+            GanforgeWarning,
+            stacklevel=2,
+        )
+        settings = {**(settings or {}), **({} if data is None else {"data.name": data})}
+        return resume(run_path, settings=settings, variant=variant, reporter=reporter, registry=registry)
+    RunDir.check_writable(run_path, overwrite or restart == "again")
     dataset = training_data(config, registry).to(device)
     model = prepare_training(config, dataset.spec, device, job, registry)
     _spread(job, model, config.train.seed)
     run_dir = RunDir.create(run_path) if job.is_main else RunDir(run_path)
     if job.is_main:
+        run_dir.mark_job()
         run_dir.write_config(config.to_json())
     job.barrier()
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
@@ -161,9 +175,17 @@ def train(
         return Trainer(model, dataset, config, run_dir, precision, bars).fit()
 
 
+def _restart(run_dir: RunDir) -> str | None:
+    """In a restart of the torchrun job that began ``run_dir``: "resume" it, or begin it "again" if it died before
+    its first checkpoint. None otherwise (a run directory of another job is never taken over)."""
+    if not run_dir.begun_by_this_job():
+        return None
+    return "resume" if run_dir.checkpoints() else "again"
+
+
 def _join(config: RunConfig) -> tuple[Distributed, torch.device]:
     """This process's place in a torchrun job (a job of one without torchrun) and the device it trains on."""
-    job = distributed.from_environment(config.train.device)
+    job = distributed.from_environment(config.train.device, config.dist.timeout_s)
     return job, distributed.local_device(job, resolve_device(config.train.device))
 
 
@@ -192,7 +214,7 @@ def resume(
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     RunDir.check_writable(run_dir.path, overwrite=True)
-    checkpoint = run_dir.latest_good_checkpoint()
+    checkpoint = run_dir.latest_good_checkpoint(set_aside=os.environ.get("RANK", "0") == "0")  # one process renames
     saved_variant = checkpoint.meta["variant"]
     if variant is not None and registry.get("variant", variant).name != saved_variant:
         raise GanforgeError(
@@ -207,20 +229,24 @@ def resume(
     dataset.spec = replace(dataset.spec, scale=_saved_spec(checkpoint).scale)
     model = prepare_training(config, dataset.spec, device, job, registry)
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
-    progress = restore(checkpoint, model, precision)
-    if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step).total_steps:
+    own = ranks.own_state(checkpoint, job.rank)  # None: a rank the saved run did not have, which starts as rank 0
+    progress = restore(own or checkpoint, model, precision)
+    per_step = config.train.batch_size * model.batches_per_step
+    progress = ranks.carried_over(progress, checkpoint.path, job.world_size, lambda n: len(dataset) // n // per_step)
+    if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step, progress).total_steps:
         raise GanforgeError(
             f"the run in {run_dir.path} has done all its steps ({progress.step}); "
             "pass a larger --epochs or --max-steps to train it further"
         )
-    if job.enabled:  # the checkpoint holds rank 0's random state; give each process its own stream again
-        seed_everything(config.train.seed + job.rank + progress.step)
+    if own is None:
+        ranks.seed_new_rank(config.train.seed, job.rank, progress.step)
+    # nothing above wrote anything: what follows is the first write of the resumed run
     if job.is_main:
         run_dir.rewind(progress.step)
         run_dir.write_config(config.to_json())
     job.barrier()
     trainer = Trainer(model, dataset, config, run_dir, precision, reporter, progress)
-    trainer.restore(checkpoint.tensors)
+    trainer.restore((own or checkpoint).tensors)
     return trainer.fit()
 
 

@@ -113,6 +113,13 @@ class AugmentConfig:
         return [] if self.policy.strip().lower() in ("", "none") else [name.strip() for name in self.policy.split(",")]
 
 
+@dataclass
+class DistConfig:
+    """Settings of the ``dist`` section: a data-parallel job under torchrun (see docs/scaling.md)."""
+
+    timeout_s: float = at_least(1.0, 1800.0)  # seconds one process waits for the others before the job stops (see docs/scaling.md)
+
+
 # The core's own sections, present in every run's config.
 CORE_SECTIONS: dict[str, type] = {
     "train": TrainConfig,
@@ -120,6 +127,7 @@ CORE_SECTIONS: dict[str, type] = {
     "eval": EvalConfig,
     "schedule": ScheduleConfig,
     "augment": AugmentConfig,
+    "dist": DistConfig,
 }
 
 

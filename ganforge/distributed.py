@@ -8,20 +8,44 @@ differentiate D twice for gradient penalties and switch networks between stages,
 (which expects every wrapped parameter to get a gradient in every backward) allows. StyleGAN2-ADA's trainer
 synchronises its gradients the same way for the same reasons. Synchronisation per optimizer step also means
 variants need no changes to run on many processes.
+
+No collective call waits forever: each gives up after ``dist.timeout_s`` and raises :class:`PeerLost`, and the
+trainer names the rank that stopped answering (:meth:`Distributed.silent_ranks`).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import time
 from dataclasses import dataclass
-from typing import Iterable
+from datetime import timedelta
+from typing import Any, Iterable, Iterator
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from ganforge.errors import GanforgeError
+
+
+class PeerLost(GanforgeError):
+    """A collective call failed: another rank died, or stalled past ``dist.timeout_s``."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"lost contact with the other processes of the job ({reason})")
+        self.reason = reason
+
+
+@contextlib.contextmanager
+def _collective() -> Iterator[None]:
+    # gloo and NCCL report a peer that died or a wait that timed out as a RuntimeError (DistError included)
+    try:
+        yield
+    except RuntimeError as exc:
+        lines = str(exc).strip().splitlines()
+        raise PeerLost(lines[0] if lines else type(exc).__name__) from exc
 
 
 @dataclass(frozen=True)
@@ -31,6 +55,7 @@ class Distributed:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    timeout_s: float = 1800.0  # how long a collective waits for the other ranks before the job stops
 
     @property
     def enabled(self) -> bool:
@@ -52,7 +77,8 @@ class Distributed:
         if not self.enabled or not grads:
             return
         flat = torch.cat([g.reshape(-1) for g in grads])
-        dist.all_reduce(flat)
+        with _collective():
+            dist.all_reduce(flat)
         flat /= self.world_size
         for grad, averaged in zip(grads, flat.split([g.numel() for g in grads])):
             grad.copy_(averaged.view_as(grad))
@@ -61,16 +87,18 @@ class Distributed:
         """The mean of ``values`` over the ranks (every rank gets it)."""
         if self.enabled:
             values = values.clone()
-            dist.all_reduce(values)
+            with _collective():
+                dist.all_reduce(values)
             values /= self.world_size
         return values
 
     def broadcast_parameters(self, modules: list[nn.Module]) -> None:
         """Give every rank rank 0's weights and buffers, so that all start from the same point."""
         if self.enabled:
-            for module in modules:
-                for tensor in [*module.parameters(), *module.buffers()]:
-                    dist.broadcast(tensor.data, src=0)
+            with _collective():
+                for module in modules:
+                    for tensor in [*module.parameters(), *module.buffers()]:
+                        dist.broadcast(tensor.data, src=0)
 
     def average_buffers(self, modules: Iterable[nn.Module]) -> None:
         """Replace every floating-point buffer (BatchNorm's running statistics) by its mean over the ranks.
@@ -79,32 +107,78 @@ class Distributed:
         every rank holds the same buffers (timm's ``distribute_bn`` does the same at epoch ends).
         """
         if self.enabled:
-            for module in modules:
-                for buffer in module.buffers():
-                    if buffer.is_floating_point():
-                        dist.all_reduce(buffer.data)
-                        buffer.data /= self.world_size
+            with _collective():
+                for module in modules:
+                    for buffer in module.buffers():
+                        if buffer.is_floating_point():
+                            dist.all_reduce(buffer.data)
+                            buffer.data /= self.world_size
 
     def barrier(self) -> None:
         if self.enabled:
-            dist.barrier()
+            with _collective():
+                dist.barrier()
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's ``value`` (any picklable object) on every rank: a decision only rank 0 could take."""
+        if not self.enabled:
+            return value
+        box = [value]
+        with _collective():
+            dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def gather(self, value: Any) -> list[Any] | None:
+        """Every rank's ``value`` (picklable, on the CPU) in rank order, on rank 0; None on the other ranks."""
+        if not self.enabled:
+            return [value]
+        gathered: list[Any] | None = [None] * self.world_size if self.is_main else None
+        with _collective():
+            dist.gather_object(value, gathered, dst=0)
+        return gathered
+
+    def silent_ranks(self, step: int, grace_s: float = 3.0) -> list[int]:
+        """After a failed collective: the ranks that do not answer a roll call within ``grace_s`` seconds.
+
+        Every rank that is still running signs in to the job's key-value store (torchrun's agent holds it, so it
+        outlives any one worker); a rank that never signs in has died or stalled. Empty when it cannot be told.
+        """
+        try:
+            store = dist.distributed_c10d._get_default_store()
+            call = f"ganforge/roll/{step}"
+            store.set(f"{call}/{self.rank}", "here")
+            deadline = time.monotonic() + grace_s
+            while True:
+                silent = [rank for rank in range(self.world_size) if not store.check([f"{call}/{rank}"])]
+                if not silent or time.monotonic() > deadline:
+                    return silent
+                time.sleep(0.1)
+        except (RuntimeError, ValueError, AttributeError):  # the store itself is gone (it lived in a dead rank)
+            return []
 
 
-def from_environment(device: str) -> Distributed:
+def from_environment(device: str, timeout_s: float = 1800.0) -> Distributed:
     """The job ``torchrun`` described in this process's environment, its process group started.
 
-    NCCL between GPUs, gloo on CPUs. Without torchrun's variables this is a single-process job.
+    NCCL between GPUs, gloo on CPUs. Without torchrun's variables this is a single-process job. Every collective
+    call (and joining the group) waits at most ``timeout_s`` seconds for the other ranks.
     """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
         return Distributed()
-    job = Distributed(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    job = Distributed(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")), timeout_s)
     if not dist.is_initialized():
         use_cuda = device != "cpu" and torch.cuda.is_available()
         if use_cuda:
             torch.cuda.set_device(job.local_rank)
         try:
-            dist.init_process_group("nccl" if use_cuda else "gloo")
+            timeout = timedelta(seconds=timeout_s)
+            store, _, _ = next(dist.rendezvous("env://", timeout=timeout))
+            # torchrun's agent keeps its store across restarts (--max-restarts): keys of each attempt apart, or a
+            # restarted rank could read the address of a process of the attempt before
+            store = dist.PrefixStore(f"ganforge/attempt_{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+            backend = "nccl" if use_cuda else "gloo"
+            dist.init_process_group(backend, store=store, rank=job.rank, world_size=world_size, timeout=timeout)
         except (RuntimeError, ValueError) as exc:
             raise GanforgeError(f"could not join the torchrun job as rank {job.rank} of {world_size}: {exc}") from None
         atexit.register(dist.destroy_process_group)

@@ -30,10 +30,14 @@ class RunDir:
         self.best_path = self.checkpoints_dir / f"best{SUFFIX}"  # the best value of train.best_metric; never pruned
         self.status_path = self.path / "status.json"  # running, finished, interrupted or failed: 'ganforge runs' reads it
         self.report_path = self.path / "report.html"
+        self.job_path = self.path / ".torchrun-job"  # the id of the torchrun job that began the run, if any
 
     @staticmethod
     def default_path(variant: str, dataset: str, root: Path = Path("runs")) -> Path:
-        """``runs/<variant>-<dataset>-<timestamp>``, with a counter if that exists already."""
+        """``runs/<variant>-<dataset>-<timestamp>``, with a counter if that exists already; under torchrun
+        ``runs/<variant>-<dataset>-<job id>``, the same on every process and in every restart of the job."""
+        if job_id := os.environ.get("TORCHELASTIC_RUN_ID"):
+            return root / f"{variant}-{dataset}-{job_id}"
         base = root / f"{variant}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
         path, counter = base, 1
         while path.exists():
@@ -81,6 +85,21 @@ class RunDir:
             raise GanforgeError(f"{path} holds no checkpoints in {run.checkpoints_dir}; it is not a run that can be resumed")
         return run
 
+    def mark_job(self) -> None:
+        """Record which torchrun job began this run, so that a restart of the job knows the run is its own."""
+        if job_id := os.environ.get("TORCHELASTIC_RUN_ID"):
+            write_atomic(self.job_path, lambda temporary: temporary.write_text(job_id + "\n"))
+
+    def begun_by_this_job(self) -> bool:
+        """True in a restart of the torchrun job (``--max-restarts``) that began this run: it should go on with it."""
+        job_id, restarts = os.environ.get("TORCHELASTIC_RUN_ID"), os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        if not job_id or restarts == "0":
+            return False
+        try:
+            return self.job_path.read_text().strip() == job_id
+        except (OSError, UnicodeDecodeError):
+            return False
+
     def write_config(self, config_json: str) -> None:
         write_atomic(self.config_path, lambda temporary: temporary.write_text(config_json + "\n"))
 
@@ -109,8 +128,9 @@ class RunDir:
         for old in self.checkpoints()[:-keep]:
             old.unlink()
 
-    def latest_good_checkpoint(self) -> Checkpoint:
-        """The newest checkpoint that reads back intact; damaged newer ones are renamed ``*.corrupt``, with a warning."""
+    def latest_good_checkpoint(self, set_aside: bool = True) -> Checkpoint:
+        """The newest checkpoint that reads back intact; damaged newer ones are renamed ``*.corrupt``, with a warning
+        (unless not ``set_aside``: the other processes of a job, whose rank 0 does it)."""
         damaged: list[tuple[Path, GanforgeError]] = []
         for path in reversed(self.checkpoints()):
             try:
@@ -118,7 +138,7 @@ class RunDir:
             except GanforgeError as exc:
                 damaged.append((path, exc))
                 continue
-            for bad, problem in damaged:
+            for bad, problem in damaged if set_aside else []:
                 bad.rename(bad.with_name(bad.name + ".corrupt"))
                 message = f"{problem}; set it aside as {bad.name}.corrupt and went back to {path.name}"
                 warnings.warn(message, GanforgeWarning, stacklevel=2)

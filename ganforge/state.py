@@ -5,7 +5,7 @@ included), the schedule's clock, the fp16 GradScalers, the variant's extra state
 every random number generator (torch on the CPU and each CUDA device, Python's ``random``, numpy's global one),
 the data order and the position inside the epoch, the metric sums of the logging interval in progress, the
 non-finite streaks and the best value so far. Restored in a fresh process, training goes on bit for bit as if it
-had never stopped.
+had never stopped. In a data-parallel job each rank's own part of this state is added by :mod:`ganforge.ranks`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class Progress:
     streaks: dict[str, int] = field(default_factory=dict)  # optimizer -> updates skipped in a row until now
     best: dict[str, Any] | None = None  # {"metric", "value", "step"} of checkpoints/best.safetensors
     clock: dict[str, Any] | None = None  # the schedule's clock (ganforge.schedule.Clock), once the run has started
+    world_size: int | None = None  # the ranks the position counts in (None: saved before it was recorded)
 
 
 def seed_everything(seed: int) -> None:
@@ -79,6 +80,7 @@ def capture(variant: Variant, precision: Precision, progress: Progress) -> tuple
             "streaks": progress.streaks,
             "best": progress.best,
             "clock": progress.clock,
+            "world_size": progress.world_size,
         },
         "optimizers": optimizers,
         "scalers": scalers,
@@ -114,12 +116,19 @@ def restore(checkpoint: Checkpoint, variant: Variant, precision: Precision) -> P
             streaks={str(name): int(count) for name, count in saved["streaks"].items()},
             best=saved["best"],
             clock=saved.get("clock"),  # None in checkpoints written before the clock: a fresh one from that step
+            world_size=_world_size(saved.get("world_size")),
         )
     except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
         raise GanforgeError(
             f"checkpoint {source} lacks part of the training state ({type(exc).__name__}: {exc}); "
             "it can be sampled from but not resumed, use another checkpoint"
         ) from None
+
+
+def _world_size(value: Any) -> int | None:
+    if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        raise ValueError(f"world_size {value!r} is not a number of processes")
+    return value
 
 
 def _capture_rng(tensors: dict[str, torch.Tensor]) -> dict[str, Any]:

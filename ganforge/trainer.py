@@ -28,13 +28,14 @@ from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
 from ganforge.device import Precision
 from ganforge.discovery import one_line
-from ganforge.distributed import Distributed
+from ganforge.distributed import Distributed, PeerLost
 from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.evaluation.monitor import RunMonitor
 from ganforge.health import SkipWatch
 from ganforge.images import save_samples
 from ganforge.interrupt import StopSignals, TrainingInterrupted
 from ganforge.lifecycle import Lifecycle
+from ganforge.ranks import gather_local_state
 from ganforge.rundir import RunDir
 from ganforge.schedule import Clock, Rates
 from ganforge.state import Progress, capture
@@ -89,15 +90,21 @@ class Plan:
     schedule_steps: int  # the length the schedule is laid over: every epoch's steps (train.max_steps only stops early)
 
 
-def plan(train: TrainConfig, examples: int, batches_per_step: int) -> Plan:
-    """Steps per epoch and in all for ``examples`` examples; an error if not even one step fits."""
+def plan(train: TrainConfig, examples: int, batches_per_step: int, at: Progress | None = None) -> Plan:
+    """Steps per epoch and in all for ``examples`` examples per rank, from where ``at`` stands (default: the start);
+    an error if not even one step fits."""
+    at = at or Progress()
     per_step = train.batch_size * batches_per_step
     steps_per_epoch = examples // per_step
     if steps_per_epoch == 0:
         raise GanforgeError(f"the dataset has {examples} examples, fewer than one step uses ({per_step}); lower --batch-size")
-    every_epoch = train.epochs * steps_per_epoch
+    # counted from the start of the epoch in progress, since a run resumed with another number of processes took
+    # its earlier epochs in steps of another size
+    epoch_start = at.step - at.position
+    every_epoch = epoch_start + (train.epochs - at.epoch + 1) * steps_per_epoch
     total_steps = every_epoch if train.max_steps is None else min(train.max_steps, every_epoch)
-    return Plan(per_step, steps_per_epoch, total_steps, math.ceil(total_steps / steps_per_epoch), every_epoch)
+    epochs = at.epoch - 1 + math.ceil((total_steps - epoch_start) / steps_per_epoch)
+    return Plan(per_step, steps_per_epoch, total_steps, epochs, every_epoch)
 
 
 def data_fingerprint(data: TensorData) -> dict[str, Any]:
@@ -214,8 +221,27 @@ class Trainer:
             return None
 
     def run(self) -> RunResult:
+        try:
+            return self.train()
+        except PeerLost as lost:
+            raise GanforgeError(self.lost_contact(lost)) from None
+
+    def lost_contact(self, lost: PeerLost) -> str:
+        """One line naming the rank that stopped answering and the step (asked by a roll call among the ranks)."""
+        at, job = self.progress, self.job
+        silent = job.silent_ranks(at.step)
+        who = f"rank {', '.join(map(str, silent))} of {job.world_size}" if silent else "a rank"
+        last = self.last_checkpoint()
+        return (
+            f"{who} stopped answering after step {at.step} ({lost.reason}); rank {job.rank} waited up to "
+            f"dist.timeout_s={job.timeout_s:g} s and stops too. The last checkpoint is "
+            f"{last.name if last else 'none'}: go on with 'ganforge resume {self.run_dir.path}'"
+        )
+
+    def train(self) -> RunResult:
         train, at = self.config.train, self.progress
-        run = plan(train, len(self.data) // self.job.world_size, self.variant.batches_per_step)
+        at.world_size = self.job.world_size
+        run = plan(train, len(self.data) // self.job.world_size, self.variant.batches_per_step, at)
         if at.step >= run.total_steps:
             raise GanforgeError(
                 f"the run in {self.run_dir.path} has done all {run.total_steps} of its steps; "
@@ -265,7 +291,7 @@ class Trainer:
             order = self.job.shard(torch.randperm(len(self.data), generator=order_rng)).to(self.data.data.device)
             first = at.position if epoch == at.epoch else 0
             end = min(run.steps_per_epoch, first + run.total_steps - at.step)
-            at.epoch, at.position = epoch, first
+            at.epoch, at.position, stop = epoch, first, None
             if first == end:  # resumed from this epoch's end checkpoint: nothing left of it
                 continue
             self.reporter.epoch_started(epoch, run.epochs, end - first)
@@ -288,9 +314,8 @@ class Trainer:
                 logged = at.step % train.log_every == 0 or at.position == end
                 if logged:
                     result.last_metrics = self.log(run)
-                if self.job.is_main and self.monitor.evaluation_due(at.step, last=at.step == run.total_steps):
-                    if self.monitor.evaluate(at.step, at.epoch):
-                        self.save_checkpoint(self.run_dir.best_path)
+                if self.monitor.evaluation_due(at.step, last=at.step == run.total_steps):
+                    self.evaluate()
                 stop = self.stop_signal(signals, logged)
                 if at.position < end and (stop or (train.checkpoint_every and at.step % train.checkpoint_every == 0)):
                     result.checkpoint = self.save_checkpoint()
@@ -305,6 +330,16 @@ class Trainer:
             self.hooks.call("on_epoch_end", epoch=epoch, step=at.step, sample_path=sample_path, checkpoint_path=result.checkpoint)
             if stop and at.step < run.total_steps:  # the epoch's last step is always logged, so all agree on it
                 raise TrainingInterrupted(stop, at.step, result.checkpoint, self.run_dir.path)
+
+    def evaluate(self) -> None:
+        """Rank 0 scores the generator; every rank saves its part of a new best checkpoint."""
+        at = self.progress
+        if self.job.is_main:
+            improved = self.monitor.evaluate(at.step, at.epoch)
+        else:
+            improved, self.monitor.last_evaluated = False, at.step
+        if self.job.broadcast(improved):
+            self.save_checkpoint(self.run_dir.best_path)
 
     def stop_signal(self, signals: StopSignals, logged: bool) -> int | None:
         """The signal to stop on after this step, if any.
@@ -380,12 +415,13 @@ class Trainer:
             metric_count=self.meter.count,
             streaks=dict(self.watch.streaks),
         )
-        if not self.job.is_main:
-            return path or self.run_dir.checkpoint_path(at.step)
         tensors, meta = capture(self.variant, self.precision, progress)
         tensors.update(self.monitor.checkpoint_tensors())
         if self.augment is not None:
             tensors.update(self.augment.tensors())
+        gather_local_state(self.job, tensors, meta)  # every rank's random state and other state of its own
+        if not self.job.is_main:
+            return path or self.run_dir.checkpoint_path(at.step)
         if self.data.reference is not None:
             tensors["data.reference"] = self.data.reference
         meta.update(
