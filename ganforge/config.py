@@ -266,6 +266,7 @@ def parse_assignments(assignments: list[str]) -> dict[str, str]:
 # Keys of component sections that the core owns, beside the component's own settings. data.fraction: the part of
 # the data trained on (see ganforge.data.TensorData.fraction), for data-efficiency experiments
 CORE_OPTIONS = {"data": {"fraction": Option("fraction", float, 1.0, minimum=0.0, maximum=1.0)}}
+CORE_MEANINGS = {"data.fraction": "the part of the dataset a run trains on, chosen by train.seed; evaluation compares with all of it"}
 
 
 @dataclass
@@ -374,8 +375,8 @@ def resolve_config(
     overrides = dict(overrides or {})
     variant_component = registry.get("variant", variant_name)
     variant_cls = variant_component.load()
-    values: dict[str, Any] = {**variant_cls.defaults, **overrides}
     component_sections = {"data": "dataset", **variant_cls.components}
+    values: dict[str, Any] = {**_defaults_for_the_chosen(variant_cls.defaults, overrides, component_sections), **overrides}
     dataclass_sections = {**CORE_SECTIONS, **variant_cls.sections}
     plugin_sections = registry.sections if plugin_settings else {}
     for section, added in plugin_sections.items():
@@ -432,6 +433,21 @@ def resolve_config(
             "(eval.every keeps the best evaluation)"
         )
     return RunConfig(variant, sections, providers)
+
+
+def _defaults_for_the_chosen(defaults: dict[str, Any], overrides: dict[str, Any], sections: dict[str, str]) -> dict[str, Any]:
+    """A variant's ``defaults`` without the settings it gives its default component of a section where
+    ``overrides`` choose another component (vanilla's ``generator.hidden`` is the mlp generator's, not a setting of
+    the ``generator.name`` the user picked)."""
+    def bare(name: Any) -> str:
+        return str(name).rpartition(":")[2]  # a saved run names components with their plugin (ganforge:mlp)
+
+    replaced = {
+        section
+        for section in sections
+        if f"{section}.name" in overrides and bare(overrides[f"{section}.name"]) != bare(defaults.get(f"{section}.name"))
+    }
+    return {key: value for key, value in defaults.items() if key.partition(".")[0] not in replaced or key.endswith(".name")}
 
 
 def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owner: str, named: bool) -> dict[str, Any]:
