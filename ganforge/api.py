@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import warnings
@@ -25,21 +26,27 @@ from ganforge.acceleration import accelerate
 from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
-from ganforge.errors import GanforgeError, GanforgeWarning
+from ganforge.errors import GanforgeError, GanforgeWarning, is_out_of_memory, out_of_memory_error
+from ganforge.interrupt import TrainingInterrupted
 from ganforge.images import IMAGE_SUFFIXES, image_files, image_grid, read_image, save_samples, scatter_plot, write_image
 from ganforge.noise import Truncation, TruncationMode, truncated
+from ganforge.outputs import output_file, writing
 from ganforge.video import check_target, write_animation
 from ganforge.walk import Walk, latent_walk
 from ganforge.evaluation.curves import plot_curves
 from ganforge.export import Exported, Format, check_format
 from ganforge.export import export as export_generator
 from ganforge.evaluation.ema import load_average
-from ganforge.evaluation.judges import Report, judge_for
+from ganforge.evaluation.judges import Report, check_eval_count, judge_for
 from ganforge.registry import Registry, get_registry
-from ganforge.rundir import RunDir, find_checkpoint
+from ganforge.rundir import RunDir, disk_full_error, find_checkpoint, is_disk_full
+from ganforge.runlock import RunLock
 from ganforge.state import restore, seed_everything
 from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, plan
 from ganforge.variant import Variant
+
+SAMPLES_NAME = "samples.png"  # what 'ganforge sample' writes when --out is left out, or is a directory
+MAX_SAMPLES = 10_000  # samples drawn at once (all in memory, one picture): a grid of 100 x 100 is as many as one reads
 
 # What a resume may change: how much longer, where, how often to log and save, and where the same data lives.
 RESUMABLE = (
@@ -104,6 +111,8 @@ def build_variant(config: RunConfig, spec: DataSpec, device: torch.device, regis
     except GanforgeError:
         raise
     except Exception as exc:
+        if is_out_of_memory(exc):
+            raise out_of_memory_error(f"building the networks of variant '{component.name}'", exc) from None
         raise GanforgeError(
             f"variant '{component.name}' from {component.source} failed to build its networks for data of shape "
             f"{spec.shape}: {one_line(exc)}; report this to the authors of {component.plugin}"
@@ -119,7 +128,13 @@ def prepare_training(
     its optimizers."""
     variant = build_variant(config, spec, device, registry)
     accelerate(variant, config.train, job)
-    variant.configure_optimizers()
+    try:
+        variant.configure_optimizers()
+    except ValueError as exc:  # torch.optim's own range checks (lr, betas, eps, ...) on values the settings gave
+        raise GanforgeError(
+            f"variant '{config.variant.name}' could not build its optimizers from these settings: {one_line(exc)}; "
+            "correct the optim.* values"
+        ) from None
     return variant
 
 
@@ -160,19 +175,41 @@ def train(
     RunDir.check_writable(run_path, overwrite or restart == "again")
     dataset = training_data(config, registry).to(device)
     model = prepare_training(config, dataset.spec, device, job, registry)
+    plan(config.train, len(dataset) // job.world_size, model.batches_per_step)  # data too small: refused before any write
     _spread(job, model, config.train.seed)
-    run_dir = RunDir.create(run_path) if job.is_main else RunDir(run_path)
-    if job.is_main:
+    run_dir = RunDir(run_path)
+    precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
+    trainer = functools.partial(Trainer, model, dataset, config, run_dir, precision)
+    if not job.is_main:
+        job.barrier()
+        return _fit(trainer, reporter, progress)
+    lock, created = run_dir.start(overwrite or restart == "again")
+    try:
         run_dir.mark_job()
         run_dir.write_config(config.to_json())
-    job.barrier()
-    precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
+        job.barrier()
+        return _fit(trainer, reporter, progress)
+    except BaseException as error:
+        saved = run_dir.saved_anything()
+        # nothing to resume: leave nothing behind, so that the same command can simply be run again (an
+        # interruption saved a checkpoint to resume from, by contract: its run is never discarded)
+        if not saved and not isinstance(error, TrainingInterrupted):
+            run_dir.discard(lock, created)
+        if is_disk_full(error):
+            raise disk_full_error(run_dir, saved) from None
+        raise
+    finally:
+        lock.release()
+
+
+def _fit(trainer: Callable[[Reporter | None], Trainer], reporter: Reporter | None, progress: bool) -> RunResult:
+    """Build the trainer with ``reporter`` (the CLI's progress bars when ``progress``) and train."""
     if not progress:
-        return Trainer(model, dataset, config, run_dir, precision, reporter).fit()
+        return trainer(reporter).fit()
     from ganforge.console import ProgressReporter
 
     with ProgressReporter() as bars:
-        return Trainer(model, dataset, config, run_dir, precision, bars).fit()
+        return trainer(bars).fit()
 
 
 def _restart(run_dir: RunDir) -> str | None:
@@ -214,6 +251,23 @@ def resume(
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     RunDir.check_writable(run_dir.path, overwrite=True)
+    lock = RunLock(run_dir.path)
+    try:
+        if os.environ.get("RANK", "0") == "0":  # one writer per run directory; under torchrun, rank 0
+            lock.acquire()
+            run_dir.remove_partial_files()
+        return _resume_locked(run_dir, settings or {}, variant, reporter, registry)
+    except BaseException as error:
+        if is_disk_full(error):
+            raise disk_full_error(run_dir, True) from None
+        raise
+    finally:
+        lock.release()
+
+
+def _resume_locked(
+    run_dir: RunDir, settings: dict[str, Any], variant: str | None, reporter: Reporter | None, registry: Registry
+) -> RunResult:
     checkpoint = run_dir.latest_good_checkpoint(set_aside=os.environ.get("RANK", "0") == "0")  # one process renames
     saved_variant = checkpoint.meta["variant"]
     if variant is not None and registry.get("variant", variant).name != saved_variant:
@@ -221,7 +275,7 @@ def resume(
             f"{run_dir.path} is a run of variant '{saved_variant}', not '{variant}'; "
             f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
         )
-    config = _resume_config(checkpoint, settings or {}, registry)
+    config = _resume_config(checkpoint, settings, registry)
     job, device = _join(config)
     dataset = training_data(config, registry).to(device)
     _check_same_data(dataset, checkpoint)
@@ -302,8 +356,10 @@ class Samples:
     columns: int | None = None  # the image grid's width (e.g. one class per row); None: as square as possible
 
     def save(self, path: str | Path) -> Path:
-        """Write an image grid (images) or a scatter plot (points) to ``path``."""
-        return save_samples(self.values, self.spec, Path(path), self.reference, self.columns)
+        """Write an image grid (images) or a scatter plot (points) to ``path`` (a directory: its ``samples.png``);
+        returns the file written."""
+        target = output_file(Path(path), Path(SAMPLES_NAME), IMAGE_SUFFIXES)
+        return save_samples(self.values, self.spec, target, self.reference, self.columns)
 
 
 def load(path: str | Path, device: str = "auto", registry: Registry | None = None, ema: bool = True) -> Variant:
@@ -329,7 +385,7 @@ def _saved_spec(checkpoint: Checkpoint) -> DataSpec:
 
 def _load(path: str | Path, device: str, registry: Registry | None = None, ema: bool = True) -> tuple[Variant, Checkpoint]:
     registry = registry or get_registry()
-    checkpoint = read_checkpoint(find_checkpoint(Path(path)))
+    checkpoint = _read_newest(Path(path))
     meta = checkpoint.meta
     try:
         variant_name, flat = RunConfig.flatten(meta["config"])
@@ -345,7 +401,37 @@ def _load(path: str | Path, device: str, registry: Registry | None = None, ema: 
     variant.load_extra_state(unprefixed("variant", checkpoint.tensors))  # e.g. which stage a staged GAN reached
     if ema:
         load_average(variant, checkpoint.tensors)
+    _warn_if_not_finite(variant, checkpoint.path)
     return variant, checkpoint
+
+
+def _read_newest(path: Path, attempts: int = 3) -> Checkpoint:
+    """The checkpoint at ``path``, or the newest of the run directory ``path``. A run being trained may prune
+    the newest one between finding and reading it; then the new newest is read."""
+    found = find_checkpoint(path)
+    for _ in range(attempts - 1):
+        try:
+            return read_checkpoint(found)
+        except GanforgeError:
+            if found == path or found.exists():
+                raise
+        found = find_checkpoint(path)
+    return read_checkpoint(found)
+
+
+def _warn_if_not_finite(variant: Variant, source: Path) -> None:
+    """A warning naming the file when the weights used hold NaN or infinity: the samples would be meaningless."""
+    for name, network in variant.networks.items():
+        tensors = [t for t in network.state_dict().values() if t.is_floating_point()]
+        bad = sum(int((~torch.isfinite(t)).sum()) for t in tensors)
+        if bad:
+            total = sum(t.numel() for t in tensors)
+            warnings.warn(
+                f"checkpoint {source}: {bad:,} of the {total:,} values of network '{name}' are NaN or infinite; its "
+                "samples and scores are meaningless, use an earlier checkpoint",
+                GanforgeWarning,
+                stacklevel=3,
+            )
 
 
 def sample(
@@ -365,8 +451,7 @@ def sample(
     are used where the run kept them, unless ``ema`` is False. ``truncation`` draws z from the truncated p_z
     (:class:`ganforge.noise.Truncation`; ``truncation_mode`` "resample" or "mean", default by the noise).
     """
-    if count < 1:
-        raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
+    check_sample_count(count)
     variant, checkpoint = _load(path, device, registry, ema)
     chosen = _truncation(variant, truncation, truncation_mode)
     generator = torch.Generator().manual_seed(seed)
@@ -376,6 +461,17 @@ def sample(
     with torch.no_grad():
         values = variant.generate(inputs).float().cpu()
     return Samples(values, variant.spec, checkpoint.tensors.get("data.reference"), variant.grid_columns(inputs))
+
+
+def check_sample_count(count: int) -> None:
+    """Refuse a count :func:`sample` cannot draw, before anything is loaded."""
+    if count < 1:
+        raise GanforgeError(f"cannot draw {count} samples; ask for at least 1")
+    if count > MAX_SAMPLES:
+        raise GanforgeError(
+            f"cannot draw {count:,} samples at once: at most {MAX_SAMPLES:,} (they are drawn together and fill one "
+            "picture); draw several batches with different --seed values"
+        )
 
 
 def _check_label(variant: Variant, label: int | None) -> None:
@@ -473,8 +569,7 @@ def translate(
         chunk = sources[start : start + batch_size].to(variant.device).float().div_(127.5).sub_(1.0)
         with torch.no_grad():
             outputs = variant.translate(chunk).float().cpu()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written += [write_image(image, target) for image, target in zip(outputs, targets[start : start + batch_size])]
+        written += [writing(target, lambda: write_image(image, target)) for image, target in zip(outputs, targets[start : start + batch_size])]
     return written
 
 
@@ -518,6 +613,7 @@ def evaluate_truncations(
     """One :func:`evaluate` report per truncation (None: untruncated), all with the same noise seed and the same
     prepared evaluator: what fidelity (precision) truncation buys at what cost in variety (recall)."""
     variant, _ = _load(path, device, ema=ema)
+    check_eval_count(count)  # before the data and the evaluator are loaded
     chosen = [_truncation(variant, psi, truncation_mode if psi is not None else None) for psi in truncations]
     data = load_dataset(variant.config).to(variant.device)
     config = variant.config

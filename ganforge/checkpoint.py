@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,8 @@ from ganforge.errors import GanforgeError
 FORMAT = "ganforge.checkpoint/1"
 SUFFIX = ".safetensors"
 _TENSOR = "__tensor__"  # marks where a tensor sat in a JSON-encoded state (see encode_state)
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # reading the umask means setting it; put it back at once
 
 
 @dataclass
@@ -43,6 +47,7 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     try:
+        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes it private; the final file gets the usual permissions
         write(Path(temporary))
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
@@ -97,6 +102,8 @@ def read_file(path: Path) -> Checkpoint:
 
 def _raw_metadata(path: Path) -> dict[str, str]:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO would wait for a writer forever
+            raise GanforgeError(f"checkpoint {path} is not a regular file (a FIFO, device or directory); use another checkpoint")
         with safe_open(str(path), framework="pt") as handle:
             raw = handle.metadata() or {}
     except FileNotFoundError:
@@ -126,6 +133,10 @@ def _count(value: Any, minimum: int = 0) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
 # What every reader relies on: checked once here so that no later code trips over a malformed value.
 _REQUIRED: dict[str, Callable[[Any], bool]] = {
     "variant": lambda v: isinstance(v, str),
@@ -136,7 +147,9 @@ _REQUIRED: dict[str, Callable[[Any], bool]] = {
     and isinstance(v.get("shape"), list)
     and all(_count(size, 1) for size in v["shape"])
     and _count(v.get("num_classes"))
-    and isinstance(v.get("is_image"), bool),
+    and isinstance(v.get("is_image"), bool)
+    and _count(v.get("domains", 1), 1)
+    and _positive(v.get("scale", 1.0)),
     "progress": lambda v: isinstance(v, dict)
     and _count(v.get("step"))
     and _count(v.get("epoch"), 1)

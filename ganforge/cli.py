@@ -17,9 +17,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ganforge.command_group import GanforgeGroup, say_error
 from ganforge.errors import GanforgeError, GanforgeWarning
 
+
+class Ganforge(GanforgeGroup):
+    """The ``ganforge`` group: its commands, and the commands plugins add (see :func:`command_with_plugins`)."""
+
+    def add_plugin_commands(self, registry: Any = None) -> None:
+        super().add_plugin_commands(registry)
+        _add_plugin_commands(self, registry)
+
+
 app = typer.Typer(
+    cls=Ganforge,
+    name="ganforge",  # what messages call the program in-process too (typer's CliRunner would say 'root')
     help="ganforge: train and sample GANs assembled from plugins.",
     no_args_is_help=True,
     add_completion=False,
@@ -37,6 +49,7 @@ def _flags_show_no_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
 _typer_type_column = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flags_show_no_type  # type: ignore[method-assign]
 _debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
+SEED_MAX = 2**63 - 1  # torch's generators take a signed 64-bit seed
 PERCENTAGES = {"high_quality", "precision", "recall"}  # scores that are shares, shown as percentages
 
 
@@ -63,7 +76,7 @@ def reports_errors(command: Callable) -> Callable:
             except GanforgeError as exc:
                 if _debug["on"]:
                     raise
-                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # paths may hold [x]
+                say_error(str(exc))
                 raise typer.Exit(2) from None
 
     return wrapper
@@ -432,6 +445,7 @@ def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> Non
 def _watch(training: Callable, resumed: bool) -> None:
     """Run ``training(reporter)`` under progress bars and report where its run ended (or was interrupted)."""
     from ganforge.console import ProgressReporter
+    from ganforge.errors import is_out_of_memory, out_of_memory_error
     from ganforge.interrupt import TrainingInterrupted
 
     started = time.perf_counter()
@@ -442,6 +456,10 @@ def _watch(training: Callable, resumed: bool) -> None:
         for line in (f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", f"Continue with: ganforge resume {stop.run_path}"):
             err_console.print(escape(line), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
+    except Exception as exc:  # the sizes asked for, not a bug: one line (the checkpoints written so far stay)
+        if not is_out_of_memory(exc):
+            raise
+        raise out_of_memory_error("training", exc) from None
     minutes, seconds = divmod(time.perf_counter() - started, 60)
     run_path = result.run_dir.path
     took = f"{int(minutes)}m{seconds:04.1f}s"
@@ -475,10 +493,10 @@ def _translates(run_path: Path) -> bool:
 @reports_errors
 def sample(
     path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
-    count: int = typer.Option(64, "-n", "--count", help="How many samples."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default samples.png); with --input-dir, a directory."),
+    count: int = typer.Option(64, "-n", "--count", help="How many samples (at most 10,000)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write, or a directory to write samples.png in (default samples.png); with --input-dir, a directory."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed for the noise."),
     label: Optional[int] = typer.Option(None, "--class", help="Draw only this class (class-conditional variants)."),
     input_dir: Optional[Path] = typer.Option(
         None, "--input-dir", help="Translate every image in this directory into --out (image-to-image variants)."
@@ -498,27 +516,38 @@ def sample(
         written = api.translate(path, input_dir, out, device, ema=ema)
         console.print(f"Translated {len(written)} images from {input_dir} into {out}")
         return
+    from ganforge.images import IMAGE_SUFFIXES
+    from ganforge.outputs import output_file
+
+    target = output_file(out, Path(api.SAMPLES_NAME), IMAGE_SUFFIXES)  # checked before the model is loaded
+    api.check_sample_count(count)
     samples = api.sample(path, count, device, seed, label, ema=ema, truncation=truncation, truncation_mode=truncation_mode)
-    written = samples.save(out or Path("samples.png"))
-    console.print(f"Wrote {len(samples.values)} samples to {written}")
+    written = samples.save(target)
+    console.print(escape(f"Wrote {len(samples.values)} samples to {written}"), soft_wrap=True, highlight=False)
 
 
 def command_with_plugins(registry: Any = None) -> typer.core.TyperGroup:
     """The ``ganforge`` command: the built-in commands plus those plugins add through the ``add_commands`` hook.
 
     A plugin command may not take a name already in use; a plugin whose ``add_commands`` raises loses its
-    commands, not the others' (``GANFORGE_STRICT_PLUGINS=1``: an error).
+    commands, not the others' (``GANFORGE_STRICT_PLUGINS=1``: an error). :func:`main` adds them only when needed.
     """
+    group = typer.main.get_group(app)
+    group.add_plugin_commands(registry)
+    return group
+
+
+def _add_plugin_commands(group: typer.core.TyperGroup, registry: Any = None) -> None:
     from ganforge.discovery import one_line, warn
+    from ganforge.plugin_guard import guarded, timeout_seconds
     from ganforge.registry import call, get_registry
 
     registry = registry or get_registry()
-    group = typer.main.get_group(app)
     for impl in registry.implementations("add_commands"):
         plugin = registry.plugin_of(impl)
         staging = typer.Typer()
         try:
-            call(impl, app=staging)
+            guarded(lambda: call(impl, app=staging), timeout_seconds())
             commands = typer.main.get_group(staging).commands if staging.registered_commands or staging.registered_groups else {}
         except Exception as exc:
             message = f"plugin {plugin.label}: add_commands raised {one_line(exc)}"
@@ -533,7 +562,6 @@ def command_with_plugins(registry: Any = None) -> typer.core.TyperGroup:
             _report_errors_in(command)
             command.rich_help_panel = "Commands from plugins"
             group.add_command(command, name)
-    return group
 
 
 def _report_errors_in(command: Any) -> None:
@@ -547,11 +575,11 @@ def _report_errors_in(command: Any) -> None:
 @reports_errors
 def evaluate(
     path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
-    count: Optional[int] = typer.Option(None, "-n", "--count", help="How many samples to score (default: the protocol's, e.g. 2,500 for ring8)."),
+    count: Optional[int] = typer.Option(None, "-n", "--count", help="How many samples to score, 2 to 50,000 (default: the protocol's, e.g. 2,500 for ring8)."),
     old_count: Optional[int] = typer.Option(None, "--samples", hidden=True, help="Deprecated spelling of --count."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
-    seed: int = typer.Option(0, "--seed", help="Seed for the noise."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed for the noise."),
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
     evaluator: str = typer.Option("cnn", "--evaluator", help="cnn (ganforge's, trained on the run's dataset) or inception (needs local weights)."),
     inception_weights: Optional[Path] = typer.Option(None, "--inception-weights", help="Inception-v3 weights as safetensors."),
@@ -639,21 +667,16 @@ def _truncation_table(path: Path, psis: list[float | None], reports: list[Any], 
 @reports_errors
 def plot(
     run_dir: Path = typer.Argument(..., help="A run directory."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PNG file to write (default: RUN_DIR/curves.png)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Picture to write (.png, .pdf, .svg, ...), or a directory to write curves.png in (default: RUN_DIR/curves.png)."),
 ) -> None:
     """Draw a run's curves: loss_d and loss_g, D(x) and D(G(z)) against 0.5, and its evaluation scores."""
-    from ganforge import api
+    from ganforge.evaluation.curves import plot_curves  # as ganforge.plot does, without importing torch
 
-    console.print(f"Wrote {api.plot(run_dir, out)}")
+    console.print(escape(f"Wrote {plot_curves(run_dir, out)}"), soft_wrap=True, highlight=False)
 
 
 from ganforge import cli_tools  # noqa: E402,F401  (registers interpolate, export, report and runs on app)
 
 
 def main() -> None:
-    try:
-        command = command_with_plugins()
-    except GanforgeError as exc:  # only GANFORGE_STRICT_PLUGINS=1 makes a broken plugin fatal here
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
-    command(prog_name="ganforge")
+    typer.main.get_group(app)(prog_name="ganforge")

@@ -71,12 +71,15 @@ class EMAConfig:
     rampup: float | None = between(0.0, 1.0, 0.05)  # half-life at most this fraction of the steps so far (Karras et al. 2020); None: off
 
 
+MAX_EVAL_SAMPLES = 50_000  # samples one evaluation may draw; all are held in memory with their k-NN distances
+
+
 @dataclass
 class EvalConfig:
     """Settings of the ``eval`` section: scoring the generator while it trains (see ``ganforge eval``)."""
 
     every: int | None = at_least(1, None)  # generator steps between evaluations; None: only when asked
-    samples: int | None = at_least(2, None)  # samples per evaluation; None: the protocol's (2,500 for mixtures)
+    samples: int | None = between(2, MAX_EVAL_SAMPLES, None)  # samples per evaluation; None: the protocol's (2,500 for mixtures)
 
 
 @dataclass
@@ -321,7 +324,10 @@ class RunConfig:
         Component names are qualified with the plugin recorded as their provider (``ganforge:mlp``), so that a
         plugin installed later that registers the same name cannot change what a saved run resolves to.
         """
-        providers = {section: provider.rpartition(" ")[0] for section, provider in data.get("plugins", {}).items()}
+        recorded = data.get("plugins", {})
+        providers = {  # a provider that is no "distribution version" text (a damaged file) qualifies nothing
+            section: provider.rpartition(" ")[0] for section, provider in recorded.items() if isinstance(provider, str)
+        } if isinstance(recorded, dict) else {}
 
         def qualified(section: str, name: Any) -> Any:
             if section not in providers or not isinstance(name, str) or ":" in name:

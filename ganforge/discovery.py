@@ -7,6 +7,9 @@ environment variables steer loading:
   ``ganforge``) always load unless blocked, since the core's defaults name them.
 * ``GANFORGE_BLOCK_PLUGINS=a,b``: load none of these, built-in or not.
 * ``GANFORGE_STRICT_PLUGINS=1``: a plugin that fails to load is an error instead of a warning.
+* ``GANFORGE_PLUGIN_TIMEOUT=SECONDS``: how long one plugin may take to load (default 30; see
+  :mod:`ganforge.plugin_guard`, which also keeps a plugin's prints, ``sys.exit`` and stray ``KeyboardInterrupt``
+  from taking the command down).
 
 Entries are distribution names (``ganforge-fgan``: every plugin of that package), entry-point names
 (``fgan``), or both as ``distribution:entry-point``. A blocked plugin is never imported.
@@ -18,6 +21,7 @@ import difflib
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, distribution, entry_points
 from typing import Any, Callable, Iterable
@@ -25,12 +29,14 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from ganforge.errors import GanforgeError
+from ganforge.plugin_guard import guarded, timeout_seconds
 
 ENTRY_POINT_GROUP = "ganforge"
 BUILTIN_DISTRIBUTION = "ganforge"
 ONLY_VARIABLE = "GANFORGE_PLUGINS"
 BLOCK_VARIABLE = "GANFORGE_BLOCK_PLUGINS"
 STRICT_VARIABLE = "GANFORGE_STRICT_PLUGINS"
+SLOW_SECONDS = 2.0  # a plugin taking longer to load is named: every command that loads plugins waits for it
 
 
 def normalize(name: str) -> str:
@@ -182,6 +188,15 @@ def report_failure(info: PluginInfo, reason: str, strict: bool) -> None:
     warn(f"plugin {info.label} failed and is ignored: {reason} (see 'ganforge plugins')")
 
 
+def warn_if_slow(info: PluginInfo, seconds: float) -> None:
+    """Name a plugin that took long to load, and how to stop waiting for it."""
+    if seconds > SLOW_SECONDS:
+        warn(
+            f"plugin {info.label} took {seconds:.1f} s to load; every command that lists or builds components waits "
+            f"for it (skip it with {BLOCK_VARIABLE}={info.name})"
+        )
+
+
 def warn(message: str) -> None:
     print(f"ganforge: warning: {message}", file=sys.stderr)
 
@@ -219,6 +234,7 @@ def load_plugins(
     """Import and register each selected plugin; a failing one is reported and unregistered, never fatal."""
     sources = list(sources)
     plugins = []
+    timeout = timeout_seconds()
     for source in sources:
         info = PluginInfo(source.name, source.module, source.distribution, source.version)
         plugins.append(info)
@@ -226,10 +242,16 @@ def load_plugins(
         if skip:
             info.status, info.error = "blocked", skip
             continue
-        try:
+
+        def load(source: PluginSource = source) -> Any:
             plugin = source.load()
             plugin_manager.register(plugin, name=f"{source.distribution}:{source.name}")
             _check_hooks(plugin_manager, plugin)
+            return plugin
+
+        started = time.perf_counter()
+        try:
+            plugin = guarded(load, timeout)
         except Exception as exc:  # a broken plugin must not take the others down with it
             if plugin_manager.has_plugin(f"{source.distribution}:{source.name}"):
                 plugin_manager.unregister(name=f"{source.distribution}:{source.name}")
@@ -237,6 +259,7 @@ def load_plugins(
             continue
         info.plugin = plugin
         info.hooks = sorted(caller.name for caller in plugin_manager.get_hookcallers(plugin) or [])
+        warn_if_slow(info, time.perf_counter() - started)
     for message in selection.unmatched(sources):
         if strict:
             raise GanforgeError(message)

@@ -8,6 +8,7 @@ no synchronisation per step; it still knows the exact step and optimizer of ever
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -24,6 +25,7 @@ class SkipWatch:
         self.skipped = 0  # since the last log line
         self.pending: list[tuple[int, str, torch.Tensor, torch.Tensor]] = []  # step, optimizer, flag, loss
         self.failure: tuple[int, str, torch.Tensor] | None = None  # where a streak first reached the limit
+        self.began: dict[str, int] = {}  # optimizer -> the step of the first skip of its streak, where seen
 
     def collect(self, step: int, updates: list) -> None:
         """Take the updates ``Precision.step`` recorded during ``step`` (device tensors, nothing read yet)."""
@@ -41,6 +43,8 @@ class SkipWatch:
                 continue
             self.skipped += 1
             self.streaks[name] = self.streaks.get(name, 0) + 1
+            if self.streaks[name] == 1:
+                self.began[name] = step
             if self.streaks[name] >= self.limit and self.failure is None:
                 self.failure = (step, name, loss)
         self.pending.clear()
@@ -50,12 +54,23 @@ class SkipWatch:
         skipped, self.skipped = self.skipped, 0
         return skipped
 
-    def stop_if_failed(self, last_checkpoint: Path | None) -> None:
-        """Raise a :class:`GanforgeError` naming the step and the loss once a streak has reached the limit."""
+    def stop_if_failed(self, last_good: Callable[[], Path | None]) -> None:
+        """Raise a :class:`GanforgeError` naming the step and the loss once a streak has reached the limit.
+
+        ``last_good`` finds the checkpoint to go back to: one saved before the streak began, with finite weights.
+        A checkpoint saved during the streak may already hold weights that a bad update pushed near overflow (the
+        updates that went through before the ones skipped), so resuming it would only fail again.
+        """
         if self.failure is None:
             return
         step, name, loss = self.failure
-        kept = f"the last good checkpoint is {last_checkpoint}" if last_checkpoint else "no checkpoint was written yet"
+        good = last_good()
+        began = f" (from step {self.began[name]})" if name in self.began else ""
+        kept = (
+            f"the last good checkpoint, saved before these skips began{began}, is {good}"
+            if good
+            else f"no checkpoint was saved before these skips began{began}"
+        )
         raise GanforgeError(
             f"training stopped at step {step}: {self.limit} updates in a row of optimizer '{name}' had non-finite "
             f"gradients (loss {float(loss):.4g}) and were skipped (train.max_nonfinite_steps={self.limit}); {kept}. "

@@ -8,8 +8,10 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
+from ganforge.checkpoint import write_atomic
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
+from ganforge.outputs import check_suffix, writing
 from ganforge.registry import natural_key
 
 MIN_TILE = 56  # small images (28x28) are enlarged, nearest-neighbour, to at least this many pixels
@@ -66,10 +68,13 @@ def save_samples(
     samples: torch.Tensor, spec: DataSpec, path: Path, reference: torch.Tensor | None = None, columns: int | None = None
 ) -> Path:
     """Write ``samples`` as an image grid ``columns`` wide (image data) or a scatter plot (point data) to ``path``."""
+    check_suffix(path, IMAGE_SUFFIXES)
     picture = image_grid(samples, columns) if spec.is_image else scatter_plot(samples, reference)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    picture.save(path)
-    return path
+    picture_format = Image.registered_extensions().get(path.suffix.lower())
+    if picture_format is None:
+        raise GanforgeError(f"cannot write {path}: '{path.suffix}' is not a picture format; use a .png name")
+    # written whole or not at all: a reader, or a run killed mid-write, never sees half a picture
+    return writing(path, lambda: write_atomic(path, lambda temporary: picture.save(temporary, format=picture_format)))
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")

@@ -32,7 +32,8 @@ from ganforge.discovery import (
     report_failure,
     strict_mode,
 )
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, is_out_of_memory, message_of, out_of_memory_error
+from ganforge.plugin_guard import guarded, timeout_seconds
 
 # kind -> the hook that registers it, in the order `ganforge list` shows them.
 KINDS: dict[str, str] = {
@@ -136,8 +137,10 @@ class Component:
         except GanforgeError:
             raise
         except (TypeError, ValueError) as exc:
-            raise GanforgeError(f"{self.kind} '{self.name}' ({self.source}) rejected its settings {settings}: {exc}") from exc
+            raise GanforgeError(f"{self.kind} '{self.name}' ({self.source}) rejected its settings {settings}: {message_of(exc)}") from exc
         except Exception as exc:
+            if is_out_of_memory(exc):
+                raise out_of_memory_error(f"building {self.kind} '{self.name}' with {settings}", exc) from None
             raise GanforgeError(
                 f"{self.kind} '{self.name}' from {self.source} failed while being built: {one_line(exc)}; "
                 f"report this to the authors of {self.plugin}, or choose another {self.kind}"
@@ -182,12 +185,16 @@ class Registry:
         """Run the plugin's registration hooks; if any goes wrong, none of its components or sections are kept."""
         components: list[Component] = []
         sections: dict[str, Section] = {}
-        try:
+
+        def register_all() -> None:
             for kind, hook_name in KINDS.items():
                 for impl in self.implementations(hook_name, plugin):
                     call(impl, register=self._register_callback(kind, plugin, components))
             for impl in self.implementations("config_sections", plugin):
                 sections.update(self._check_sections(call(impl), plugin))
+
+        try:
+            guarded(register_all, timeout_seconds())
         except Exception as exc:
             self.plugin_manager.unregister(plugin.plugin)
             report_failure(plugin, str(exc) if isinstance(exc, GanforgeError) else one_line(exc), self.strict)

@@ -118,6 +118,8 @@ def render(run_path: Path, registry: Any = None) -> str:
         f"step {last.get('step', 0):,}, epoch {last.get('epoch', 0)} · page written {time.strftime('%Y-%m-%d %H:%M')}</p>",
         "<h2>Train it again</h2>",
         f"<pre id=command>{html.escape(reproduce_command(config, registry))}</pre>",
+        f"<p>or, from this run's own settings: <code id=from-config>{html.escape(shlex.join(['ganforge', 'run', '--config', str(run.config_path)]))}</code> "
+        "(add <code>--out DIR</code> for a directory of its own)</p>",
         "<h2>Samples, epoch by epoch</h2>",
     ]
     if grids:

@@ -23,7 +23,7 @@ import torch
 
 from ganforge.acceleration import step_begins
 from ganforge.augment import Augmentation
-from ganforge.checkpoint import write_checkpoint
+from ganforge.checkpoint import read_checkpoint, read_metadata, write_checkpoint
 from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
 from ganforge.device import Precision
@@ -36,7 +36,7 @@ from ganforge.images import save_samples
 from ganforge.interrupt import StopSignals, TrainingInterrupted
 from ganforge.lifecycle import Lifecycle
 from ganforge.ranks import gather_local_state
-from ganforge.rundir import RunDir
+from ganforge.rundir import RunDir, is_disk_full
 from ganforge.schedule import Clock, Rates
 from ganforge.state import Progress, capture
 from ganforge.variant import Variant
@@ -194,8 +194,12 @@ class Trainer:
             result = self.run()
         except BaseException as error:
             stopped = isinstance(error, TrainingInterrupted)
-            self.mark("interrupted" if stopped else "failed", step=self.progress.step, error=None if stopped else one_line(error))
-            self.write_report()
+            try:
+                self.mark("interrupted" if stopped else "failed", step=self.progress.step, error=None if stopped else one_line(error))
+            except OSError:  # the disk that stopped the run cannot take its status either; the error says why
+                pass
+            if not is_disk_full(error):  # a page would not fit either: one line saying the disk is full is enough
+                self.write_report()
             self.hooks.finish(None, error)
             raise
         self.mark("finished", step=result.steps)
@@ -257,6 +261,7 @@ class Trainer:
             order_rng.set_state(at.order_state)
         self.meter = Meter(at, self.data.data.device, self.job)
         self.watch = SkipWatch(self.variant.optimizers, train.max_nonfinite_steps, at.streaks)
+        self.good = next((path for path in reversed(self.run_dir.checkpoints()) if _saved_without_skips(path)), None)
         self.precision.updates = []
         result = RunResult(self.run_dir, at.step, at.epoch - 1, self.run_dir.checkpoint_path(at.step))
 
@@ -370,7 +375,7 @@ class Trainer:
             self.run_dir.log_metrics({**record, "lr": self.rates.current()})  # the rates the last step used
         self.reporter.logged(record)
         self.hooks.call("on_log", record=dict(record), step=at.step, epoch=at.epoch)
-        self.watch.stop_if_failed(self.last_checkpoint())
+        self.watch.stop_if_failed(self.last_good_checkpoint)
         self.track_best(record)
         return record
 
@@ -384,8 +389,19 @@ class Trainer:
             at.best = {"metric": train.best_metric, "value": value, "step": at.step}
             self.save_checkpoint(self.run_dir.best_path)
 
-    def last_checkpoint(self) -> Path | None:
-        return next(reversed(self.run_dir.checkpoints()), None)
+    def last_good_checkpoint(self) -> Path | None:
+        """The newest step checkpoint saved with no run of skipped updates in progress, and with finite weights."""
+        for path in reversed(self.run_dir.checkpoints()):
+            if not _saved_without_skips(path):
+                continue
+            try:
+                tensors = read_checkpoint(path).tensors
+            except GanforgeError:
+                continue
+            weights = (t for name, t in tensors.items() if name.startswith(("network.", "ema.")) and t.is_floating_point())
+            if all(bool(torch.isfinite(t).all()) for t in weights):
+                return path
+        return None
 
     def write_samples(self, epoch: int, inputs: Any) -> Path:
         path = self.run_dir.sample_path(epoch)
@@ -406,7 +422,7 @@ class Trainer:
     def save_checkpoint(self, path: Path | None = None) -> Path:
         """Save the whole training state at the current step (to ``path``, else the next step checkpoint)."""
         self.watch.check()  # never save past the point where a run of skipped updates ends it
-        self.watch.stop_if_failed(self.last_checkpoint())
+        self.watch.stop_if_failed(self.last_good_checkpoint)
         at = self.progress
         progress = dataclasses.replace(
             at,
@@ -434,6 +450,18 @@ class Trainer:
             written = write_checkpoint(path, tensors, meta)
         else:
             written = write_checkpoint(self.run_dir.checkpoint_path(at.step), tensors, meta)
-            self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints)
+            if not any(progress.streaks.values()):
+                self.good = written
+            # a run of skips may end the run: the checkpoint saved before it began is kept until a newer one is good
+            self.run_dir.prune_checkpoints(self.config.train.keep_checkpoints, protect=self.good)
         self.hooks.call("on_checkpoint_save", path=written, step=at.step, epoch=at.epoch)
         return written
+
+
+def _saved_without_skips(path: Path) -> bool:
+    """Whether the checkpoint at ``path`` was saved with no optimizer in a run of skipped updates."""
+    try:
+        streaks = read_metadata(path)["progress"].get("streaks")
+    except GanforgeError:
+        return False
+    return isinstance(streaks, dict) and not any(streaks.values())

@@ -11,11 +11,24 @@ from pathlib import Path
 import pytest
 import torch
 
+from ganforge_datasets.mnist import SYSTEM_DIR
+
 # Test networks are tiny: extra intra-op threads gain nothing, and on a shared CPU their spin-waiting workers
 # slow every small op down many times over. One thread keeps the suite's run time steady.
 torch.set_num_threads(1)
 
 SHARED_DATA = Path(os.environ.get("GANFORGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SYSTEM_DATA = SYSTEM_DIR  # /usr/share/datasets, where Debian's dataset-fashion-mnist installs and ganforge looks too
+
+
+def real_data(*names: str) -> Path:
+    """The first data root holding every dataset in ``names``, each in a subdirectory of its name: the shared copy
+    beside the repository ($GANFORGE_SHARED_DATA), else the system copy. The test skips where neither has them."""
+    roots = (SHARED_DATA, SYSTEM_DATA)
+    for root in roots:
+        if all((root / name).is_dir() and any((root / name).iterdir()) for name in names):
+            return root
+    pytest.skip(f"real {', '.join(names)} files not found in {' or '.join(str(root) for root in roots)}")
 
 # Small networks, small batches: enough to exercise every code path on two CPU cores in a second or two.
 TINY = {
@@ -32,18 +45,12 @@ TINY = {
 
 @pytest.fixture
 def fashion_root() -> Path:
-    root = SHARED_DATA / "fashion-mnist"
-    if not (root / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"real Fashion-MNIST files not found in {root}")
-    return root
+    return real_data("fashion-mnist") / "fashion-mnist"
 
 
 @pytest.fixture
 def mnist_root() -> Path:
-    root = SHARED_DATA / "mnist"
-    if not (root / "t10k-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"real MNIST files not found in {root}")
-    return root
+    return real_data("mnist") / "mnist"
 
 
 @pytest.fixture(autouse=True)

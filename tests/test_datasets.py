@@ -24,7 +24,7 @@ from ganforge_datasets import mixtures
 from ganforge_datasets import mnist as mnist_module
 from ganforge_datasets.idx import DTYPES, read_idx
 
-from conftest import SHARED_DATA
+from conftest import real_data
 
 
 def idx_bytes(images: torch.Tensor) -> bytes:
@@ -267,9 +267,7 @@ def test_label_count_mismatch_is_rejected(tmp_path):
 
 
 def shared(name: str) -> Path:
-    if not (SHARED_DATA / name).is_dir():
-        pytest.skip(f"no real {name} files at {SHARED_DATA / name}")
-    return SHARED_DATA
+    return real_data(name)
 
 
 @pytest.mark.parametrize("split, size", [("test", 10_000), ("train", 60_000)])

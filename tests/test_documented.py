@@ -400,3 +400,24 @@ def test_the_readme_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_r
     with torch.no_grad():
         expected = model.generate(torch.from_numpy(namespace["z"]))
     assert torch.allclose(torch.from_numpy(namespace["images"]), expected, atol=1e-5)
+
+
+# --- the README's tables of variants and datasets list what is registered -------------------------------------------
+
+
+def first_column_names(heading: str) -> set[str]:
+    """The `names` in the first column of the first table under ``heading`` in the README."""
+    import re
+
+    lines = README[README.index(heading) :].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = list(itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :]))  # past the header and |---|
+    return {name for row in rows for name in re.findall(r"`([^`]+)`", row.split("|")[1])}
+
+
+@pytest.mark.parametrize("kind, heading", [("variant", "\n## Variants\n"), ("dataset", "\n## Datasets\n")])
+def test_the_readme_tables_list_every_built_in_component(kind, heading):
+    from ganforge.registry import get_registry
+
+    registered = {c.name for c in get_registry().components(kind) if c.plugin == "ganforge"}
+    assert len(registered) >= 6 and first_column_names(heading) == registered

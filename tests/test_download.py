@@ -80,7 +80,7 @@ def test_fetch_checksum_mismatch_leaves_nothing_behind(tmp_path, served, route):
     with pytest.raises(GanforgeError) as info:
         fetch("a.bin", [url + route], hashlib.md5(b"x").hexdigest(), tmp_path / "dl")
     assert "could not download a.bin" in str(info.value) and "checksum mismatch" in str(info.value)
-    assert list((tmp_path / "dl").iterdir()) == []
+    assert not (tmp_path / "dl").exists()  # the folder it made for the file goes too
 
 
 def test_fetch_reports_every_mirror(tmp_path, served, unreachable):
@@ -90,7 +90,12 @@ def test_fetch_reports_every_mirror(tmp_path, served, unreachable):
     message = str(info.value)
     assert f"{unreachable}a.bin: " in message and "refused" in message
     assert f"{url}a.bin: HTTP 404" in message and "\n" not in message
-    assert list((tmp_path / "dl").iterdir()) == []
+    assert not (tmp_path / "dl").exists()
+    (tmp_path / "dl").mkdir()
+    (tmp_path / "dl" / "other.bin").write_bytes(b"someone else's")
+    with pytest.raises(GanforgeError):
+        fetch("a.bin", [unreachable], "0" * 32, tmp_path / "dl")
+    assert [p.name for p in (tmp_path / "dl").iterdir()] == ["other.bin"]  # a folder it did not make stays as it was
 
 
 def test_mnist_downloads_missing_files_into_the_cache(tmp_path, served, unreachable, monkeypatch):
@@ -129,7 +134,7 @@ def test_mnist_checksum_mismatch_leaves_no_file(tmp_path, served, monkeypatch):
     use_mirrors(monkeypatch, md5, url)
     with pytest.raises(GanforgeError, match="checksum mismatch"):
         mnist_module.mnist(split="test")
-    assert list((tmp_path / "cache" / "mnist").iterdir()) == []
+    assert not (tmp_path / "cache").exists()  # no file, and no empty folder either
 
 
 def test_mnist_unreachable_everywhere_lists_where_it_looked(tmp_path):
@@ -143,3 +148,35 @@ def test_mnist_unreachable_everywhere_lists_where_it_looked(tmp_path):
         assert str(looked_in) in message
     assert "--data-root" in message and "GANFORGE_DATA_DIR" in message and "data.mirror=URL" in message
     assert "train-images-idx3-ubyte.gz" in message and "refused" in message
+
+
+@pytest.mark.parametrize("where", ["root", "system", "cache"])
+def test_with_only_the_test_split_at_hand_it_says_to_train_on_it(tmp_path, where):
+    """The test files in --data-root (or the cache, or the system copy), the train files nowhere: say --set data.split=test."""
+    folder = {"root": tmp_path / "root", "system": tmp_path / "system" / "mnist", "cache": tmp_path / "cache" / "mnist"}[where]
+    folder.mkdir(parents=True)
+    fake_test_split(folder)
+    (tmp_path / "root").mkdir(exist_ok=True)
+    with pytest.raises(GanforgeError) as info:
+        mnist_module.mnist(root=str(tmp_path / "root"), split="train")
+    message = str(info.value)
+    assert message.startswith("MNIST train split not found") and "\n" not in message
+    assert f"only the test split is in {folder}: add --set data.split=test to train on its 10,000 images" in message
+    assert len(mnist_module.mnist(root=str(tmp_path / "root"), split="test")) == 4  # as it says
+
+
+def test_the_cli_says_so_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from ganforge.cli import app
+
+    fake_test_split(tmp_path)
+    result = CliRunner().invoke(app, ["run", "vanilla", "--data", "mnist", "--data-root", str(tmp_path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    assert "add --set data.split=test" in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_failed_lookup_leaves_no_empty_cache_folder(tmp_path):
+    with pytest.raises(GanforgeError, match="MNIST train split not found"):
+        mnist_module.mnist(split="train")
+    assert not (tmp_path / "cache").exists()

@@ -86,9 +86,10 @@ def test_many_nan_updates_in_a_row_stop_the_run_naming_the_step_and_the_loss(tmp
     message = str(raised.value)
     assert message.startswith("training stopped at step 26: 4 updates in a row of optimizer 'discriminator'")
     assert "loss nan" in message and "train.max_nonfinite_steps=4" in message and "\n" not in message
-    last_good = tmp_path / "checkpoints" / "step_00000025.safetensors"
-    assert f"the last good checkpoint is {last_good}" in message
-    assert [p.name for p in sorted((tmp_path / "checkpoints").iterdir())][-1] == last_good.name
+    # step 25 was saved during the streak (from D's 23rd update): good means saved before it began (issue 18)
+    last_good = tmp_path / "checkpoints" / "step_00000020.safetensors"
+    assert f"the last good checkpoint, saved before these skips began (from step 23), is {last_good}" in message
+    assert [p.name for p in sorted((tmp_path / "checkpoints").iterdir())][-1] == "step_00000025.safetensors"
     assert all(torch.isfinite(t).all() for t in load_file(last_good).values() if t.is_floating_point())
 
 
@@ -98,4 +99,5 @@ def test_the_cli_reports_the_stop_as_one_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["run", "vanilla", "--data", "ring8", *sets, "--set", "train.max_nonfinite_steps=3", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "training stopped at step 3" in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert "no checkpoint was written yet" in result.stderr and "Traceback" not in result.output
+    assert "no checkpoint was saved before these skips began (from step 1)" in result.stderr and "Traceback" not in result.output
+    assert not list(tmp_path.iterdir())  # a start that saved nothing leaves nothing behind (issue 18)

@@ -56,6 +56,12 @@ def test_the_pages_command_trains_the_same_run_again(run, tmp_path):
     ours, theirs = (load_file(sorted((path / "checkpoints").glob("step_*"))[-1]) for path in (run, again))
     networks = [name for name in ours if name.startswith("network.")]
     assert networks and all(torch.equal(ours[name], theirs[name]) for name in networks)
+    from_config = shlex.split(html.unescape(re.search(r"<code id=from-config>(.*?)</code>", page).group(1)))
+    assert from_config == ["ganforge", "run", "--config", str(run / "config.json")]
+    result = runner.invoke(app, [*from_config[1:], "--out", str(tmp_path / "from-config")])
+    assert result.exit_code == 0, result.output
+    theirs = load_file(sorted((tmp_path / "from-config" / "checkpoints").glob("step_*"))[-1])
+    assert all(torch.equal(ours[name], theirs[name]) for name in networks)
 
 
 def test_the_command_writes_the_page_on_demand_where_asked(run, tmp_path):

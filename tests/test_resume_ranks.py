@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import ganforge
 from ganforge.checkpoint import read_checkpoint, write_checkpoint
 from ganforge.cli import app
+from ganforge.runlock import LOCK_NAME
 from ganforge.errors import GanforgeError
 from ganforge.ranks import carried_over
 from ganforge.state import Progress
@@ -27,8 +28,13 @@ def finished_run(tmp_path_factory) -> Path:
 
 
 def snapshot(directory: Path) -> dict[str, str]:
-    """Every file under ``directory`` and a digest of its bytes."""
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.rglob("*")) if p.is_file()}
+    """Every file under ``directory`` and a digest of its bytes; not the lock file, which names its last holder
+    (the resume that takes the lock to validate what it resumes) and is no part of the run."""
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and p.name != LOCK_NAME
+    }
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,16 @@ matplotlib is imported here only, with the Agg backend, so nothing else pays for
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+from ganforge.checkpoint import write_atomic
 from ganforge.errors import GanforgeError
+from ganforge.outputs import output_file, writing
 
 CURVES_NAME = "curves.png"
+FLOAT32_MAX = 3.4028234663852886e38
 LABELS = {"modes": "modes captured", "fid": "FID", "frechet_distance": "Frechet distance", "reverse_kl": "reverse KL"}
 
 
@@ -22,32 +26,58 @@ def read_metrics(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     if not path.is_file():
         raise GanforgeError(f"{path} does not exist; pass a run directory written by 'ganforge run'")
     training, evaluations = [], []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    text = path.read_text()
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):  # being written right now, or cut short by a kill: not a record yet
+        lines.pop()
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise GanforgeError(f"{path} line {number} is not JSON; the file is corrupt") from None
+        problem = _problem(record)
+        if problem:
+            raise GanforgeError(f"{path} line {number} {problem}; the file is corrupt or was not written by ganforge")
         (evaluations if record.get("eval") else training).append(record)
     return training, evaluations
 
 
+def _problem(record: Any) -> str | None:
+    """What keeps a metrics record from being drawn, or None."""
+    if not isinstance(record, dict):
+        return f"is not a JSON object but {type(record).__name__}"
+    if not _is_number(record.get("step")):
+        return "has no numeric 'step'"
+    if record.get("eval") and not isinstance(record.get("main"), str):
+        return "is an evaluation record without 'main', the name of its main score"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    """A value a curve can hold: finite, and within float32's range, which every logged metric is computed in
+    (matplotlib cannot lay out an axis out to 1e308)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) <= FLOAT32_MAX
+
+
 def _series(records: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
-    points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
+    points = [(r["step"], r[key]) for r in records if _is_number(r.get(key))]
     return [p[0] for p in points], [p[1] for p in points]
 
 
 def plot_curves(run_path: Path, out: Path | None = None) -> Path:
-    """Draw the curves of the run at ``run_path`` into ``out`` (default ``<run>/curves.png``)."""
+    """Draw the curves of the run at ``run_path`` into ``out`` (default ``<run>/curves.png``; a directory: its
+    ``curves.png``); returns the file written."""
+    training, evaluations = read_metrics(Path(run_path) / "metrics.jsonl")
+    if not training:
+        raise GanforgeError(f"{run_path}/metrics.jsonl holds no training records yet; nothing to plot")
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    training, evaluations = read_metrics(Path(run_path) / "metrics.jsonl")
-    if not training:
-        raise GanforgeError(f"{run_path}/metrics.jsonl holds no training records yet; nothing to plot")
+    out = output_file(None if out is None else Path(out), Path(run_path) / CURVES_NAME, _picture_suffixes())
     panels = 3 if evaluations else 2
     figure, axes = pyplot.subplots(panels, 1, figsize=(8, 3 * panels), sharex=True, squeeze=False)
     axes = axes[:, 0]
@@ -81,7 +111,15 @@ def plot_curves(run_path: Path, out: Path | None = None) -> Path:
             axes[2].set_title(f"evaluator {evaluator}", fontsize=9)
     axes[-1].set_xlabel("generator step")
     figure.tight_layout()
-    out = Path(out) if out is not None else Path(run_path) / CURVES_NAME
-    figure.savefig(out, dpi=100)
-    pyplot.close(figure)
+    try:  # written whole or not at all, like every file of a run
+        writing(out, lambda: write_atomic(out, lambda temporary: figure.savefig(temporary, dpi=100, format=out.suffix[1:].lower() or "png")))
+    finally:
+        pyplot.close(figure)
     return out
+
+
+def _picture_suffixes() -> list[str]:
+    """The formats matplotlib can write here (.png, .pdf, .svg, ...)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    return [f".{name}" for name in FigureCanvasAgg.get_supported_filetypes()]

@@ -30,7 +30,7 @@ from typing import Any, Callable, Literal
 
 import torch
 
-from ganforge.config import factory_options
+from ganforge.config import MAX_EVAL_SAMPLES, factory_options
 from ganforge.data import TensorData
 from ganforge.errors import GanforgeError
 from ganforge.evaluation import features as feature_scores
@@ -94,6 +94,17 @@ def generate(variant: Variant, count: int, data: TensorData | None, seed: int = 
     return torch.cat(parts)
 
 
+def check_eval_count(count: int | None) -> None:
+    """Refuse a number of samples no evaluation can use (None: the protocol's own)."""
+    if count is not None and count < 2:
+        raise GanforgeError(f"cannot evaluate on {count} sample(s); use -n 2 or more")
+    if count is not None and count > MAX_EVAL_SAMPLES:
+        raise GanforgeError(
+            f"cannot evaluate on {count:,} samples: at most {MAX_EVAL_SAMPLES:,} (the samples and their distances are "
+            "held in memory; 50,000 is the largest customary FID protocol)"
+        )
+
+
 def _images(data: torch.Tensor) -> torch.Tensor:
     return data.float().div(127.5).sub(1)
 
@@ -118,9 +129,8 @@ class Judge:
         self.data = data
 
     def __call__(self, variant: Variant, count: int | None = None, seed: int = 0) -> Report:
-        count = count or self.default_samples
-        if count < 2:
-            raise GanforgeError(f"cannot evaluate on {count} sample(s); use -n 2 or more")
+        count = self.default_samples if count is None else count
+        check_eval_count(count)
         return self.score(generate(variant, count, self.data, seed), seed)
 
     def score(self, samples: torch.Tensor, seed: int) -> Report:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.checkpoint import prefixed, unprefixed
-from ganforge.config import at_least
+from ganforge.config import at_least, below
 from ganforge.data import Batch, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
@@ -50,8 +50,8 @@ class OptimConfig:
     """Settings of the ``optim`` section: Adam for the generators and for the discriminators."""
 
     lr: float = at_least(0.0, 2e-4)  # initial learning rate of all four networks
-    beta1: float = at_least(0.0, 0.5)  # Adam β1
-    beta2: float = at_least(0.0, 0.999)  # Adam β2
+    beta1: float = below(0.0, 1.0, 0.5)  # Adam β1
+    beta2: float = below(0.0, 1.0, 0.999)  # Adam β2
 
 
 class CycleGAN(Variant):

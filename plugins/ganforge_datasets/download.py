@@ -44,6 +44,7 @@ def fetch(
     """
     dest_dir = Path(dest_dir)
     target = dest_dir / filename
+    created = [d for d in (dest_dir, *dest_dir.parents) if not d.exists()]  # deepest first; removed again if left empty
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
         fd, part = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=dest_dir)
@@ -70,7 +71,18 @@ def fetch(
             return target
     finally:
         Path(part).unlink(missing_ok=True)
+    _remove_if_empty(created)
     raise GanforgeError(f"could not download {filename}: " + ("; ".join(failures) or "no mirrors given"))
+
+
+def _remove_if_empty(directories: list[Path]) -> None:
+    """Take away the folders a failed download created, deepest first, so that a failed look-up leaves no empty
+    cache folder behind; one that holds anything (another process's download) stays."""
+    for directory in directories:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
 
 
 def _download(url: str, part: Path, md5: str | None) -> None:

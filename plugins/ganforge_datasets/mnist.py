@@ -24,6 +24,7 @@ from ganforge_datasets.idx import read_idx
 
 SYSTEM_DIR = Path("/usr/share/datasets")
 SPLITS: dict[str, tuple[str, ...]] = {"train": ("train",), "test": ("t10k",), "all": ("train", "t10k")}
+SPLIT_SIZES = {"train": "60,000", "test": "10,000"}
 _KINDS = ("images-idx3-ubyte", "labels-idx1-ubyte")
 
 
@@ -116,11 +117,25 @@ def _locate(source: Source, split: str, names: list[str], root: str | None, mirr
         ]
     except GanforgeError as exc:
         looked = ", ".join(str(d) for d in directories)
+        at_hand = _other_split_at_hand(split, directories)
+        hint = "" if at_hand is None else (
+            f"; only the {at_hand[0]} split is in {at_hand[1]}: add --set data.split={at_hand[0]} to train on its "
+            f"{SPLIT_SIZES[at_hand[0]]} images, or"
+        )
         raise GanforgeError(
-            f"{source.title} {split} split not found (looked in {looked}) and {exc}. Pass --data-root DIR or set "
-            f"GANFORGE_DATA_DIR to a directory holding {', '.join(names)} (each .gz or raw), "
+            f"{source.title} {split} split not found (looked in {looked}) and {exc}{hint or '.'} Pass --data-root DIR "
+            f"or set GANFORGE_DATA_DIR to a directory holding {', '.join(names)} (each .gz or raw), "
             f"or download from elsewhere with --set data.mirror=URL"
         ) from exc
+
+
+def _other_split_at_hand(split: str, directories: list[Path]) -> tuple[str, Path] | None:
+    """The other split (train for test, test for train) and the first directory holding all its files, if any."""
+    other = {"train": "test", "test": "train"}.get(split)
+    if other is None:
+        return None
+    names = [f"{prefix}-{kind}" for prefix in SPLITS[other] for kind in _KINDS]
+    return next(((other, d) for d in directories if all(_find(d, name) for name in names)), None)
 
 
 def _find(directory: Path, name: str) -> Path | None:

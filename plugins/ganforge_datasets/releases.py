@@ -17,7 +17,7 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import Callable, Literal
+from typing import Callable, Literal, TypeVar
 
 from ganforge.data import TensorData
 from ganforge.errors import GanforgeError
@@ -25,7 +25,15 @@ from ganforge_datasets.download import cache_dir, fetch
 from ganforge_datasets.release_names import RELEASES
 from ganforge_datasets.unpaired import LAYOUT, read_unpaired
 
+T = TypeVar("T")
+
 SERVER = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/"
+# Bounds on what an archive may expand to, checked from its directory before anything is decompressed. The
+# releases hold JPEGs, which zip cannot shrink (ratio about 1; the largest release is under 2 GB): a member that
+# claims to inflate 100-fold, or an archive of more than 8 GB, is a zip bomb, not a dataset.
+MAX_EXPANDED_BYTES = 8 << 30
+MAX_RATIO = 100
+RATIO_FROM_BYTES = 1 << 20  # small members (folder entries, a README) may compress well; only large ones are judged
 
 
 def load_release(name: str, root: str | None, split: str, size: int, mirror: str | None) -> TensorData:
@@ -39,12 +47,18 @@ def load_release(name: str, root: str | None, split: str, size: int, mirror: str
     if directory is None and cached.exists():
         raise GanforgeError(f"the cached copy {cached} lacks {split}A/; delete it to download {name} again")
     if directory is None:
-        directory = download(name, [mirror] if mirror else [], cached, looked=candidates)
-    return read_unpaired(directory, split, size, channels=3)
+        return download(name, [mirror] if mirror else [], cached, looked=candidates, split=split, size=size)
+    try:
+        return read_unpaired(directory, split, size, channels=3)
+    except GanforgeError as exc:
+        if directory != cached:
+            raise
+        raise GanforgeError(f"{exc}; the cached copy {cached} is damaged: delete it to download {name} again") from None
 
 
-def download(name: str, mirrors: list[str], target: Path, looked: list[Path]) -> Path:
-    """Fetch ``<name>.zip``, check it, extract it safely to ``target`` and delete the zip."""
+def download(name: str, mirrors: list[str], target: Path, looked: list[Path], split: str, size: int) -> TensorData:
+    """Fetch ``<name>.zip``, check it, extract it, read ``split`` from it and only then move it to ``target``
+    (the cache): an archive that fails anywhere on the way leaves nothing in the cache to fail again."""
     try:
         archive = fetch(f"{name}.zip", [*mirrors, SERVER], None, target.parent, verify=check_archive)
     except GanforgeError as exc:
@@ -54,16 +68,16 @@ def download(name: str, mirrors: list[str], target: Path, looked: list[Path]) ->
             f"{name}/trainA etc., or download from elsewhere with --set data.mirror=URL"
         ) from exc
     try:
-        extract(archive, target)
+        return extract(archive, target, lambda root: read_unpaired(root, split, size, channels=3))
     finally:
         archive.unlink(missing_ok=True)
-    return target
 
 
 def check_archive(path: Path) -> None:
     """Raise GanforgeError unless ``path`` is an intact zip (every member's CRC-32) holding the CycleGAN layout."""
     try:
         with zipfile.ZipFile(path) as archive:
+            check_sizes(archive, path)  # before testzip, which decompresses every member
             broken = archive.testzip()
             names = archive.namelist()
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -76,6 +90,21 @@ def check_archive(path: Path) -> None:
         raise GanforgeError(f"the zip archive lacks the {'/, '.join(missing)}/ folders of a CycleGAN dataset")
 
 
+def check_sizes(archive: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a zip bomb: members that inflate more than :data:`MAX_RATIO` times, or more than
+    :data:`MAX_EXPANDED_BYTES` in all. zipfile never reads a member past its declared size, so these hold."""
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        if info.file_size > RATIO_FROM_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise GanforgeError(
+                f"{path} member {info.filename!r} would inflate from {info.compress_size:,} to {info.file_size:,} bytes "
+                f"(over {MAX_RATIO} times); refusing a zip bomb"
+            )
+    if total > MAX_EXPANDED_BYTES:
+        raise GanforgeError(f"{path} would expand to {total:,} bytes, over the {MAX_EXPANDED_BYTES:,} allowed; refusing a zip bomb")
+
+
 def _member_path(info: zipfile.ZipInfo, archive: Path) -> PurePosixPath:
     """The member's relative path, or GanforgeError for anything that could land outside the extraction directory."""
     name = info.filename
@@ -86,11 +115,14 @@ def _member_path(info: zipfile.ZipInfo, archive: Path) -> PurePosixPath:
     return path
 
 
-def extract(archive_path: Path, target: Path) -> None:
-    """Extract the zip into ``target`` (which must not exist yet), taking the folder that holds trainA/ as the root."""
+def extract(archive_path: Path, target: Path, read: Callable[[Path], T]) -> T:
+    """Extract the zip into a staging directory beside ``target`` (which must not exist yet), take the folder
+    that holds trainA/ as the root, ``read`` it, and only if that succeeds rename it to ``target``; what ``read``
+    returns. Whatever fails, the staging directory is removed."""
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         with zipfile.ZipFile(archive_path) as archive:
+            check_sizes(archive, archive_path)
             members = [(info, _member_path(info, archive_path)) for info in archive.infolist()]
             for info, relative in members:
                 destination = staging.joinpath(*relative.parts)
@@ -103,7 +135,14 @@ def extract(archive_path: Path, target: Path) -> None:
         root = next((p.parent for p in sorted(staging.rglob("trainA"), key=lambda p: len(p.parts)) if p.is_dir()), None)
         if root is None:
             raise GanforgeError(f"{archive_path} holds no trainA/ folder; it is not a CycleGAN dataset")
+        try:
+            data = read(root)
+        except GanforgeError as exc:
+            raise GanforgeError(f"the downloaded {target.name} cannot be read ({exc}); nothing was kept in the cache") from None
         os.replace(root, target)
+        return data
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise GanforgeError(f"cannot extract {archive_path} into {target.parent} ({exc}); nothing was kept in the cache") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

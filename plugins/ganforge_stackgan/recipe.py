@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ganforge.config import at_least, between
+from ganforge.config import at_least, below, between
 from ganforge.data import Batch, DataSpec, TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError
@@ -59,8 +59,8 @@ class OptimConfig:
     """Settings of the ``optim`` section: Adam for each of the four networks."""
 
     lr: float = at_least(0.0, 2e-4)  # initial learning rate (the paper: 2e-4)
-    beta1: float = at_least(0.0, 0.5)  # Adam β1
-    beta2: float = at_least(0.0, 0.999)  # Adam β2
+    beta1: float = below(0.0, 1.0, 0.5)  # Adam β1
+    beta2: float = below(0.0, 1.0, 0.999)  # Adam β2
 
 
 class StackGAN(Variant):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ganforge.config import at_least
+from ganforge.config import at_least, below
 from ganforge.data import Batch, TensorData
 from ganforge.device import Precision
 from ganforge.loss import real_logits_for_generator
@@ -34,8 +34,8 @@ class OptimConfig:
 
     lr: float = at_least(0.0, 2e-4)  # learning rate of G (and of D unless d_lr is set)
     d_lr: float | None = at_least(0.0, None)  # D's own learning rate (Heusel et al.'s two time-scale rule); None: lr
-    beta1: float = at_least(0.0, 0.5)  # Adam β1; 0.5 (Radford et al.) oscillates less than the usual 0.9 in GANs
-    beta2: float = at_least(0.0, 0.999)  # Adam β2
+    beta1: float = below(0.0, 1.0, 0.5)  # Adam β1; 0.5 (Radford et al.) oscillates less than the usual 0.9 in GANs
+    beta2: float = below(0.0, 1.0, 0.999)  # Adam β2
     d_steps: int | None = at_least(1, None)  # Goodfellow's k, D steps per G step; None: the loss's (wgan-gp 5, else 1)
 
 

@@ -29,13 +29,21 @@ PACKAGES = {
     "gf-twin": ("0.1", {"twin": "gf_twin.plugin"}),  # a third party's variant with two generators
 }
 BROKEN = ["gf-broken-import", "gf-bad-signature", "gf-misspelled"]
+# Plugins that misbehave beyond raising an Exception; installed only by the tests that ask for them
+HOSTILE = {
+    "gf-loud": ("0.1", {"loud": "gf_loud.plugin"}),  # prints to stdout
+    "gf-exits": ("0.1", {"exits": "gf_exits.plugin"}),  # SystemExit(7) at import
+    "gf-exits-in-hook": ("0.1", {"exits-in-hook": "gf_exits_in_hook.plugin"}),  # SystemExit(7) in register_losses
+    "gf-interrupts": ("0.1", {"interrupts": "gf_interrupts.plugin"}),  # KeyboardInterrupt at import
+    "gf-slow": ("0.1", {"slow": "gf_slow.plugin"}),  # sleeps $GF_SLOW_SECONDS at import
+}
 
 
 def install(site: Path, *distributions: str) -> Path:
     """Install ``distributions`` into the directory ``site`` and return it."""
     site.mkdir(parents=True, exist_ok=True)
     for dist in distributions:
-        version, entry_points = PACKAGES[dist]
+        version, entry_points = {**PACKAGES, **HOSTILE}[dist]
         module = dist.replace("-", "_")
         shutil.copytree(HERE / module, site / module, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
         info = site / f"{module}-{version}.dist-info"
@@ -46,12 +54,13 @@ def install(site: Path, *distributions: str) -> Path:
     return site
 
 
-def run_ganforge(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """``python -m ganforge ARGS`` in a fresh process that sees the distributions installed in ``site``."""
+def run_ganforge(site: Path, *args: str, python_args: bool = False, **env: str) -> subprocess.CompletedProcess:
+    """``python -m ganforge ARGS`` in a fresh process that sees the distributions installed in ``site``
+    (``python ARGS`` with ``python_args``)."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("GANFORGE_")}
     environment["PYTHONPATH"] = os.pathsep.join([str(site), *sys.path])
     environment["COLUMNS"] = "200"  # rich tables unwrapped, so tests can read whole lines
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "ganforge", *args], capture_output=True, text=True, env=environment, timeout=120
+        [sys.executable, *([] if python_args else ["-m", "ganforge"]), *args], capture_output=True, text=True, env=environment, timeout=120
     )

@@ -29,7 +29,14 @@ class ResidualMLPGenerator(nn.Module):
     example. Images come out through tanh, into the [-1, 1] range the data is scaled to; points come out unbounded.
     """
 
-    def __init__(self, noise_dim: int, spec: DataSpec, hidden: int = 256, blocks: int = 2, slope: float = 0.2):
+    def __init__(
+        self,
+        noise_dim: int,
+        spec: DataSpec,
+        hidden: int = 256,  # units of the stem and of every residual block
+        blocks: int = 2,  # residual blocks, each starting as the identity
+        slope: float = 0.2,  # negative slope of the leaky ReLUs
+    ):
         super().__init__()
         if hidden < 1 or blocks < 0:
             raise ValueError("hidden must be at least 1 and blocks at least 0")

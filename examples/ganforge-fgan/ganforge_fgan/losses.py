@@ -57,8 +57,8 @@ class FGANLoss:
 
     def __init__(
         self,
-        divergence: Literal["kl", "reverse-kl", "pearson", "hellinger", "js", "gan"] = "js",
-        mode: Literal["non-saturating", "minimax"] = "non-saturating",
+        divergence: Literal["kl", "reverse-kl", "pearson", "hellinger", "js", "gan"] = "js",  # the f-divergence D estimates
+        mode: Literal["non-saturating", "minimax"] = "non-saturating",  # G maximises E_Q[g_f(v)], or minimises the bound
     ):
         if divergence not in DIVERGENCES:
             raise ValueError(f"unknown divergence '{divergence}'; choose one of: {', '.join(DIVERGENCES)}")

@@ -1,0 +1,3 @@
+"""Calls sys.exit while being imported."""
+
+raise SystemExit(7)

@@ -1,0 +1,3 @@
+"""Raises KeyboardInterrupt while being imported, though nobody pressed Ctrl-C."""
+
+raise KeyboardInterrupt
