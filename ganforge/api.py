@@ -163,7 +163,7 @@ def train(
         )
         settings = {**(settings or {}), **({} if data is None else {"data.name": data})}
         return resume(run_path, settings=settings, variant=variant, reporter=reporter, registry=registry)
-    RunDir.check_writable(run_path, overwrite or restart == "again")
+    RunDir.check_writable(run_path, overwrite or restart == "again", writer=job.is_main)
     dataset = load_dataset(config, registry).to(device)
     model = prepare_training(config, dataset.spec, device, job, registry)
     plan(config.train, len(dataset) // job.world_size, model.batches_per_step)  # data too small: refused before any write
@@ -241,10 +241,11 @@ def resume(
     """
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
-    RunDir.check_writable(run_dir.path, overwrite=True)
+    writer = os.environ.get("RANK", "0") == "0"  # one writer per run directory; under torchrun, rank 0
+    RunDir.check_writable(run_dir.path, overwrite=True, writer=writer)
     lock = RunLock(run_dir.path)
     try:
-        if os.environ.get("RANK", "0") == "0":  # one writer per run directory; under torchrun, rank 0
+        if writer:
             lock.acquire()
             run_dir.remove_partial_files()
         return _resume_locked(run_dir, settings or {}, variant, reporter, registry)

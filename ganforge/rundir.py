@@ -52,15 +52,16 @@ class RunDir:
         return path
 
     @classmethod
-    def check_writable(cls, path: Path, overwrite: bool) -> None:
+    def check_writable(cls, path: Path, overwrite: bool, writer: bool = True) -> None:
         """Refuse a run directory that holds another run (unless ``overwrite``), anything but a ganforge run (even
-        with ``overwrite``), a run another process is writing, or one that cannot be written."""
+        with ``overwrite``), a run another process is writing, or one that cannot be written. Not ``writer``: a
+        process of a torchrun job other than rank 0, which writes and holds the lock for all of them."""
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise GanforgeError(f"output path {path} is a file, not a directory; choose another --out")
         if path.is_dir():
             cls(path).check_replaceable(overwrite)
-            if overwrite:
+            if overwrite and writer:
                 RunLock(path).acquire().release()  # a run being trained there is refused now, not after loading
         existing = next(parent for parent in [path, *path.parents] if parent.exists())
         if not existing.is_dir():

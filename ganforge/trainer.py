@@ -223,7 +223,7 @@ class Trainer:
         at, job = self.progress, self.job
         silent = job.silent_ranks(at.step)
         who = f"rank {', '.join(map(str, silent))} of {job.world_size}" if silent else "a rank"
-        last = self.last_checkpoint()
+        last = next(reversed(self.run_dir.checkpoints()), None)
         return (
             f"{who} stopped answering after step {at.step} ({lost.reason}); rank {job.rank} waited up to "
             f"dist.timeout_s={job.timeout_s:g} s and stops too. The last checkpoint is "
