@@ -22,6 +22,7 @@ random data of the same size, so that decompressing the dataset does not set the
     python benchmarks/bench_speed.py --table overhead --repeats 7
     python benchmarks/bench_speed.py --device cuda --compile default  # GPU, ganforge with torch.compile
     python benchmarks/bench_speed.py --device cuda --table device --json speed.json   # the GPU check's table
+    python benchmarks/bench_speed.py --table levers --threads 1 # issue 15: EMA, DiffAugment, ADA against none
 
 **device** (what ``benchmarks/device_check.sh`` runs on a GPU): per cell (vanilla at batch 64 and 256, dcgan at 128
 and 512 by default), the hand-written eager fp32 loop against ganforge's defaults for the device, ganforge with
@@ -84,7 +85,8 @@ def hand_written(variant: str, data: TensorData, batch: int, steps: int, device:
     config = api.configure(variant, "fashion-mnist", {"train.batch_size": batch})
     torch.manual_seed(seed)
     generator_class, discriminator_class = NETWORKS[variant]
-    generator, discriminator = generator_class(config.noise.dim, data.spec).to(device), discriminator_class(data.spec).to(device)
+    generator = generator_class(config.noise.dim, data.spec, **config.generator.params).to(device)  # the recipe's networks
+    discriminator = discriminator_class(data.spec, **config.discriminator.params).to(device)
     adam = dict(lr=config.optim.lr, betas=(config.optim.beta1, config.optim.beta2), fused=fused or None)
     opt_g, opt_d = torch.optim.Adam(generator.parameters(), **adam), torch.optim.Adam(discriminator.parameters(), **adam)
     images, noise_dim = data.data, config.noise.dim
@@ -142,9 +144,11 @@ class StepClock(SilentReporter):
         return self.end - self.start
 
 
-def ganforge_run(variant: str, data: TensorData, batch: int, steps: int, device: torch.device, compile_mode: str, workdir: Path, skip: int = 0) -> StepClock:
-    """The timing of ``steps`` steps (less ``skip`` warm-up steps) through ganforge's own trainer."""
-    config = api.configure(variant, "fashion-mnist", settings_for(variant, batch, steps, str(device), compile_mode))
+def ganforge_run(
+    variant: str, data: TensorData, batch: int, steps: int, device: torch.device, compile_mode: str, workdir: Path, skip: int = 0, extra: dict | None = None
+) -> StepClock:
+    """The timing of ``steps`` steps (less ``skip`` warm-up steps) through ganforge's own trainer, ``extra`` settings added."""
+    config = api.configure(variant, "fashion-mnist", {**settings_for(variant, batch, steps, str(device), compile_mode), **(extra or {})})
     model = api.prepare_training(config, data.spec, device)
     clock = StepClock(device, skip)
     Trainer(model, data, config, RunDir.create(workdir), Precision.for_device(device, config.train.amp), clock).fit()
@@ -220,6 +224,36 @@ def overhead_table(args: argparse.Namespace, device: torch.device) -> None:
             print(f"{'':>14} runs: hand {[round(x) for x in hand]}, ganforge {[round(x) for x in ours]}", flush=True)
 
 
+# issue 15's levers, against the core as it was before them (no moving average)
+LEVERS = {
+    "no EMA": {"ema.decay": None},
+    "EMA (default)": {},
+    "EMA + DiffAugment": {"augment.policy": "color,translation,cutout"},
+    "EMA + ADA": {"augment.policy": "color,translation,cutout", "augment.adaptive": True},
+}
+
+
+def levers_table(args: argparse.Namespace, device: torch.device) -> None:
+    """ganforge's images/s with each of issue 15's levers, against none of them: the median of alternating repeats
+    (the order rotates every repeat), as a ratio to ``no EMA``."""
+    data = fashion_mnist(args.data_root).to(device)
+    print(f"\nlevers: ganforge images/s, median of {args.repeats} repeats in rotating order; ratio to 'no EMA' (1.00: no cost)")
+    for variant in args.variants:
+        for batch in args.batches:
+            steps = max(IMAGES_PER_RUN[variant] * args.scale // batch, 2)
+            speeds: dict[str, list[float]] = {name: [] for name in LEVERS}
+            with tempfile.TemporaryDirectory() as workdir:
+                for repeat in range(args.repeats):
+                    names = list(LEVERS)[repeat % len(LEVERS) :] + list(LEVERS)[: repeat % len(LEVERS)]
+                    for name in names:
+                        clock = ganforge_run(variant, data, batch, steps, device, args.compile, Path(workdir) / f"{repeat}-{len(speeds[name])}-{hash(name)}", extra=LEVERS[name])
+                        speeds[name].append(batch * steps / clock.seconds)
+            base = statistics.median(speeds["no EMA"])
+            cells = ", ".join(f"{name} {statistics.median(values):,.0f} ({statistics.median(values) / base:.3f})" for name, values in speeds.items())
+            print(f"{variant:>8} {batch:>5} {steps:>5} steps: {cells}", flush=True)
+            print(f"{'':>14} runs: " + "; ".join(f"{name} {[round(x) for x in values]}" for name, values in speeds.items()), flush=True)
+
+
 def growth_table(args: argparse.Namespace) -> None:
     print(f"\ngrowth: ganforge dcgan, images/s | peak MiB, each cell a fresh process, {GROWTH_IMAGES:,} images timed after one warm-up step")
     print(f"{'batch':>5} " + " ".join(f"{f'{size}x{size}':>22}" for size in SIZES))
@@ -280,7 +314,7 @@ def fmt_mib(value: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"))
-    parser.add_argument("--table", choices=["overhead", "growth", "both", "device"], default="both")
+    parser.add_argument("--table", choices=["overhead", "growth", "both", "device", "levers"], default="both")
     parser.add_argument("--variants", nargs="+", default=["vanilla", "dcgan"])
     parser.add_argument("--batches", nargs="+", type=int, default=[64, 256])
     parser.add_argument("--repeats", type=int, default=5)
@@ -316,6 +350,8 @@ def main() -> None:
         overhead_table(args, device)
     if args.table in ("growth", "both"):
         growth_table(args)
+    if args.table == "levers":
+        levers_table(args, device)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 

@@ -85,9 +85,18 @@ def configure(
 
 
 def load_dataset(config: RunConfig, registry: Registry | None = None) -> TensorData:
-    """The dataset the config names, built with its ``data.*`` settings."""
+    """The dataset the config names, built with its ``data.*`` settings: all of it, as evaluation compares with."""
     registry = registry or get_registry()
     return registry.get("dataset", config.data.name).build(config.data.params)
+
+
+def training_data(config: RunConfig, registry: Registry | None = None) -> TensorData:
+    """The examples a run trains on: the dataset, or the part ``data.fraction`` chooses (by ``train.seed``)."""
+    data = load_dataset(config, registry)
+    try:
+        return data.fraction(config.data.core["fraction"], config.train.seed)
+    except ValueError as exc:
+        raise GanforgeError(str(exc)) from None
 
 
 def build_variant(config: RunConfig, spec: DataSpec, device: torch.device, registry: Registry | None = None) -> Variant:
@@ -164,7 +173,7 @@ def train(
         settings = {**(settings or {}), **({} if data is None else {"data.name": data})}
         return resume(run_path, settings=settings, variant=variant, reporter=reporter, registry=registry)
     RunDir.check_writable(run_path, overwrite or restart == "again", writer=job.is_main)
-    dataset = load_dataset(config, registry).to(device)
+    dataset = training_data(config, registry).to(device)
     model = prepare_training(config, dataset.spec, device, job, registry)
     plan(config.train, len(dataset) // job.world_size, model.batches_per_step)  # data too small: refused before any write
     _spread(job, model, config.train.seed)
@@ -269,7 +278,7 @@ def _resume_locked(
         )
     config = _resume_config(checkpoint, settings, registry)
     job, device = _join(config)
-    dataset = load_dataset(config, registry).to(device)
+    dataset = training_data(config, registry).to(device)
     _check_same_data(dataset, checkpoint)
     # a run begun before point data carried its scale goes on in the unit its networks learned in
     dataset.spec = replace(dataset.spec, scale=_saved_spec(checkpoint).scale)
@@ -292,7 +301,7 @@ def _resume_locked(
         run_dir.write_config(config.to_json())
     job.barrier()
     trainer = Trainer(model, dataset, config, run_dir, precision, reporter, progress)
-    trainer.monitor.restore((own or checkpoint).tensors)
+    trainer.restore((own or checkpoint).tensors)
     return trainer.fit()
 
 
@@ -548,9 +557,12 @@ def interpolate(
     return write_animation(pictures, out, fps), walk
 
 
-def translate(path: str | Path, input_dir: str | Path, out_dir: str | Path, device: str = "auto", batch_size: int = 16) -> list[Path]:
+def translate(
+    path: str | Path, input_dir: str | Path, out_dir: str | Path, device: str = "auto", batch_size: int = 16, ema: bool = True
+) -> list[Path]:
     """Translate every image in ``input_dir`` with the image-to-image model at ``path``; PNGs of the same names
-    go to ``out_dir``. Images are converted to the model's channels and size first. Returns the files written."""
+    go to ``out_dir``. Images are converted to the model's channels and size first. Returns the files written.
+    The generators' EMA weights are used where the run kept them, unless ``ema`` is False."""
     input_dir, out_dir = Path(input_dir), Path(out_dir)
     if not input_dir.is_dir():
         raise GanforgeError(f"--input-dir {input_dir} is not a directory; pass a directory of images")
@@ -565,7 +577,7 @@ def translate(path: str | Path, input_dir: str | Path, out_dir: str | Path, devi
     clashes = [target for target in targets if target.exists()]
     if clashes:
         raise GanforgeError(f"{clashes[0]} exists already; choose an empty --out directory")
-    variant, _ = _load(path, device)
+    variant, _ = _load(path, device, ema=ema)
     if not variant.spec.is_image:
         raise GanforgeError(f"the model at {path} was trained on points, not images; it cannot translate images")
     sources = torch.stack([read_image(file, variant.spec.shape) for file in files])

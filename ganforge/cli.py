@@ -236,6 +236,7 @@ def run(
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps.", show_default="epoch ends only"),
     keep: Optional[int] = typer.Option(None, "--keep", help="Newest checkpoints to keep.", show_default=_default("train.keep_checkpoints")),
     eval_every: Optional[int] = typer.Option(None, "--eval-every", help="Score the generator every N steps (eval.every); keeps checkpoints/best.safetensors.", show_default="never"),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Keep a moving average of the generator's weights and sample from it; --no-ema: none, the live weights (ema.decay=none)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory.", show_default="runs/<variant>-<data>-<time>"),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run already in --out."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory (as 'ganforge resume')."),
@@ -268,10 +269,11 @@ def run(
     if resume is not None:
         if out is not None or overwrite or config_file is not None:
             raise GanforgeError("--resume continues the run in its own directory, with its own config; leave out --out, --overwrite and --config")
-        _resume(resume, _command_line_settings(assignments, flags), variant)
+        settings = _command_line_settings(assignments, flags)
+        _resume(resume, settings if ema else _no_average(settings, assignments), variant)
         return
     variant, settings = _settings(variant, config_file, assignments, flags)
-    _train(variant, settings, out, overwrite)
+    _train(variant, settings if ema else _no_average(settings, assignments), out, overwrite)
 
 
 def _command_line_settings(assignments: list[str], flags: dict[str, Any]) -> dict[str, Any]:
@@ -281,6 +283,16 @@ def _command_line_settings(assignments: list[str], flags: dict[str, Any]) -> dic
     settings: dict[str, Any] = parse_assignments(assignments)
     settings.update({key: value for key, value in flags.items() if value is not None})
     return settings
+
+
+def _no_average(settings: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """``--no-ema``: ``ema.decay`` none, over a config file's, which a ``--set ema.decay=X`` contradicts."""
+    from ganforge.config import parse_assignments
+
+    given = parse_assignments(assignments).get("ema.decay")
+    if given is not None and given.lower() not in ("none", "null"):
+        raise GanforgeError(f"--no-ema and --set ema.decay={given} disagree; pass one of them")
+    return {**settings, "ema.decay": None}
 
 
 def _settings(variant: str | None, config_file: Path | None, assignments: list[str], flags: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -504,7 +516,7 @@ def sample(
             raise GanforgeError("--input-dir needs --out DIR, the directory that receives the translated images")
         if truncation is not None:
             raise GanforgeError("--truncation truncates noise, and translating images draws none; drop one of them")
-        written = api.translate(path, input_dir, out, device)
+        written = api.translate(path, input_dir, out, device, ema=ema)
         console.print(f"Translated {len(written)} images from {input_dir} into {out}")
         return
     from ganforge.images import IMAGE_SUFFIXES

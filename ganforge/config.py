@@ -67,7 +67,8 @@ class TrainConfig:
 class EMAConfig:
     """Settings of the ``ema`` section: an exponential moving average of the generator's weights."""
 
-    decay: float | None = below(0.0, 1.0, None)  # weight of the old average per G step, e.g. 0.999; None: off
+    decay: float | None = below(0.0, 1.0, 0.999)  # weight of the old average per G step; None (run --no-ema): no average
+    rampup: float | None = between(0.0, 1.0, 0.05)  # half-life at most this fraction of the steps so far (Karras et al. 2020); None: off
 
 
 MAX_EVAL_SAMPLES = 50_000  # samples one evaluation may draw; all are held in memory with their k-NN distances
@@ -90,6 +91,31 @@ class ScheduleConfig:
     d_final: float | None = between(0.0, 1.0, None)  # the discriminators' rates at the end, likewise; None: final
 
 
+AUGMENT_OPERATIONS = ("color", "translation", "cutout")  # DiffAugment's, implemented in ganforge.augment
+
+
+@dataclass
+class AugmentConfig:
+    """Settings of the ``augment`` section: differentiable augmentation of D's inputs (see :mod:`ganforge.augment`)."""
+
+    policy: str = "none"  # comma-separated operations of DiffAugment: color, translation, cutout; none: off
+    adaptive: bool = False  # ADA: apply each operation with a probability p adjusted from D's outputs on real images
+    target: float = between(0.0, 1.0, 0.6)  # ADA's r_t: p rises while E[sign(D(x))] on real images is above it
+    interval: int = at_least(1, 4)  # G steps between adjustments of p
+    speed: int = at_least(1, 500_000)  # images over which p may move from 0 to 1
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.operations if name not in AUGMENT_OPERATIONS]
+        if unknown:
+            raise ValueError(f"augment.policy: unknown operation {unknown[0]!r}; choose from {', '.join(AUGMENT_OPERATIONS)} (or none)")
+        if self.adaptive and not self.operations:
+            raise ValueError("augment.adaptive needs operations to apply; set augment.policy, e.g. color,translation,cutout")
+
+    @property
+    def operations(self) -> list[str]:
+        return [] if self.policy.strip().lower() in ("", "none") else [name.strip() for name in self.policy.split(",")]
+
+
 @dataclass
 class DistConfig:
     """Settings of the ``dist`` section: a data-parallel job under torchrun (see docs/scaling.md)."""
@@ -103,6 +129,7 @@ CORE_SECTIONS: dict[str, type] = {
     "ema": EMAConfig,
     "eval": EvalConfig,
     "schedule": ScheduleConfig,
+    "augment": AugmentConfig,
     "dist": DistConfig,
 }
 
@@ -239,6 +266,12 @@ def parse_assignments(assignments: list[str]) -> dict[str, str]:
     return parsed
 
 
+# Keys of component sections that the core owns, beside the component's own settings. data.fraction: the part of
+# the data trained on (see ganforge.data.TensorData.fraction), for data-efficiency experiments
+CORE_OPTIONS = {"data": {"fraction": Option("fraction", float, 1.0, minimum=0.0, maximum=1.0)}}
+CORE_MEANINGS = {"data.fraction": "the part of the dataset a run trains on, chosen by train.seed; evaluation compares with all of it"}
+
+
 @dataclass
 class ComponentChoice:
     """A component section: which component, who provides it, and its settings."""
@@ -247,7 +280,8 @@ class ComponentChoice:
     name: str
     plugin: str
     version: str
-    params: dict[str, Any]
+    params: dict[str, Any]  # the component's own settings, as its factory takes them
+    core: dict[str, Any] = field(default_factory=dict)  # the core's settings in this section (CORE_OPTIONS)
 
 
 class RunConfig:
@@ -271,7 +305,7 @@ class RunConfig:
         provenance = {"variant": f"{self.variant.plugin} {self.variant.version}"}
         for section, value in self.sections.items():
             if isinstance(value, ComponentChoice):
-                out[section] = {"name": value.name, **value.params}
+                out[section] = {"name": value.name, **value.params, **value.core}
                 provenance[section] = f"{value.plugin} {value.version}"
             else:
                 out[section] = dataclasses.asdict(value)
@@ -328,6 +362,8 @@ def _from_before_the_schedule(flat: dict[str, Any]) -> dict[str, Any]:
         epochs = int(flat.get("train.epochs", TrainConfig.epochs))
         stage1_epochs = flat.pop("stages.stage1_epochs") or max(1, epochs // 2)
         flat.setdefault("stages.stage1", min(1.0, stage1_epochs / epochs))
+    if "ema.decay" in flat:  # saved before the ramp-up: the plain decay from the first step
+        flat.setdefault("ema.rampup", None)
     if flat.get("optim.halve_every", "absent") is None:  # StackGAN's halving, never on by default: nothing to carry
         del flat["optim.halve_every"]
     return flat
@@ -345,8 +381,8 @@ def resolve_config(
     overrides = dict(overrides or {})
     variant_component = registry.get("variant", variant_name)
     variant_cls = variant_component.load()
-    values: dict[str, Any] = {**variant_cls.defaults, **overrides}
     component_sections = {"data": "dataset", **variant_cls.components}
+    values: dict[str, Any] = {**_defaults_for_the_chosen(variant_cls.defaults, overrides, component_sections), **overrides}
     dataclass_sections = {**CORE_SECTIONS, **variant_cls.sections}
     plugin_sections = registry.sections if plugin_settings else {}
     for section, added in plugin_sections.items():
@@ -381,8 +417,10 @@ def resolve_config(
             prefer = None if f"{section}.name" in overrides else variant_component.plugin
             component = registry.get(kind, str(given.pop("name")), prefer=prefer)
             options = factory_options(component.load())
-            params = _apply(section, options, given, f"{kind} '{component.name}'", named=True)
-            sections[section] = ComponentChoice(kind, component.unique_name, component.plugin, component.version, params)
+            core_options = CORE_OPTIONS.get(section, {})
+            params = _apply(section, {**options, **core_options}, given, f"{kind} '{component.name}'", named=True)
+            core = {name: params.pop(name) for name in core_options}
+            sections[section] = ComponentChoice(kind, component.unique_name, component.plugin, component.version, params, core)
         else:
             cls = dataclass_sections[section]
             owner = f"plugin {plugin_sections[section].plugin}" if section in plugin_sections else f"variant '{variant_component.name}'"
@@ -401,6 +439,21 @@ def resolve_config(
             "(eval.every keeps the best evaluation)"
         )
     return RunConfig(variant, sections, providers)
+
+
+def _defaults_for_the_chosen(defaults: dict[str, Any], overrides: dict[str, Any], sections: dict[str, str]) -> dict[str, Any]:
+    """A variant's ``defaults`` without the settings it gives its default component of a section where
+    ``overrides`` choose another component (vanilla's ``generator.hidden`` is the mlp generator's, not a setting of
+    the ``generator.name`` the user picked)."""
+    def bare(name: Any) -> str:
+        return str(name).rpartition(":")[2]  # a saved run names components with their plugin (ganforge:mlp)
+
+    replaced = {
+        section
+        for section in sections
+        if f"{section}.name" in overrides and bare(overrides[f"{section}.name"]) != bare(defaults.get(f"{section}.name"))
+    }
+    return {key: value for key, value in defaults.items() if key.partition(".")[0] not in replaced or key.endswith(".name")}
 
 
 def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owner: str, named: bool) -> dict[str, Any]:

@@ -173,6 +173,19 @@ class TensorData:
     def __len__(self) -> int:
         return len(self.data)
 
+    def fraction(self, fraction: float, seed: int) -> "TensorData":
+        """A random ``fraction`` of the examples (of domain A, for two-domain data), the same for the same ``seed``;
+        labels follow their examples, and the proportions of the classes are the sample's. Kept in the data's order."""
+        count = round(len(self) * fraction)
+        if count < 1:
+            raise ValueError(f"data.fraction {fraction} of {len(self)} examples leaves none; raise data.fraction")
+        if count == len(self):
+            return self
+        chosen = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:count].sort().values
+        chosen = chosen.to(self.data.device)
+        labels = None if self.labels is None else self.labels[chosen]
+        return TensorData(self.data[chosen], self.spec, labels, self.reference, self.other, self.protocol)
+
     def to(self, device: torch.device) -> "TensorData":
         """The same dataset with its tensors on ``device``."""
         move = lambda t: None if t is None else t.to(device)  # noqa: E731

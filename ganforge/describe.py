@@ -18,7 +18,16 @@ import tokenize
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ganforge.config import ComponentChoice, Option, RunConfig, dataclass_options, factory_options, type_name
+from ganforge.config import (
+    CORE_MEANINGS,
+    CORE_OPTIONS,
+    ComponentChoice,
+    Option,
+    RunConfig,
+    dataclass_options,
+    factory_options,
+    type_name,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ def describe(config: RunConfig, registry: Any) -> list[Setting]:
             meanings = parameter_meanings(factory)
             for name, option in factory_options(factory).items():
                 settings.append(_setting(section, option, value.params[name], meanings.get(name, "")))
+            for name, option in CORE_OPTIONS.get(section, {}).items():  # the core's own keys in the section
+                settings.append(_setting(section, option, value.core[name], CORE_MEANINGS[f"{section}.{name}"]))
         else:
             meanings = field_meanings(type(value))
             for name, option in dataclass_options(type(value)).items():

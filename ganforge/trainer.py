@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import torch
 
 from ganforge.acceleration import step_begins
+from ganforge.augment import Augmentation
 from ganforge.checkpoint import read_checkpoint, read_metadata, write_checkpoint
 from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
@@ -172,7 +173,18 @@ class Trainer:
         if not self.job.is_main:
             self.reporter = SilentReporter()
         self.monitor = RunMonitor(variant, data, config, run_dir)  # EMA, evaluation, curves
+        self.augment: Augmentation | None = None  # DiffAugment / ADA in front of D (augment.policy)
+        if config.augment.operations:
+            images_per_step = config.train.batch_size * variant.batches_per_step * self.job.world_size
+            self.augment = Augmentation(config.augment, variant.discriminators, data.spec, images_per_step, data.data.device)
         self.rates = Rates(config.schedule, variant)
+
+    def restore(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Continue what the loop keeps beside the variant's state (:func:`ganforge.state.restore`) from a checkpoint's
+        ``tensors``: the generator's average, the best evaluation, the augmentation's probability."""
+        self.monitor.restore(tensors, self.progress.step)
+        if self.augment is not None:
+            self.augment.restore(tensors)
 
     def fit(self) -> RunResult:
         """Train, telling plugins' lifecycle hooks when the run starts and ends (see :mod:`ganforge.hookspecs`)."""
@@ -263,6 +275,8 @@ class Trainer:
                 raise
             finally:
                 self.precision.updates = None
+                if self.augment is not None:
+                    self.augment.detach()
         self.job.barrier()  # rank 0 writes the last samples and checkpoint; no process tears down before it is done
         if train.best_metric is not None and at.best is None:
             warnings.warn(
@@ -291,9 +305,14 @@ class Trainer:
                 step_begins(train)
                 self.variant.position = self.clock.position(at.step)
                 self.rates.set(self.variant.position)
-                metrics = self.variant.train_step(self.data.batch(indices), self.precision)
+                batch = self.data.batch(indices)
+                if self.augment is not None:
+                    self.augment.step_begins(batch)
+                metrics = self.variant.train_step(batch, self.precision)
                 self.monitor.generator_stepped()
                 at.step, at.position = at.step + 1, position + 1
+                if self.augment is not None:
+                    metrics = {**metrics, **self.augment.step_ended(at.step)}
                 self.watch.collect(at.step, self.precision.updates)
                 self.meter.add(metrics)
                 self.reporter.stepped()
@@ -415,6 +434,8 @@ class Trainer:
         )
         tensors, meta = capture(self.variant, self.precision, progress)
         tensors.update(self.monitor.checkpoint_tensors())
+        if self.augment is not None:
+            tensors.update(self.augment.tensors())
         gather_local_state(self.job, tensors, meta)  # every rank's random state and other state of its own
         if not self.job.is_main:
             return path or self.run_dir.checkpoint_path(at.step)

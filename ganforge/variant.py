@@ -76,6 +76,7 @@ class Variant:
         self.networks: dict[str, nn.Module] = {}  # every network here is moved to the device and checkpointed
         self.optimizers: dict[str, torch.optim.Optimizer] = {}  # every optimizer here is checkpointed; the core sets their rates
         self.position = 0.0  # how far through its schedule the run is, 0 to 1, set by the core before each step
+        self.discriminators: list[nn.Module] = []  # every network make() built from a discriminator component
 
     def make(self, section: str, **supplied: Any) -> Any:
         """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments.
@@ -93,6 +94,8 @@ class Variant:
                 f"'{self.config.variant.name}' does not supply; choose another {choice.kind}"
             )
         built = component.build(choice.params, **{name: supplied[name] for name in wanted})
+        if choice.kind == "discriminator":  # the core's augmentation (augment.*) goes in front of these
+            self.discriminators.append(built)
         return complete(built) if choice.kind == "loss" else built  # the optional parts of the loss contract default
 
     def to(self, device: torch.device) -> None:

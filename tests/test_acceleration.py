@@ -56,7 +56,8 @@ def test_channels_last_is_on_by_default_only_on_cuda():
 
 @pytest.mark.parametrize("mode", ["default", "reduce-overhead"])  # on the CPU, reduce-overhead compiles without CUDA graphs
 def test_a_compiled_run_learns_what_an_eager_run_learns_and_saves_plain_keys(tmp_path, mode):
-    settings = {**TINY, "train.max_steps": 4, "train.device": "cpu", "data.size": 256}
+    # no dropout in D (vanilla's default has the paper's): compiled code draws its masks from another generator
+    settings = {**TINY, "train.max_steps": 4, "train.device": "cpu", "data.size": 256, "discriminator.dropout": 0.0}
     eager = ganforge.train("vanilla", "ring8", settings=settings, out=tmp_path / "eager")
     compiled = ganforge.train("vanilla", "ring8", settings={**settings, "train.compile": mode}, out=tmp_path / "compiled")
     expected, got = final_weights(eager), final_weights(compiled)

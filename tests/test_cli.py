@@ -49,7 +49,7 @@ def test_run_on_real_fashion_mnist_then_sample(tmp_path, fashion_root):
     assert str(out / "checkpoints") in result.stdout.replace("\n", "")
 
     config = json.loads((out / "config.json").read_text())
-    assert config["data"] == {"name": "fashion-mnist", "root": str(fashion_root), "split": "test", "mirror": None}
+    assert config["data"] == {"name": "fashion-mnist", "root": str(fashion_root), "split": "test", "mirror": None, "fraction": 1.0}
     assert config["train"]["seed"] == 3 and config["train"]["max_steps"] == 6
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4, 6]

@@ -140,7 +140,7 @@ def test_the_variant_api_a_plugin_author_needs_is_documented_with_the_codes_sign
     from ganforge import config, noise, variant
 
     section = variants_section()
-    attributes = ["config", "spec", "device", "registry", "networks", "optimizers", "position", "generators", "domains", "batches_per_step",
+    attributes = ["config", "spec", "device", "registry", "networks", "optimizers", "position", "discriminators", "generators", "domains", "batches_per_step",
                   "prior", "conditional", "translates"]  # fmt: skip
     for name in attributes:
         assert re.search(rf"`(self\.)?{name}[`: ]", section), name

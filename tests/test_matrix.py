@@ -434,3 +434,85 @@ def test_relativistic_losses(variant, loss, data_root):
     settings = {key: value for key, value in values.items() if not key.startswith("data.")}
     metrics = testing.check_variant(variant, data=dataset, settings=settings, registry=REGISTRY, steps=2)
     assert metrics["step"] == 2 and metrics.get("penalty", 1.0) > 0
+
+
+# --- issue 15: spectral normalisation and augmentation of D's inputs -----------------------------------------------
+
+# A variant that trains each registered discriminator (its own default, or one it accepts)
+DISCRIMINATOR_HOSTS = {
+    "mlp": "vanilla", "dcgan": "dcgan", "conditional-mlp": "cgan", "conditional-dcgan": "cgan", "patchgan": "cyclegan",
+    "stackgan": "stackgan",
+}  # fmt: skip
+DISCRIMINATORS = [pytest.param(component.name, id=component.name) for component in REGISTRY.components("discriminator")]
+assert {param.id for param in DISCRIMINATORS} == set(DISCRIMINATOR_HOSTS)  # a new discriminator needs a host here
+
+
+def largest_singular_value(weight: torch.Tensor) -> float:
+    """Of the weight as spectral normalisation sees it: (out, everything else); an embedding's as it is."""
+    return float(torch.linalg.matrix_norm(weight.detach().flatten(1), ord=2))
+
+
+@pytest.mark.parametrize("discriminator", DISCRIMINATORS)
+def test_spectral_norm(discriminator, data_root, tmp_path):
+    """``discriminator.spectral_norm=true``: after training steps, every layer's weight has a largest singular value
+    near 1, the networks' own and in the saved checkpoint alike."""
+    variant = DISCRIMINATOR_HOSTS[discriminator]
+    data, values = tiny(variant, data_root, **{"discriminator.spectral_norm": True, "train.max_steps": 3})
+    accepted = factory_options(REGISTRY.get("discriminator", discriminator).load())
+    values = {key: value for key, value in values.items() if not key.startswith("discriminator.") or key[14:] in accepted}
+    values["discriminator.name"] = discriminator
+    result = ganforge.train(variant, data, settings=values, out=tmp_path / "run", registry=REGISTRY)
+    model = ganforge.load(result.checkpoint, device="cpu")
+    normalised = [
+        (name, layer) for network in model.discriminators for name, layer in network.named_modules() if hasattr(layer, "parametrizations")
+    ]
+    assert len(normalised) >= 2 and len(model.discriminators) >= 1
+    for name, layer in normalised:
+        assert 0.9 < largest_singular_value(layer.weight) < 1.1, name
+        raw = layer.parametrizations.weight.original
+        assert largest_singular_value(raw) > 0 and not torch.equal(raw, layer.weight)  # the division happens
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_augment(variant, data_root, tmp_path, monkeypatch):
+    """``augment.policy``: every call of every discriminator in training sees augmented images, whatever the variant
+    (cutout leaves exact zeros, which neither the data's [-1, 1] levels nor tanh's outputs hit)."""
+    from ganforge import trainer as trainer_module
+
+    seen: dict[int, list[torch.Tensor]] = {}
+
+    class Spied(trainer_module.Augmentation):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen.update({id(d): [] for d in args[1]})
+            self.handles += [d.register_forward_hook(lambda module, inputs, output: seen[id(module)].append(inputs[0])) for d in args[1]]
+
+    monkeypatch.setattr(trainer_module, "Augmentation", Spied)
+    data, values = tiny(variant, data_root, **{"augment.policy": "color,translation,cutout", "train.epochs": 1})
+    if data not in ("image-folder", "unpaired-folders"):  # a recipe made for points: the same on images
+        data, values = "image-folder", {**values, "data.name": "image-folder", "data.root": str(data_root / "labelled")}
+        values = {key: value for key, value in values.items() if key != "data.size"}
+    ganforge.train(variant, data, settings=values, out=tmp_path / "run", registry=REGISTRY)
+    assert seen and all(seen.values())  # every discriminator was called
+    for calls in seen.values():
+        for images in calls:
+            assert (images.detach().flatten(1) == 0).any(1).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_augment_adaptive_resume(variant, data_root, tmp_path):
+    """``augment.adaptive``: ADA's probability is logged, saved, and a resumed run ends bit for bit as one never cut."""
+    data, values = tiny(variant, data_root)
+    if data not in ("image-folder", "unpaired-folders"):
+        data, values = "image-folder", {**{k: v for k, v in values.items() if k != "data.size"}, "data.root": str(data_root / "labelled")}
+    settings = {**values, "augment.policy": "translation,cutout", "augment.adaptive": True, "augment.interval": 1, "augment.speed": 40}
+    settings.update({"train.epochs": 2, "train.checkpoint_every": 3, "train.seed": 5})
+    whole = ganforge.train(variant, data, settings=settings, out=tmp_path / "whole", registry=REGISTRY)
+    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
+    kept_until(tmp_path / "cut", 3)
+    resumed = ganforge.resume(tmp_path / "cut", registry=REGISTRY)
+    assert resumed.steps == whole.steps == 8
+    assert_same_tensors(tensors(resumed.checkpoint), tensors(whole.checkpoint))
+    assert "augment.p" in tensors(whole.checkpoint)
+    assert all("augment_p" in record for record in records(tmp_path / "whole") if not record.get("eval"))

@@ -13,7 +13,9 @@ from conftest import TINY
 
 
 def networks(settings: dict) -> dict[str, nn.Module]:
-    config = ganforge.configure("vanilla", "ring8", {**TINY, "data.size": 64, "generator.depth": 3, "discriminator.depth": 3, **settings})
+    # the mlp factories' own defaults where vanilla's (Goodfellow et al.'s networks) differ
+    factory = {"generator.growth": 2, "generator.slope": 0.2, "discriminator.growth": 2, "discriminator.maxout": 1, "discriminator.dropout": 0.0}
+    config = ganforge.configure("vanilla", "ring8", {**TINY, "data.size": 64, "generator.depth": 3, "discriminator.depth": 3, **factory, **settings})
     return ganforge.api.build_variant(config, ganforge.api.load_dataset(config).spec, torch.device("cpu")).networks
 
 

@@ -164,6 +164,7 @@ for args in (["--version"], ["run", "--help"], ["sample", "--help"], ["plot", "/
     assert "Traceback" not in result.stderr and "gf-slow" not in result.stderr
 
 
+@pytest.mark.slow  # the mechanism is test_a_hanging_plugin_is_cut_off_and_named; this is the real command, 1 s at least
 def test_a_hanging_plugin_delays_the_commands_that_load_plugins_only_as_long_as_the_timeout(site):
     started = time.perf_counter()
     result = run_ganforge(site, "list", "loss", "--json", GANFORGE_PLUGIN_TIMEOUT="1")

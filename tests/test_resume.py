@@ -283,7 +283,10 @@ def _variant_run(variant: str, data, settings: dict, out: Path, checkpoint: Path
     precision = Precision(torch.device("cpu"))
     progress = None if checkpoint is None else restore(read_checkpoint(checkpoint), model, precision)
     run_dir = RunDir(out) if checkpoint is not None else RunDir.create(out)
-    return Trainer(model, data, config, run_dir, precision, progress=progress).fit()
+    trainer = Trainer(model, data, config, run_dir, precision, progress=progress)
+    if checkpoint is not None:
+        trainer.restore(read_checkpoint(checkpoint).tensors)  # the generator's average (on by default) and the rest
+    return trainer.fit()
 
 
 @pytest.mark.parametrize("case", ["dcgan", "cgan", "cyclegan", "stackgan"])

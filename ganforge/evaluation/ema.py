@@ -3,9 +3,17 @@ Averaging in GAN Training").
 
 After every generator step, each averaged weight moves a little towards the live one:
 ``ema = decay * ema + (1 - decay) * weight``. GAN training circles around an equilibrium rather than settling
-on it; the average sits nearer the centre of the circling, so its samples are usually cleaner. When on
-(``--set ema.decay=0.999``), samples, ``ganforge sample`` and ``ganforge eval`` use the averaged weights; they are
-saved in every checkpoint as ``ema.<network>.<tensor>`` beside the live ones, which training continues from.
+on it; the average sits nearer the centre of the circling, so its samples are usually cleaner. It is on by
+default for every variant (``ema.decay`` 0.999, as StudioGAN, StyleGAN2-ADA and R3GAN sample from an average):
+samples, ``ganforge sample`` and ``ganforge eval`` use the averaged weights (``--no-ema`` on each for the live
+ones; ``ganforge run --no-ema`` keeps no average). They are saved in every checkpoint as
+``ema.<network>.<tensor>`` beside the live ones, which training continues from.
+
+Early in a run the weights move far, and an average with a fixed decay would still hold the initial weights (0.999
+per step keeps 37% of them after 1,000 steps). So, as in Karras et al. 2020 (StyleGAN2-ADA's ``ema_rampup``), the
+average's half-life is at most ``ema.rampup`` (0.05) of the generator steps so far: the step's decay is
+``min(decay, 0.5 ** (1 / (rampup * t)))`` at update t. Long runs reach the plain decay (0.999's half-life of
+693 steps from step 13,863); ``ema.rampup=none`` uses it from the first step.
 """
 
 from __future__ import annotations
@@ -25,9 +33,11 @@ PREFIX = "ema"
 class GeneratorAverage:
     """The averaged copies of a variant's generator networks (``Variant.generators``)."""
 
-    def __init__(self, variant: Variant, decay: float):
+    def __init__(self, variant: Variant, decay: float, rampup: float | None = None):
         if not 0.0 < decay < 1.0:
             raise GanforgeError(f"config key 'ema.decay' must be between 0 and 1 (exclusive), got {decay}")
+        if rampup is not None and rampup <= 0.0:
+            raise GanforgeError(f"config key 'ema.rampup' must be above 0 (none turns the ramp-up off), got {rampup}")
         missing = [name for name in variant.generators if name not in variant.networks]
         if missing:
             raise GanforgeError(
@@ -35,17 +45,27 @@ class GeneratorAverage:
                 "its class should list its generator networks in `generators`"
             )
         self.decay = decay
+        self.rampup = rampup
+        self.updates = 0  # generator steps averaged so far: the ramp-up's t
         self.networks = {name: variant.networks[name] for name in variant.generators}
         self.average = {name: {key: value.detach().clone() for key, value in network.state_dict().items()} for name, network in self.networks.items()}
+
+    def step_decay(self) -> float:
+        """The decay of the next update: ``decay``, or less while the ramp-up bounds the half-life."""
+        if self.rampup is None:
+            return self.decay
+        return min(self.decay, 0.5 ** (1.0 / (self.rampup * (self.updates + 1))))
 
     @torch.no_grad()
     def update(self) -> None:
         """One step of the average, on the device, with no host synchronisation."""
+        weight = 1.0 - self.step_decay()
+        self.updates += 1
         for name, network in self.networks.items():
             average = self.average[name]
             for key, value in network.state_dict().items():
                 if value.is_floating_point():
-                    average[key].lerp_(value.detach(), 1.0 - self.decay)
+                    average[key].lerp_(value.detach(), weight)
                 else:  # counters such as BatchNorm's num_batches_tracked are copied, not averaged
                     average[key].copy_(value)
 

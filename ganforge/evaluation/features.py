@@ -74,6 +74,18 @@ def classifier_score(logits: torch.Tensor, seed: int = 0) -> tuple[float, float]
     return float(mean), float(std)
 
 
+def class_histogram(logits: torch.Tensor) -> tuple[float, float]:
+    """(KL of the histogram of the evaluator's predicted classes against uniform, the smallest class's share).
+
+    0 and 1/classes for samples spread evenly over the classes; log(classes) and 0 for samples all of one class,
+    the signature of a collapsed generator.
+    """
+    classes = logits.shape[1]
+    share = torch.bincount(logits.argmax(1).cpu(), minlength=classes).double() / len(logits)
+    present = share[share > 0]
+    return float((present * (present * classes).log()).sum()), float(share.min())
+
+
 def _knn_radii(features: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
     """Distance from each feature to its k-th nearest neighbour among the others."""
     radii = []

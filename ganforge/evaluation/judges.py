@@ -217,6 +217,7 @@ class ImageJudge(Judge):
         kid, kid_std = feature_scores.kernel_distance(self.real, fake, seed)
         precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
         score, score_std = feature_scores.classifier_score(logits, seed)
+        class_kl, smallest_class = feature_scores.class_histogram(logits)
         scores = {
             "fid": feature_scores.frechet_distance(self.real, fake),
             "kid": kid,
@@ -225,6 +226,8 @@ class ImageJudge(Judge):
             "recall": recall,
             "classifier_score": score,
             "classifier_score_std": score_std,
+            "class_kl": class_kl,
+            "smallest_class": smallest_class,
         }
         labels = {
             "fid": "FID",
@@ -232,6 +235,8 @@ class ImageJudge(Judge):
             "precision": "precision (k=3)",
             "recall": "recall (k=3)",
             "classifier_score": "classifier score (IS form)",
+            "class_kl": "class histogram KL to uniform",
+            "smallest_class": "smallest class's share",
         }
         return Report(f"images, {len(self.real):,} real", len(samples), scores, "fid", True, self.evaluator.info, labels), logits
 

@@ -22,6 +22,7 @@ from ganforge.rundir import RunDir
 from ganforge.variant import Variant
 
 BEST_NAME = "best.safetensors"
+UPDATES_KEY = "monitor.ema_updates"
 
 
 def training_rng_kept(device: torch.device) -> contextlib.AbstractContextManager:
@@ -39,7 +40,8 @@ class RunMonitor:
         self.variant = variant
         self.config = config
         self.run_dir = run_dir
-        self.average = GeneratorAverage(variant, config.ema.decay) if config.ema.decay is not None else None
+        ema = config.ema
+        self.average = GeneratorAverage(variant, ema.decay, ema.rampup) if ema.decay is not None else None
         self.judge: Judge | None = None
         if config.eval.every is not None:
             from ganforge.registry import get_registry
@@ -84,15 +86,20 @@ class RunMonitor:
         return improved
 
     def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
-        tensors = self.average.tensors() if self.average is not None else {}
+        tensors = {}
+        if self.average is not None:
+            tensors = self.average.tensors()
+            tensors[UPDATES_KEY] = torch.tensor(self.average.updates, dtype=torch.int64)  # the ramp-up's t
         if self.best_rank is not None:  # so that a resumed run keeps the best checkpoint unless it beats it
             tensors["monitor.best_rank"] = torch.tensor(self.best_rank, dtype=torch.float64)
         return tensors
 
-    def restore(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Continue the average and the best score saved in a checkpoint's ``tensors`` (a resumed run)."""
+    def restore(self, tensors: dict[str, torch.Tensor], step: int) -> None:
+        """Continue the average and the best score saved in a checkpoint's ``tensors`` (a resumed run at ``step``)."""
         if self.average is not None:
             self.average.restore(tensors)
+            # a checkpoint from before the ramp-up's counter averaged every step it took
+            self.average.updates = int(tensors[UPDATES_KEY]) if UPDATES_KEY in tensors else step
         if "monitor.best_rank" in tensors:
             self.best_rank = tuple(tensors["monitor.best_rank"].tolist())
 

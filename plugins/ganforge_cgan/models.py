@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.spectral import spectral_normalised
 from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator, image_shape
 from ganforge_vanilla.models import MLPDiscriminator, MLPGenerator
 
@@ -47,11 +48,14 @@ class ConditionalMLPDiscriminator(nn.Module):
         hidden: int = 256,  # units of the last hidden layer (doubling towards the input)
         depth: int = 3,  # hidden layers
         dropout: float = 0.0,  # dropout probability after each hidden layer
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)
         self.scale = spec.scale  # x in units of the data's std, beside an embedding of unit scale
         self.body = MLPDiscriminator(DataSpec((spec.size + embed_dim,), is_image=False), hidden, depth, dropout=dropout)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([x.flatten(1) / self.scale, self.embed(labels)], dim=1))
@@ -85,12 +89,15 @@ class ConditionalDCGANDiscriminator(nn.Module):
         num_classes: int,
         width: int = 64,  # channels of the first conv layer (doubling per layer)
         norm: Literal["batch", "layer", "none"] = "batch",  # normalisation after each conv but the first
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         channels, size = image_shape(spec, "the conditional-dcgan discriminator")
         self.size = size
         self.embed = nn.Embedding(num_classes, size * size)
         self.body = DCGANDiscriminator(DataSpec((channels + 1, size, size), spec.num_classes), width, norm)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         plane = self.embed(labels).view(-1, 1, self.size, self.size).to(x.dtype)

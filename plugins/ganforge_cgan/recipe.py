@@ -19,13 +19,13 @@ from ganforge.config import supplied_parameters
 from ganforge.data import TensorData
 from ganforge.errors import GanforgeError
 from ganforge.noise import ClassInputs
-from ganforge_vanilla.recipe import Vanilla
+from ganforge_vanilla.recipe import ALGORITHM, Vanilla
 
 
 class CGAN(Vanilla):
     """Mirza & Osindero 2014: G(z, y) and D(x, y) conditioned on the class label."""
 
-    defaults = {**Vanilla.defaults, "generator.name": "conditional-dcgan", "discriminator.name": "conditional-dcgan"}
+    defaults = {**ALGORITHM, "generator.name": "conditional-dcgan", "discriminator.name": "conditional-dcgan"}
 
     def build(self) -> None:
         if self.spec.num_classes < 2:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.spectral import spectral_normalised
 from ganforge_dcgan.models import image_shape, init_weights
 
 
@@ -122,6 +123,7 @@ class PatchGANDiscriminator(nn.Module):
         spec: DataSpec,
         width: int = 64,  # channels of the first conv layer (doubling per layer, at most 8x)
         layers: int = 3,  # stride-2 conv layers: 3 gives 70x70 patches
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         channels, size = image_shape(spec, "the patchgan discriminator")
@@ -137,6 +139,8 @@ class PatchGANDiscriminator(nn.Module):
         stack.append(nn.Conv2d(widths[-1], 1, 4, 1, 1))
         self.net = nn.Sequential(*stack)
         init_weights(self)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

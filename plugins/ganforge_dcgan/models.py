@@ -18,6 +18,7 @@ from torch import nn
 
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
+from ganforge.spectral import spectral_normalised
 
 BASE_MAX = 7  # largest resolution the conv stacks bottom out at
 
@@ -96,7 +97,8 @@ class DCGANDiscriminator(nn.Module):
     """D(x) as a logit: strided convs down to ``base``x``base``, then one conv over all of it.
 
     ``norm`` is ``batch`` (Radford et al.), ``layer`` (per-example normalisation, for gradient penalties such as
-    WGAN-GP's, which batch statistics would mix across the minibatch) or ``none``.
+    WGAN-GP's, which batch statistics would mix across the minibatch) or ``none``. ``spectral_norm`` divides every
+    layer's weight by its largest singular value (Miyato et al. 2018, see :mod:`ganforge.spectral`).
     """
 
     def __init__(
@@ -105,6 +107,7 @@ class DCGANDiscriminator(nn.Module):
         width: int = 64,  # channels of the first conv layer (doubling per layer)
         norm: Literal["batch", "layer", "none"] = "batch",  # normalisation after each conv but the first (layer: for WGAN-GP)
         slope: float = 0.2,  # negative slope of the LeakyReLUs
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         if width < 1:
@@ -119,6 +122,8 @@ class DCGANDiscriminator(nn.Module):
         layers.append(nn.Conv2d(widths[-1], 1, base, 1, 0))
         self.net = nn.Sequential(*layers)
         init_weights(self)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()

@@ -6,6 +6,7 @@ from ganforge.plugin import hookimpl
 @hookimpl
 def register_variants(register):
     register("dcgan", "ganforge_dcgan.recipe:DCGAN", "Radford et al. 2016: strided-conv G and D with batch norm, sized from the data")
+    register("sngan", "ganforge_dcgan.sngan:SNGAN", "Miyato et al. 2018: DCGAN's G against a spectrally normalised D, hinge loss")
 
 
 @hookimpl

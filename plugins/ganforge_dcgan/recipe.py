@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ganforge_vanilla.recipe import Vanilla
+from ganforge_vanilla.recipe import ALGORITHM, Vanilla
 
 
 class DCGAN(Vanilla):
     """Radford et al. 2016: strided-conv G and D with batch norm, trained like the vanilla GAN."""
 
-    defaults = {**Vanilla.defaults, "generator.name": "dcgan", "discriminator.name": "dcgan", "train.batch_size": 128}
+    defaults = {**ALGORITHM, "generator.name": "dcgan", "discriminator.name": "dcgan", "train.batch_size": 128}

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.spectral import spectral_normalised
 from ganforge.errors import GanforgeError
 from ganforge_dcgan.models import conv_plan, image_shape, init_weights
 from ganforge_stackgan.conditioning import ConditioningAugmentation
@@ -150,6 +151,7 @@ class StageDiscriminator(nn.Module):
         embedding_dim: int,
         width: int = 64,  # channels of the first conv layer (doubling per layer)
         compressed_dim: int = 128,  # size the embedding is compressed to before it joins the image features
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         channels, size = image_shape(spec, "the stackgan discriminator")
@@ -168,6 +170,8 @@ class StageDiscriminator(nn.Module):
             nn.Conv2d(widths[-1], 1, base),
         )
         init_weights(self.encode, self.judge)  # not the embedding's compression: see conditioning.py
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
         features = self.encode(x)

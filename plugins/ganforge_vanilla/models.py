@@ -9,6 +9,7 @@ from torch import nn
 
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
+from ganforge.spectral import spectral_normalised
 
 
 def _check_widths(hidden: int, depth: int, growth: int) -> None:
@@ -99,6 +100,10 @@ class MLPDiscriminator(nn.Module):
     into one input, as in the paper; with ``shared`` s > 0 each example first goes through the first s hidden
     layers on its own (the same weights for all m) and the pack is joined after them, so D can learn what one
     good example looks like once rather than separately for each position in the pack.
+
+    ``dropout`` drops hidden units and ``input_dropout`` input values in training, as Goodfellow et al.'s MNIST
+    discriminator did (0.5 and 0.2). ``spectral_norm`` divides every layer's weight by its largest singular value
+    (Miyato et al. 2018, see :mod:`ganforge.spectral`).
     """
 
     def __init__(
@@ -112,11 +117,13 @@ class MLPDiscriminator(nn.Module):
         growth: int = 2,  # factor between the widths of consecutive hidden layers (narrowing towards the logit)
         maxout: int = 1,  # k > 1: maxout layers of k pieces instead of linear + LeakyReLU
         shared: int = 0,  # with pack > 1: the first s hidden layers see each example alone, with shared weights
+        input_dropout: float = 0.0,  # dropout probability on the input values (Goodfellow et al.: 0.2)
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()
         _check_widths(hidden, depth, growth)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError("dropout must be in [0, 1)")
+        if not (0.0 <= dropout < 1.0 and 0.0 <= input_dropout < 1.0):
+            raise ValueError("dropout and input_dropout must be in [0, 1)")
         if pack < 1 or maxout < 1:
             raise ValueError("pack and maxout must be at least 1")
         if not 0 <= shared <= depth:
@@ -124,7 +131,7 @@ class MLPDiscriminator(nn.Module):
         self.pack = pack
         self.scale = spec.scale
         widths = [spec.size] + [hidden * growth**i for i in reversed(range(depth))]
-        alone: list[nn.Module] = []  # the first ``shared`` layers, applied to every example on its own
+        alone: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout else []  # the first ``shared`` layers, applied to every example on its own
         joined: list[nn.Module] = []  # the rest, applied to the concatenated pack
         for index, (width_in, width_out) in enumerate(zip(widths, widths[1:])):
             layers = alone if index < shared else joined
@@ -135,6 +142,8 @@ class MLPDiscriminator(nn.Module):
         joined.append(nn.Linear(widths[-1] * (pack if shared == depth else 1), 1))
         self.each = nn.Sequential(*alone)
         self.net = nn.Sequential(*joined)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if len(x) % self.pack:

@@ -34,14 +34,16 @@ Every default can be changed with ``--set``.
 
 from __future__ import annotations
 
-from ganforge_vanilla.recipe import Vanilla
+from ganforge_vanilla.recipe import ALGORITHM, Vanilla
 
 
 class PacGAN(Vanilla):
     """PacGAN: vanilla GAN with a packed discriminator (m samples per input) and a decaying learning rate."""
 
     defaults = {
-        **Vanilla.defaults,
+        **ALGORITHM,
+        "generator.name": "mlp",
+        "discriminator.name": "mlp",
         "data.name": "ring8",
         "discriminator.pack": 4,
         "discriminator.shared": 1,
@@ -61,6 +63,7 @@ class PacGAN(Vanilla):
         "schedule.final": 0.0,
         "schedule.d_final": 0.3,
         "ema.decay": 0.9995,
+        "ema.rampup": None,  # the average as benchmarks/bench_modes.py measured it: the plain decay from the first step
         "train.batch_size": 128,
         "train.epochs": 65,
     }

@@ -1,0 +1,275 @@
+"""Issue 15's levers as a user meets them: the generator's EMA on by default (``--no-ema`` for the live weights),
+differentiable augmentation with ADA's adaptive probability, and ``data.fraction``. Spectral normalisation and
+augmentation of every registered variant are cells of tests/test_matrix.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+import ganforge
+from ganforge.augment import Augmentation, augment
+from ganforge.checkpoint import read_checkpoint, unprefixed
+from ganforge.cli import app
+from ganforge.config import AugmentConfig
+from ganforge.data import Batch, DataSpec
+from ganforge.evaluation.ema import GeneratorAverage
+
+from conftest import TINY
+from variant_helpers import labelled_folder
+
+runner = CliRunner()
+RING = {**TINY, "data.size": 256, "train.epochs": 1, "train.device": "cpu"}  # 8 steps
+IMAGES = torch.rand(6, 1, 16, 16) * 2 - 1
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def run_args(out, *extra):
+    settings = [f"--set={key}={value}" for key, value in RING.items()]
+    return ["run", "vanilla", "--data", "ring8", "--out", out, *settings, *extra]
+
+
+# -- the generator's moving average ------------------------------------------------------------------------------
+
+
+def test_ema_is_on_by_default_and_samples_come_from_the_averaged_weights(tmp_path):
+    assert invoke(*run_args(tmp_path / "run")).exit_code == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["ema"]["decay"] == 0.999
+    checkpoint = read_checkpoint(sorted((tmp_path / "run" / "checkpoints").glob("step_*.safetensors"))[-1])
+    averaged = unprefixed("ema.generator", checkpoint.tensors)
+    assert averaged
+
+    expected = {}
+    for ema in (True, False):
+        model = ganforge.load(tmp_path / "run", device="cpu", ema=False)  # the live weights, then the average put in
+        if ema:
+            model.networks["generator"].load_state_dict(averaged)
+        with torch.no_grad():
+            expected[ema] = model.generate(model.sample_inputs(16, torch.Generator().manual_seed(0), None))
+    assert not torch.equal(expected[True], expected[False])
+    assert torch.equal(ganforge.sample(tmp_path / "run", count=16, device="cpu").values, expected[True])
+    assert torch.equal(ganforge.sample(tmp_path / "run", count=16, device="cpu", ema=False).values, expected[False])
+
+
+def test_run_no_ema_keeps_no_average_and_samples_the_live_weights(tmp_path):
+    result = invoke(*run_args(tmp_path / "run", "--no-ema"))
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["ema"]["decay"] is None
+    checkpoint = sorted((tmp_path / "run" / "checkpoints").glob("step_*.safetensors"))[-1]
+    assert not [key for key in read_checkpoint(checkpoint).tensors if key.startswith("ema.")]
+    assert torch.equal(
+        ganforge.sample(tmp_path / "run", count=8, device="cpu").values,
+        ganforge.sample(tmp_path / "run", count=8, device="cpu", ema=False).values,
+    )
+
+
+def test_no_ema_beside_an_ema_decay_is_one_clear_error(tmp_path):
+    result = invoke(*run_args(tmp_path / "run", "--no-ema", "--set", "ema.decay=0.99"))
+    assert result.exit_code == 2
+    assert "--no-ema and --set ema.decay=0.99 disagree" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_ramp_up_keeps_a_short_average_away_from_the_initial_weights():
+    config = ganforge.configure("vanilla", "ring8", {**TINY, "data.size": 64})
+    variant = ganforge.api.build_variant(config, ganforge.api.load_dataset(config).spec, torch.device("cpu"))
+    average = GeneratorAverage(variant, decay=0.999, rampup=0.05)
+    generator = variant.networks["generator"]
+    initial = {key: value.clone() for key, value in generator.state_dict().items()}
+    with torch.no_grad():
+        for parameter in generator.parameters():
+            parameter.add_(1.0)
+    average.update()  # the first update's half-life is 0.05 steps: the average is the live weights, nearly
+    assert all(torch.allclose(average.average["generator"][key], initial[key] + 1.0, atol=1e-5) for key in initial if key.endswith("weight"))
+    # the ramp-up bounds the half-life by 5% of the steps so far; past 13,863 steps it is the plain 0.999
+    average.updates = 99
+    assert average.step_decay() == pytest.approx(0.5 ** (1 / 5))
+    average.updates = 20_000
+    assert average.step_decay() == 0.999
+    assert GeneratorAverage(variant, decay=0.999).step_decay() == 0.999  # no ramp-up
+
+
+# -- differentiable augmentation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["color", "translation", "cutout"])
+def test_each_operation_is_differentiable_and_draws_per_example(policy):
+    x = IMAGES[:1].repeat(6, 1, 1, 1).requires_grad_(True)  # six copies of one image
+    torch.manual_seed(3)
+    out = augment(x, [policy])
+    assert out.shape == x.shape
+    (out * torch.randn_like(out)).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0  # gradients reach the input
+    assert len(torch.unique(out.detach().flatten(1), dim=0)) > 1  # the copies got their own random parameters
+
+
+def test_two_calls_draw_their_own_parameters_as_in_the_paper():
+    """DiffAugment's D(T(x)) and D(T(G(z))) are two calls with independent parameters; so are ours."""
+    torch.manual_seed(0)
+    first = augment(IMAGES, ["color", "translation", "cutout"])
+    second = augment(IMAGES, ["color", "translation", "cutout"])
+    assert not torch.equal(first, second)
+
+
+class ConstantD(nn.Module):
+    """A discriminator whose logits are a constant the test sets: a constructed overfitting signal."""
+
+    def __init__(self):
+        super().__init__()
+        self.logit = 1.0
+        self.weight = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(x),), self.logit) + self.weight
+
+
+def test_the_adaptive_probability_moves_toward_its_target_on_a_constructed_signal():
+    config = AugmentConfig(policy="color,translation,cutout", adaptive=True, target=0.6, interval=4, speed=640)
+    d = ConstantD()
+    pipe = Augmentation(config, [d], DataSpec((1, 16, 16)), images_per_step=16, device=torch.device("cpu"))
+    reals, fake = IMAGES.clone(), IMAGES.clone()  # equal values, but only the first is the step's minibatch
+
+    def steps(count: int, first: int) -> list[float]:
+        seen = []
+        for step in range(first, first + count):
+            pipe.step_begins(Batch(reals, None))
+            d(reals[:3])  # D's outputs on (a view of) the real minibatch: the heuristic's input
+            d(fake)  # on other images: ignored by the heuristic, whatever they score
+            seen.append(float(pipe.step_ended(step)["augment_p"]))
+        return seen
+
+    d.logit = 1.0  # sign(D(x)) = 1 > 0.6 on the reals: D overfits, p rises by 16 * 4 / 640 = 0.1 every 4 steps
+    rising = steps(40, 1)
+    assert rising[3] == pytest.approx(0.1) and rising[2] == 0.0 and rising[-1] == pytest.approx(1.0)
+    assert max(rising) <= 1.0
+    d.logit = -1.0  # below the target: p falls back, and stays at 0
+    falling = steps(48, 41)
+    assert falling[3] == pytest.approx(0.9) and falling[-1] == 0.0 and min(falling) >= 0.0
+
+
+def test_the_adaptive_probability_is_saved_and_restored_on_resume(tmp_path):
+    settings = {
+        **TINY, "data.root": str(labelled_folder(tmp_path / "images", per_class=32)), "data.fraction": 0.5,
+        "train.max_steps": 8, "train.device": "cpu", "train.checkpoint_every": 4, "train.batch_size": 4,
+        "augment.policy": "translation,cutout", "augment.adaptive": True, "augment.target": 0.0, "augment.interval": 2,
+        "augment.speed": 80,
+    }  # fmt: skip
+    whole = ganforge.train("vanilla", "image-folder", settings=settings, out=tmp_path / "whole")
+    shutil.copytree(tmp_path / "whole", tmp_path / "cut")
+    last = sorted((tmp_path / "cut" / "checkpoints").glob("step_*.safetensors"))
+    for path in last[1:]:  # as after a kill right after step 4's checkpoint
+        path.unlink()
+    assert float(read_checkpoint(last[0]).tensors["augment.p"]) > 0  # p had moved by step 4 and was saved
+    resumed = ganforge.resume(tmp_path / "cut")
+    ours, theirs = read_checkpoint(resumed.checkpoint).tensors, read_checkpoint(whole.checkpoint).tensors
+    assert resumed.steps == whole.steps == 8
+    assert {"augment.p", "augment.sign_sum", "augment.sign_count"} <= ours.keys() == theirs.keys()
+    assert [key for key in ours if key != "metrics.sums" and not torch.equal(ours[key], theirs[key])] == []
+
+
+def test_bad_augment_settings_are_one_clear_line(tmp_path):
+    result = invoke(*run_args(tmp_path / "a", "--set", "augment.policy=color,blur"))
+    assert result.exit_code == 2 and "unknown operation 'blur'; choose from color, translation, cutout" in result.output
+    result = invoke(*run_args(tmp_path / "b", "--set", "augment.policy=color"))
+    assert result.exit_code == 2 and "augment.policy augments images; this dataset holds points" in result.output
+    result = invoke(*run_args(tmp_path / "c", "--set", "augment.adaptive=true"))
+    assert result.exit_code == 2 and "augment.adaptive needs operations to apply" in result.output
+    assert "Traceback" not in result.output
+
+
+# -- data.fraction ------------------------------------------------------------------------------------------------
+
+
+def test_data_fraction_trains_on_a_subset_chosen_by_the_seed():
+    def subset(seed: int, fraction: float = 0.25):
+        config = ganforge.configure("vanilla", "ring8", {"data.size": 400, "data.fraction": fraction, "train.seed": seed})
+        return ganforge.api.training_data(config)
+
+    full = ganforge.api.load_dataset(ganforge.configure("vanilla", "ring8", {"data.size": 400, "data.fraction": 0.25}))
+    assert len(full) == 400 and len(subset(1)) == 100
+    assert torch.equal(subset(1).data, subset(1).data)
+    assert not torch.equal(subset(1).data, subset(2).data)
+    rows = {tuple(row.tolist()) for row in full.data}
+    assert all(tuple(row.tolist()) in rows for row in subset(1).data)  # examples of the dataset, not new ones
+
+
+def test_a_data_fraction_leaving_nothing_is_one_clear_line(tmp_path):
+    result = invoke(*run_args(tmp_path / "run", "--set", "data.fraction=0.001"))
+    assert result.exit_code == 2
+    assert "data.fraction 0.001 of 256 examples leaves none; raise data.fraction" in result.output
+
+
+# -- the class histogram in `ganforge eval`'s image scores ---------------------------------------------------------
+
+
+def test_the_class_histogram_scores_spread_and_collapse():
+    from ganforge.evaluation.features import class_histogram
+
+    spread = torch.eye(10).repeat(50, 1)  # 50 confident samples of each of 10 classes
+    assert class_histogram(spread) == (pytest.approx(0.0), pytest.approx(0.1))
+    collapsed = torch.eye(10)[[3] * 500]
+    assert class_histogram(collapsed) == (pytest.approx(torch.log(torch.tensor(10.0)).item()), 0.0)
+    half = torch.eye(10)[[0] * 250 + [1] * 250]  # two classes: KL log 5, eight classes missing
+    assert class_histogram(half)[0] == pytest.approx(torch.log(torch.tensor(5.0)).item())
+
+
+def test_translation_and_cutout_are_the_papers_operations():
+    """Against DiffAugment's reference code (Zhao et al. 2020, DiffAugment_pytorch.py), on the same random draws."""
+    from ganforge.augment import cutout, translation
+
+    x = torch.randn(16, 3, 28, 28)
+    count, _, height, width = x.shape
+    batch, rows, columns = torch.meshgrid(torch.arange(count), torch.arange(height), torch.arange(width), indexing="ij")
+    torch.manual_seed(5)
+    ours = translation(x)
+    torch.manual_seed(5)
+    dy, dx = torch.randint(-4, 5, (count, 1)), torch.randint(-4, 5, (count, 1))
+    rows_from = torch.clamp(rows + dy[:, :, None] + 1, 0, height + 1)
+    columns_from = torch.clamp(columns + dx[:, :, None] + 1, 0, width + 1)
+    padded = nn.functional.pad(x, [1, 1, 1, 1])
+    assert torch.equal(ours, padded.permute(0, 2, 3, 1)[batch, rows_from, columns_from].permute(0, 3, 1, 2))
+
+    torch.manual_seed(7)
+    ours = cutout(x)
+    torch.manual_seed(7)
+    top, left = torch.randint(0, height + 1, (count, 1, 1)), torch.randint(0, width + 1, (count, 1, 1))
+    batch, rows, columns = torch.meshgrid(torch.arange(count), torch.arange(14), torch.arange(14), indexing="ij")
+    mask = torch.ones(count, height, width)
+    mask[batch, torch.clamp(rows + top - 7, 0, height - 1), torch.clamp(columns + left - 7, 0, width - 1)] = 0
+    assert torch.equal(ours, x * mask.unsqueeze(1))
+
+
+@pytest.mark.slow
+def test_bench_quality_quick_prints_the_issues_table_with_the_evaluator_on_every_measured_row(fashion_root):
+    """``benchmarks/bench_quality.py --quick`` (a smoke run: 2 steps, a tiny evaluator in a temporary cache)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_quality.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--rows", "vanilla-fashion", "--data-root", str(fashion_root.parent)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    measured = [line for line in lines if "vanilla, Fashion-MNIST, 5 epochs:" in line and "not measured" not in line]
+    assert measured and all("evaluator ganforge-cnn/2:fashion-mnist@" in line for line in measured)
+    assert "today: FID 146.9, recall 0.0014" in done.stdout and "Inception features, not comparable" in done.stdout
+    assert "PacDCGAN2 1,000 modes, KL 0.06" in done.stdout
+
+
+def test_another_generator_or_discriminator_drops_the_variants_settings_for_its_default_one():
+    """vanilla's defaults set the mlp networks' widths (the paper's); choosing another network must not carry them."""
+    config = ganforge.configure("vanilla", "ring8", {"generator.name": "dcgan", "discriminator.name": "dcgan", "data.name": "mnist"})
+    assert config.generator.name == "dcgan" and "hidden" not in config.generator.params
+    assert ganforge.configure("vanilla", "ring8").generator.params["hidden"] == 1200  # the paper's, when it is the mlp
