@@ -333,6 +333,7 @@ def test_the_readme_text_to_image_commands_run_as_shown(tmp_path, mnist_root, mo
         result = runner.invoke(app, [*args, *extra[command[1]]])
         assert result.exit_code == 0, (command, result.output)
     assert (tmp_path / "ones.png").stat().st_size > 0 and (tmp_path / "captions.png").stat().st_size > 0
+@pytest.mark.slow  # 1,000 steps, 25 s
 def test_the_fgan_reverse_kl_command_trains_with_sensible_losses(tmp_path):
     """The README's plugin example, at its own settings for 1,000 steps (G's loss used to reach 1e14 by then, inf by 2,000).
 

@@ -79,6 +79,16 @@ def documented_commands() -> list[tuple[str, int, str]]:
     return found
 
 
+def error_examples() -> set[str]:
+    """Commands shown as ``$ ganforge ...`` with the ``error:`` line they print under them: run, and their output
+    compared, by test_documented.py::test_each_error_the_docs_show_is_what_the_command_prints."""
+    shown = set()
+    for page in PAGES:
+        lines = page.read_text().splitlines()
+        shown |= {line[2:] for line, after in zip(lines, lines[1:]) if line.startswith("$ ganforge ") and after.startswith("error:")}
+    return shown
+
+
 def is_synopsis(command: str) -> bool:
     """Placeholders, or a command named in passing (`ganforge eval`, `ganforge sample --class`): not a command line."""
     if command in RUN_ELSEWHERE:
@@ -91,7 +101,9 @@ def is_synopsis(command: str) -> bool:
 def concrete_by_page() -> dict[str, list[str]]:
     pages: dict[str, list[str]] = {}
     for page, _, command in documented_commands():
-        if not is_synopsis(command) and command not in RUN_ELSEWHERE and command not in pages.setdefault(page, []):
+        if command in error_examples() or is_synopsis(command) or command in RUN_ELSEWHERE:
+            continue
+        if command not in pages.setdefault(page, []):
             pages[page].append(command)
     return pages
 
@@ -113,11 +125,12 @@ def test_every_command_the_docs_show_is_run_by_a_test():
         assert f"def {function}(" in (ROOT / "tests" / module).read_text(), test
     for pages in concrete_by_page().values():  # run in this process, which cannot start processes of its own
         assert not [command for command in pages if "--nproc" in command], "name the test that runs it in RUN_ELSEWHERE"
+    assert "ganforge trian" in error_examples()
     for command in shown:
-        assert is_synopsis(command) or command in RUN_ELSEWHERE or any(command in c for c in concrete_by_page().values())
+        assert command in error_examples() or is_synopsis(command) or command in RUN_ELSEWHERE or any(command in c for c in concrete_by_page().values())
 
 
-SYNOPSES = sorted({command for _, _, command in documented_commands() if is_synopsis(command)})
+SYNOPSES = sorted({command for _, _, command in documented_commands() if is_synopsis(command) and command not in error_examples()})
 
 
 @pytest.mark.parametrize("command", SYNOPSES)
@@ -125,7 +138,7 @@ def test_each_synopsis_names_a_command_and_options_it_takes(command):
     words = shlex.split(command.replace("'", ""))
     if words[0] == "torchrun" or words[:3] == ["python", "-m", "ganforge"]:
         words = words[words.index("ganforge") :] if "ganforge" in words else words[words.index("-m") + 1 :]
-    sub = [w for w in words[1:2] if re.fullmatch(r"[a-z-]+", w)]
+    sub = [w for w in words[1:2] if re.fullmatch(r"[a-z][a-z-]*", w)]  # a command, not an option (--version)
     result = runner.invoke(app, [*sub, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, (command, result.output)
     for option in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", command.split(" -m ganforge ")[-1]):

@@ -376,10 +376,12 @@ def test_a_fifo_named_like_a_checkpoint_neither_hangs_resume_nor_sample(run, tmp
     assert RunDir(run).checkpoints()[-1].name == "step_00000060.safetensors" and fifo.exists()
 
 
-def test_sampling_a_checkpoint_of_nan_weights_warns_naming_the_file(run, tmp_path):
+@pytest.mark.parametrize("weights, flags", [("ema", []), ("network", ["--no-ema"])])
+def test_sampling_a_checkpoint_of_nan_weights_warns_naming_the_file(run, tmp_path, weights, flags):
+    """The weights sampled (the moving average by default, the live ones with --no-ema) are the ones checked."""
     newest = RunDir(run).checkpoints()[-1]
-    rewrite(newest, lambda meta, tensors: tensors["network.generator.net.0.weight"].fill_(float("nan")))
-    result = invoke("sample", newest, "-n", "4", "--out", tmp_path / "grid.png")
+    rewrite(newest, lambda meta, tensors: tensors[f"{weights}.generator.net.0.weight"].fill_(float("nan")))
+    result = invoke("sample", newest, "-n", "4", "--out", tmp_path / "grid.png", *flags)
     assert result.exit_code == 0
     assert f"warning: checkpoint {newest}: " in result.stderr and "of network 'generator' are NaN or infinite" in result.stderr
 
