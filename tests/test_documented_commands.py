@@ -147,7 +147,7 @@ def test_each_synopsis_names_a_command_and_options_it_takes(command):
 
 # --- concrete commands, run as shown (shortened) ---------------------------------------------------------------------
 
-MNIST_FAMILY = {"mnist", "fashion-mnist", "digits2fashion", "stacked-mnist", None}  # None: the variant's default, mnist
+MNIST_FAMILY = {"mnist", "fashion-mnist", "digits2fashion", "stacked-mnist", "captioned-mnist", "captioned-fashion-mnist", None}  # None: the variant's default, mnist
 
 
 def shortened(args: list[str], steps: int) -> list[str]:
@@ -171,6 +171,7 @@ def documented_directory(tmp_path, monkeypatch):
     toml = readme[readme.index("```toml\n") + len("```toml\n") :]
     (tmp_path / "ring8.toml").write_text(toml[: toml.index("```")])
     write_images(tmp_path / "photos", 3, 28, seed=0)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")  # settings files the docs pass to --config
     monkeypatch.setenv("GANFORGE_DATA_DIR", str(real_data("mnist", "fashion-mnist")))
     monkeypatch.chdir(tmp_path)
     return tmp_path
