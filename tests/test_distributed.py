@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import TINY
 
 # Runs in each torchrun process: records a digest of every network's weights after each training step.
@@ -39,6 +41,7 @@ def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
     return subprocess.run([*launcher, *args], capture_output=True, text=True, timeout=240)
 
 
+@pytest.mark.slow  # starts processes of its own
 def test_two_processes_hold_identical_weights_after_every_step(tmp_path):
     settings = {**TINY, "data.size": 640, "train.epochs": 2, "train.log_every": 5, "train.device": "cpu"}
     worker = tmp_path / "worker.py"
@@ -61,6 +64,7 @@ def test_two_processes_hold_identical_weights_after_every_step(tmp_path):
     assert [p.name for p in sorted((out / "checkpoints").glob("step_*"))] == ["step_00000010.safetensors", "step_00000020.safetensors"]
 
 
+@pytest.mark.slow  # starts processes of its own
 def test_nproc_launches_torchrun_from_the_cli(tmp_path):
     out = tmp_path / "run"
     command = [

@@ -92,6 +92,7 @@ def resume_in_a_fresh_process(out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=CHILD_ENV)
 
 
+@pytest.mark.slow  # starts processes of its own
 def test_killed_at_a_random_step_then_resumed_ends_bit_identical(tmp_path, uninterrupted):
     out = tmp_path / "run"
     killed, delay = start_and_stop(out, signal.SIGKILL)
@@ -106,6 +107,7 @@ def test_killed_at_a_random_step_then_resumed_ends_bit_identical(tmp_path, unint
     assert not list((out / "checkpoints").glob(".*.tmp"))  # a checkpoint half-written at the kill is gone
 
 
+@pytest.mark.slow  # starts processes of its own
 def test_ctrl_c_saves_a_checkpoint_and_resume_continues_bit_identical(tmp_path, uninterrupted):
     out = tmp_path / "run"
     stopped, delay = start_and_stop(out, signal.SIGINT)
@@ -249,6 +251,7 @@ def _signal_rank1_of_a_job(tmp_path: Path, settings: dict) -> tuple[subprocess.C
     return subprocess.CompletedProcess(job.args, job.returncode, stdout, stderr), stopped, out
 
 
+@pytest.mark.slow  # starts processes of its own
 def test_a_data_parallel_job_signalled_in_one_process_stops_together(tmp_path):
     """Only rank 1 gets SIGTERM; both ranks stop at the same logging step and rank 0 saves that checkpoint.
 
