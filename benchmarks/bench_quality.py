@@ -189,7 +189,8 @@ def main() -> None:
         for run in row.runs:
             reports = [train_and_score(run, seed, args) for seed in range(1, args.seeds + 1)]
             results.setdefault(row.name, {})[run.label] = summary(reports)
-            print(f"{run.label}: " + ", ".join(f"seed {r['seed']} FID {r.get('fid', float('nan')):.2f}" for r in reports))
+            seeds = ", ".join(f"seed {r['seed']} FID {r.get('fid', float('nan')):.2f}" for r in reports)
+            print(f"{run.label}: {seeds} (evaluator {(reports[0].get('evaluator') or {}).get('name', '?')})")
     if args.save:
         args.save.write_text(json.dumps(results, indent=1))
     print_table(results, args.quick)
