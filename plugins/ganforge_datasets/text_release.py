@@ -28,12 +28,11 @@ import pickle
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
-import numpy
 import torch
-from PIL import Image
 
 from ganforge.data import Captions, DataSpec, TensorData
 from ganforge.errors import GanforgeError
+from ganforge.images import read_image
 from ganforge_datasets.folder import EXTENSIONS
 
 SPLITS = ("train", "test")
@@ -116,17 +115,6 @@ def _class_of(name: str) -> str | None:
     return parts[0] if len(parts) > 1 else None
 
 
-def _read_image(path: Path, size: int, channels: int) -> numpy.ndarray:
-    try:
-        with Image.open(path) as opened:
-            picture = opened.convert("L" if channels == 1 else "RGB")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise GanforgeError(f"{path} is not a readable image ({exc}); remove it from the split list or replace it") from None
-    if picture.size != (size, size):
-        picture = picture.resize((size, size), Image.BICUBIC)
-    return numpy.asarray(picture).reshape(size, size, channels)
-
-
 def captioned_folder(
     root: str | None = None,  # the release's folder, holding images/, text/, train/ and test/
     split: Literal["train", "test", "all"] = "train",  # a split's filenames list, or every captioned image
@@ -174,8 +162,7 @@ def captioned_folder(
         classes_seen.append(_class_of(name) or _class_of(relative))
 
     channels = 1 if mode == "grey" else 3
-    pixels = numpy.stack([_read_image(pictures[name], size, channels) for name in names])
-    data = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()
+    data = torch.stack([read_image(pictures[name], (channels, size, size)) for name in names])
     every_class = sorted({c for c in (_class_of(n) for n in pictures) if c} or {c for c in (_class_of(k) for k in texts) if c})
     labels = None
     if len(every_class) >= 2 and all(c in every_class for c in classes_seen):
