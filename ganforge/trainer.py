@@ -305,6 +305,7 @@ class Trainer:
                 step_begins(train)
                 self.variant.position = self.clock.position(at.step)
                 self.rates.set(self.variant.position)
+                self.monitor.step_begins()
                 batch = self.data.batch(indices)
                 if self.augment is not None:
                     self.augment.step_begins(batch)

@@ -105,6 +105,13 @@ class Variant:
             network.to(device)
 
     @property
+    def training_generators(self) -> tuple[str, ...]:
+        """The networks of :attr:`generators` that train at this point of the run (:attr:`position`): all of them
+        by default. The moving average follows only these; one that has stopped training takes its average as its
+        own weights (StackGAN's stage I generator, before stage II learns to refine its images)."""
+        return self.generators
+
+    @property
     def batches_per_step(self) -> int:
         """Minibatches one :meth:`train_step` consumes (Goodfellow's k discriminator steps use k)."""
         return 1

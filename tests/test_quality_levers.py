@@ -91,11 +91,11 @@ def test_the_ramp_up_keeps_a_short_average_away_from_the_initial_weights():
     average.update()  # the first update's half-life is 0.05 steps: the average is the live weights, nearly
     assert all(torch.allclose(average.average["generator"][key], initial[key] + 1.0, atol=1e-5) for key in initial if key.endswith("weight"))
     # the ramp-up bounds the half-life by 5% of the steps so far; past 13,863 steps it is the plain 0.999
-    average.updates = 99
-    assert average.step_decay() == pytest.approx(0.5 ** (1 / 5))
-    average.updates = 20_000
-    assert average.step_decay() == 0.999
-    assert GeneratorAverage(variant, decay=0.999).step_decay() == 0.999  # no ramp-up
+    average.updates["generator"] = 99
+    assert average.step_decay("generator") == pytest.approx(0.5 ** (1 / 5))
+    average.updates["generator"] = 20_000
+    assert average.step_decay("generator") == 0.999
+    assert GeneratorAverage(variant, decay=0.999).step_decay("generator") == 0.999  # no ramp-up
 
 
 # -- differentiable augmentation ---------------------------------------------------------------------------------
@@ -291,3 +291,44 @@ def test_the_papers_networks_are_a_settings_file_and_vanilla_keeps_networks_that
     values = {row["key"]: row["value"] for row in json.loads(shown.stdout)["settings"]}
     assert values["generator.hidden"] == 1200 and values["generator.depth"] == 2 and values["generator.slope"] == 0.0
     assert values["discriminator.maxout"] == 5 and values["discriminator.dropout"] == 0.5
+
+
+def test_stackgan_averages_each_stage_from_when_it_starts_training_and_stage_one_hands_over_its_average(tmp_path):
+    """An average of the refiner over the whole run was mostly its untrained initial weights well into stage II
+    (a 44-epoch captioned-MNIST run sampled blank squares): each stage's ramp-up now counts from its own start."""
+    from ganforge import testing
+
+    from variant_helpers import STACKGAN_TINY
+
+    data = testing.tiny_data((1, 16, 16), count=16, num_classes=4)
+    variant = ganforge.api.build_variant(ganforge.configure("stackgan", None, STACKGAN_TINY), data.spec, torch.device("cpu"))
+    average = GeneratorAverage(variant, decay=0.999, rampup=0.05)
+    stage_one, refiner = variant.networks["generator"], variant.networks["refiner"]
+    variant.position = 0.0  # stage I: 200 steps of the stage I generator
+    for _ in range(200):
+        average.settle()
+        with torch.no_grad():
+            stage_one.project[0].weight.add_(0.01)
+        average.update()
+    assert not torch.equal(stage_one.project[0].weight, average.average["generator"]["project.0.weight"])  # it lags
+    variant.position = 0.9  # stage II: stage I hands over its average, and the refiner's starts from its weights
+    average.settle()
+    assert all(torch.equal(value, average.average["generator"][key]) for key, value in stage_one.state_dict().items())
+    with torch.no_grad():
+        for parameter in refiner.parameters():
+            parameter.add_(1.0)
+    average.update()
+    trained = [key for key in average.average["refiner"] if key.endswith("weight")]
+    assert trained and all(torch.allclose(average.average["refiner"][key], refiner.state_dict()[key], atol=1e-4) for key in trained)
+
+
+def test_a_stackgan_run_samples_stage_two_from_the_stage_one_it_was_trained_on(tmp_path):
+    from ganforge import testing
+
+    from variant_helpers import STACKGAN_TINY, tiny_run
+
+    data = testing.tiny_data((1, 16, 16), count=16, num_classes=4)
+    result = tiny_run("stackgan", data, {**STACKGAN_TINY, "train.batch_size": 4, "train.epochs": 2}, tmp_path / "run")
+    tensors = read_checkpoint(result.run_dir.checkpoints()[-1]).tensors
+    live, average = unprefixed("network.generator", tensors), unprefixed("ema.generator", tensors)
+    assert live and all(torch.equal(value, average[key]) for key, value in live.items())

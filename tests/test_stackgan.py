@@ -89,10 +89,12 @@ def test_trains_stage_one_then_stage_two_on_real_digits(tmp_path, mnist_root):
     sizes = [Image.open(path).size for path in result.samples]
     assert sizes[0] == sizes[1] != sizes[2] == sizes[3]  # grids of 14x14 stage-I images, then of 28x28 ones
     checkpoints = result.run_dir.checkpoints()
-    # the live weights (the moving average, on by default, goes on moving towards them during stage II)
-    stage1_weights = ganforge.load(checkpoints[0], device="cpu", ema=False).networks["generator"].state_dict()
-    final = ganforge.load(checkpoints[-1], device="cpu", ema=False)
-    assert all(torch.equal(stage1_weights[k], v) for k, v in final.networks["generator"].state_dict().items())  # stage I fixed
+    # stage I's moving average at the end of stage I becomes its weights for all of stage II (live and averaged alike)
+    assert checkpoints[0].name == "step_00000008.safetensors"  # the end of stage I (4 steps per epoch)
+    stage1_weights = ganforge.load(checkpoints[0], device="cpu").networks["generator"].state_dict()
+    for ema in (False, True):
+        final = ganforge.load(checkpoints[-1], device="cpu", ema=ema)
+        assert all(torch.equal(stage1_weights[k], v) for k, v in final.networks["generator"].state_dict().items())  # stage I fixed
     assert ganforge.sample(checkpoints[0], count=10, device="cpu").values.shape == (10, 1, 14, 14)
     samples = ganforge.sample(tmp_path / "run", count=10, device="cpu")
     assert samples.values.shape == (10, 1, 28, 28) and samples.columns == 1  # one row per class

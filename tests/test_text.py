@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import load_file
 from typer.testing import CliRunner
@@ -25,6 +26,7 @@ from ganforge.evaluation.agreement import derangement, pearson, text_agreement
 from ganforge_datasets import attributes
 from ganforge_datasets.captioned import DIGIT_STYLE, ITEM_STYLE, write_captions
 from ganforge_datasets.text_release import captioned_folder
+from ganforge_stackgan.matching import ImageEncoder, matching_loss
 from ganforge_stackgan.text import TextGRU
 from ganforge_stackgan.word_vectors import WordVectorMean, save_word_vectors
 
@@ -252,6 +254,61 @@ def test_attributes_are_correlated_within_the_class_the_caption_names():
 
 
 # --- StackGAN conditioned on text -----------------------------------------------------------------------------------
+
+
+def test_the_matching_loss_prefers_each_image_with_its_own_caption_and_counts_repeated_captions_as_one():
+    torch.manual_seed(0)
+    images, texts = torch.randn(6, 5), torch.randn(6, 5)
+    tokens = torch.arange(1, 7)[:, None]  # six different captions
+    log_scale = torch.tensor(math.log(10.0))
+    paired = matching_loss(images, images + 0.01 * texts, tokens, log_scale)
+    shuffled = matching_loss(images, (images + 0.01 * texts).roll(1, 0), tokens, log_scale)
+    assert paired < 0.1 < shuffled
+    repeated = torch.tensor([[1], [1], [2], [3], [4], [5]])  # images 0 and 1 carry the same caption
+    swapped = images[[1, 0, 2, 3, 4, 5]]
+    assert torch.allclose(matching_loss(swapped, images, repeated, log_scale), matching_loss(images, images, repeated, log_scale))
+    assert not torch.allclose(matching_loss(swapped, images, tokens, log_scale), matching_loss(images, images, tokens, log_scale))
+
+
+def test_matching_teaches_the_text_encoder_what_the_words_say_about_the_image():
+    """Images dark or light in one half or the other; after matching, each image picks the right one of the 4 captions."""
+    torch.manual_seed(0)
+    spec = DataSpec((1, 8, 8), captioned=True)
+    encoder, images_encoder = TextGRU(spec, dim=16, embed_dim=8, hidden=16), ImageEncoder(spec, 16, width=8)
+    captions = [f"{shade} on the {side}" for shade in ("dark", "light") for side in ("left", "right")]
+    tokens = encoder.tokenize(captions)
+
+    def draw(kinds):
+        images = torch.full((len(kinds), 1, 8, 8), -1.0)
+        for row, kind in enumerate(kinds.tolist()):
+            columns = slice(0, 4) if kind % 2 == 0 else slice(4, 8)
+            images[row, 0, :, columns] = -0.2 if kind < 2 else 1.0
+        return images + 0.1 * torch.randn_like(images)
+
+    optimizer = torch.optim.Adam([*encoder.parameters(), *images_encoder.parameters()], lr=3e-3)
+    for _ in range(150):
+        kinds = torch.randint(4, (32,))
+        loss = matching_loss(images_encoder(draw(kinds)), encoder(tokens[kinds]), tokens[kinds], images_encoder.log_scale)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    kinds = torch.arange(4).repeat(25)
+    with torch.no_grad():
+        scores = F.normalize(images_encoder(draw(kinds)), dim=1) @ F.normalize(encoder(tokens), dim=1).T
+    assert (scores.argmax(1) == kinds).float().mean() > 0.95  # chance: 0.25
+
+
+def test_text_stackgan_learns_its_encoder_by_matching_not_through_the_discriminator(tmp_path):
+    data = testing.tiny_data((1, 16, 16), count=16, num_classes=4, captioned=True)
+    model = ganforge.api.prepare_training(ganforge.configure("stackgan", None, TEXT), data.spec, torch.device("cpu"))
+    encoders = {id(p) for name in ("embedding", "image_encoder") for p in model.networks[name].parameters()}
+    assert encoders and {id(p) for group in model.optimizers["matching"].param_groups for p in group["params"]} == encoders
+    for name, optimizer in model.optimizers.items():
+        if name != "matching":
+            assert not encoders & {id(p) for group in optimizer.param_groups for p in group["params"]}, name
+    result = tiny_run("stackgan", data, {**TEXT, "train.epochs": 2}, tmp_path / "run")
+    matching = metric_series(result, "loss_match")
+    assert len(matching) == 4 and all(math.isfinite(value) and value > 0 for value in matching)
 
 
 def test_text_stackgan_trains_its_encoder_in_stage_one_and_keeps_it_fixed_in_stage_two(tmp_path):

@@ -14,6 +14,13 @@ per step keeps 37% of them after 1,000 steps). So, as in Karras et al. 2020 (Sty
 average's half-life is at most ``ema.rampup`` (0.05) of the generator steps so far: the step's decay is
 ``min(decay, 0.5 ** (1 / (rampup * t)))`` at update t. Long runs reach the plain decay (0.999's half-life of
 693 steps from step 13,863); ``ema.rampup=none`` uses it from the first step.
+
+A variant whose generators train in turn (``Variant.training_generators``: StackGAN's stage I, then its refiner)
+has each network averaged only while it trains, with a ramp-up counted from its own first update: an average of
+the refiner over the whole run would still be mostly its untrained initial weights after stage II's first
+hundreds of steps (a 44-epoch captioned-MNIST run sampled blank squares). A network that stops training takes
+its average as its own weights, once, so that the networks after it (the refiner reads stage I's images) learn
+from the weights that samples will use.
 """
 
 from __future__ import annotations
@@ -44,25 +51,39 @@ class GeneratorAverage:
                 f"variant '{variant.config.variant.name}' has no network '{missing[0]}' to average; "
                 "its class should list its generator networks in `generators`"
             )
+        self.variant = variant
         self.decay = decay
         self.rampup = rampup
-        self.updates = 0  # generator steps averaged so far: the ramp-up's t
         self.networks = {name: variant.networks[name] for name in variant.generators}
+        self.updates = {name: 0 for name in self.networks}  # each network's updates so far: its ramp-up's t
+        self.settled: set[str] = set()  # networks that stopped training and took their average as their weights
         self.average = {name: {key: value.detach().clone() for key, value in network.state_dict().items()} for name, network in self.networks.items()}
 
-    def step_decay(self) -> float:
-        """The decay of the next update: ``decay``, or less while the ramp-up bounds the half-life."""
+    def step_decay(self, name: str) -> float:
+        """The decay of network ``name``'s next update: ``decay``, or less while the ramp-up bounds the half-life."""
         if self.rampup is None:
             return self.decay
-        return min(self.decay, 0.5 ** (1.0 / (self.rampup * (self.updates + 1))))
+        return min(self.decay, 0.5 ** (1.0 / (self.rampup * (self.updates[name] + 1))))
+
+    @torch.no_grad()
+    def settle(self) -> None:
+        """Before a step: every network that has stopped training takes its average as its weights, once."""
+        training = self.variant.training_generators
+        for name, network in self.networks.items():
+            if name in training:
+                self.settled.discard(name)
+            elif self.updates[name] and name not in self.settled:
+                network.load_state_dict(self.average[name])
+                self.settled.add(name)
 
     @torch.no_grad()
     def update(self) -> None:
-        """One step of the average, on the device, with no host synchronisation."""
-        weight = 1.0 - self.step_decay()
-        self.updates += 1
-        for name, network in self.networks.items():
-            average = self.average[name]
+        """After a step: one step of the average of each network that trains, on the device, with no host
+        synchronisation."""
+        for name in self.variant.training_generators:
+            network, average = self.networks[name], self.average[name]
+            weight = 1.0 - self.step_decay(name)
+            self.updates[name] += 1
             for key, value in network.state_dict().items():
                 if value.is_floating_point():
                     average[key].lerp_(value.detach(), weight)

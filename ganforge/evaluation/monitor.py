@@ -54,6 +54,10 @@ class RunMonitor:
     def best_path(self) -> Path:
         return self.run_dir.checkpoints_dir / BEST_NAME
 
+    def step_begins(self) -> None:
+        if self.average is not None:
+            self.average.settle()
+
     def generator_stepped(self) -> None:
         if self.average is not None:
             self.average.update()
@@ -89,7 +93,7 @@ class RunMonitor:
         tensors = {}
         if self.average is not None:
             tensors = self.average.tensors()
-            tensors[UPDATES_KEY] = torch.tensor(self.average.updates, dtype=torch.int64)  # the ramp-up's t
+            tensors[UPDATES_KEY] = torch.tensor(list(self.average.updates.values()), dtype=torch.int64)  # each ramp-up's t
         if self.best_rank is not None:  # so that a resumed run keeps the best checkpoint unless it beats it
             tensors["monitor.best_rank"] = torch.tensor(self.best_rank, dtype=torch.float64)
         return tensors
@@ -98,8 +102,11 @@ class RunMonitor:
         """Continue the average and the best score saved in a checkpoint's ``tensors`` (a resumed run at ``step``)."""
         if self.average is not None:
             self.average.restore(tensors)
-            # a checkpoint from before the ramp-up's counter averaged every step it took
-            self.average.updates = int(tensors[UPDATES_KEY]) if UPDATES_KEY in tensors else step
+            # a checkpoint from before the ramp-up's counter averaged every step it took, and one from before the
+            # counters were kept per network averaged every network at every step
+            counts = tensors[UPDATES_KEY].reshape(-1).tolist() if UPDATES_KEY in tensors else [step]
+            names = list(self.average.updates)
+            self.average.updates = dict(zip(names, counts if len(counts) == len(names) else counts[:1] * len(names)))
         if "monitor.best_rank" in tensors:
             self.best_rank = tuple(tensors["monitor.best_rank"].tolist())
 

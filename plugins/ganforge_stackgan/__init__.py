@@ -10,8 +10,8 @@ The text path, in the paper's terms (section 3):
 
 * **Text embedding φ_t.** A caption t is encoded into a sentence embedding φ_t. The paper uses the char-CNN-RNN
   encoder of Reed et al. (2016), pretrained to match images with their captions. Here the encoder is an
-  ``embedding`` component: ``text-gru`` (a word- or character-level bidirectional GRU) is learned jointly, by stage
-  I's discriminator, whose matching-aware loss is that image-text matching objective; ``word-vectors`` reads a
+  ``embedding`` component: ``text-gru`` (a word- or character-level bidirectional GRU) learns that image-text
+  matching objective (Reed et al.'s, with an image encoder) during stage I, beside the GAN; ``word-vectors`` reads a
   pretrained encoder (word vectors, averaged) from a local file. ``onehot`` embeds a class label instead (the
   default, for labelled data without captions).
 * **Conditioning augmentation.** φ_t is not fed to G directly: a fully connected layer gives μ(φ_t) and σ(φ_t), and

@@ -22,5 +22,5 @@ def register_discriminators(register):
 @hookimpl
 def register_embeddings(register):
     register("onehot", "ganforge_stackgan.embeddings:OneHotEmbedding", "Class label -> fixed one-hot vector (offline class conditioning)")
-    register("text-gru", "ganforge_stackgan.text:TextGRU", "Captions -> learned sentence vector: word or char tokens, bidirectional GRU (trained with the GAN)")
+    register("text-gru", "ganforge_stackgan.text:TextGRU", "Captions -> learned sentence vector: word or char tokens, bidirectional GRU (learns image-text matching in stage I)")
     register("word-vectors", "ganforge_stackgan.word_vectors:WordVectorMean", "Captions -> mean of pretrained word vectors from a local file (GloVe text or safetensors)")

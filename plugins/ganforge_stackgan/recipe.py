@@ -18,9 +18,11 @@ full-resolution images, the only ones comparable to the data. In each step:
   embedding of another class.
 * G minimises the loss's generator term plus λ·D_KL(N(μ(φ), Σ(φ)) ‖ N(0, I)) / dim(ĉ), λ = ``stages.kl_weight``
   (the KL divided by its dimensions, as the authors' code averages it).
-* An embedding with trainable weights (``text-gru``) learns with stage I's discriminator, through D's loss alone:
-  telling a caption that matches a real image from one that does not is the image-text matching the paper's
-  pretrained encoder was trained for. G sees φ as a constant; from stage II on the encoder is fixed with stage I.
+* An embedding with trainable weights (``text-gru``) learns image-text matching, the objective the paper's
+  pretrained encoder was trained with (Reed et al. 2016; :mod:`ganforge_stackgan.matching`): in each stage-I step,
+  before D's, it and an image encoder take one step of the symmetric matching loss on the minibatch's real images
+  and their captions. G and D see φ as a constant; from stage II on the encoders are fixed with stage I, and the
+  matching loss is still reported (``loss_match``).
 
 The real images for stage I are the data average-pooled to the low resolution (``stages.upscale``: 2 for
 28 → 14 or 64 → 32 pixels; the paper's 64 → 256 is 4).
@@ -43,6 +45,7 @@ from ganforge.loss import real_logits_for_generator
 from ganforge.noise import ClassInputs, NoiseConfig, sample_noise
 from ganforge.variant import Variant, frozen, statistics_frozen
 from ganforge_stackgan.conditioning import kl_divergence
+from ganforge_stackgan.matching import ImageEncoder, matching_loss
 
 
 @dataclass
@@ -124,6 +127,8 @@ class StackGAN(Variant):
         channels, height, width = self.spec.shape
         self.stage1_spec = DataSpec((channels, height // upscale, width // upscale), self.spec.num_classes)
         self.networks["embedding"] = embedding = self.make("embedding", spec=self.spec)
+        if self.embedding_learns:  # the image side of image-text matching, which trains the text encoder
+            self.networks["image_encoder"] = ImageEncoder(self.spec, embedding.dim)
         supplied = dict(noise_dim=self.config.noise.dim, embedding_dim=embedding.dim, spec=self.stage1_spec)
         self.networks["generator"] = self.make("generator", **supplied)
         self.networks["refiner"] = self.make("refiner", embedding_dim=embedding.dim, spec=self.spec, stage1_spec=self.stage1_spec)
@@ -139,17 +144,24 @@ class StackGAN(Variant):
         return 1 if self.position < self.config.stages.stage1 else 2
 
     @property
+    def training_generators(self) -> tuple[str, ...]:
+        """Stage I's generator, then the refiner: the moving average follows each while it trains."""
+        return ("generator",) if self.stage == 1 else ("refiner",)
+
+    @property
     def embedding_learns(self) -> bool:
         """Whether the embedding has weights to train (a text encoder learned with the GAN)."""
-        return any(p.requires_grad for p in self.networks["embedding"].parameters())
+        return self.text and any(p.requires_grad for p in self.networks["embedding"].parameters())
 
     def configure_optimizers(self) -> None:
         optim = self.config.optim
-        for name in ("generator", "refiner", "discriminator_1", "discriminator_2"):
-            groups = [{"params": list(self.networks[name].parameters())}]
-            if name == "discriminator_1" and self.embedding_learns:  # the encoder learns image-text matching with D
-                groups.append({"params": list(self.networks["embedding"].parameters())})
-            self.optimizers[name] = torch.optim.Adam(groups, lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=True)
+        names = ["generator", "refiner", "discriminator_1", "discriminator_2"]
+        if self.embedding_learns:
+            names.append("matching")
+        for name in names:
+            networks = ("embedding", "image_encoder") if name == "matching" else (name,)
+            parameters = [p for network in networks for p in self.networks[network].parameters()]
+            self.optimizers[name] = torch.optim.Adam(parameters, lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=True)
 
     def images(
         self, z: torch.Tensor, embedding: torch.Tensor, stage: int, epsilons: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -164,19 +176,29 @@ class StackGAN(Variant):
             return low, mean, log_variance
         return self.networks["refiner"](low, embedding, epsilon2)
 
-    def embeddings(self, batch: Batch, learn: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """(φ, φ_wrong) of the minibatch: its captions' or labels' embeddings and mismatched ones.
+    def embeddings(self, batch: Batch, precision: Precision, learn: bool) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """(φ, φ_wrong, metrics) of the minibatch: its captions' or labels' embeddings, mismatched ones, and for a
+        text encoder with weights its image-text matching loss.
 
-        ``learn``: keep the graph to the embedding's weights (stage I's D step of a trainable text encoder).
+        ``learn``: take the matching step, updating the text and image encoders (stage I of such an encoder).
         """
         embed = self.networks["embedding"]
-        with torch.set_grad_enabled(learn):
-            if self.text:
-                right = embed(batch.captions.tokens(embed.tokenizer_key, embed.tokenize))
-                return right, right.roll(1, dims=0)  # each real image with the next one's caption
+        if not self.text:
             right = embed(batch.labels)
             offset = torch.randint(1, self.spec.num_classes, batch.labels.shape, device=batch.labels.device)
-            return right, embed((batch.labels + offset) % self.spec.num_classes)
+            return right, embed((batch.labels + offset) % self.spec.num_classes), {}
+        tokens = batch.captions.tokens(embed.tokenizer_key, embed.tokenize)
+        metrics = {}
+        with torch.set_grad_enabled(learn), precision.autocast():
+            right = embed(tokens)
+            if self.embedding_learns:  # reported in stage II too, with the encoders fixed
+                encoder = self.networks["image_encoder"]
+                loss = matching_loss(encoder(batch.data), right, tokens, encoder.log_scale)
+                metrics["loss_match"] = loss.detach()
+        if learn:
+            precision.step(loss, self.optimizers["matching"])
+        right = right.detach()
+        return right, right.roll(1, dims=0), metrics  # each real image with the next one's caption
 
     def train_step(self, batch: Batch, precision: Precision) -> dict[str, torch.Tensor]:
         stage = self.stage
@@ -190,32 +212,31 @@ class StackGAN(Variant):
         self.shown_stage = stage
         noise = lambda: sample_noise(self.config.noise, len(real), self.device)  # noqa: E731
 
+        right, wrong, matching = self.embeddings(batch, precision, learn)
         with precision.autocast():
-            right, wrong = self.embeddings(batch, learn)
-            fixed_right = right.detach()
             with torch.no_grad():
-                fake = self.images(noise(), fixed_right, stage)[0]
+                fake = self.images(noise(), right, stage)[0]
             real_logits, fake_logits = discriminator(real, right), discriminator(fake, right)
             wrong_logits = discriminator(real, wrong)
             loss_d = 0.5 * (
                 self.loss.discriminator_loss(real_logits, fake_logits) + self.loss.discriminator_loss(real_logits, wrong_logits)
             )
         with statistics_frozen(discriminator):
-            penalty = self.loss.penalty(lambda x: discriminator(x, fixed_right), real, fake)
+            penalty = self.loss.penalty(lambda x: discriminator(x, right), real, fake)
         if penalty is not None:
             loss_d = loss_d + penalty
         precision.step(loss_d, self.optimizers[f"discriminator_{stage}"])
 
         fixed = [self.networks["generator"]] if stage == 2 else []
         with frozen(discriminator, self.networks["embedding"], *fixed), precision.autocast():
-            fake, mean, log_variance = self.images(noise(), fixed_right, stage)
+            fake, mean, log_variance = self.images(noise(), right, stage)
             kl = kl_divergence(mean, log_variance)
             # relativistic losses compare with D's logits on the real images under their own condition (None for the others)
-            paired = real_logits_for_generator(self.loss, lambda x: discriminator(x, fixed_right), real)
-            loss_g = self.loss.generator_loss(discriminator(fake, fixed_right), paired) + self.config.stages.kl_weight * kl / mean.shape[1]
+            paired = real_logits_for_generator(self.loss, lambda x: discriminator(x, right), real)
+            loss_g = self.loss.generator_loss(discriminator(fake, right), paired) + self.config.stages.kl_weight * kl / mean.shape[1]
         precision.step(loss_g, self.optimizers["generator" if stage == 1 else "refiner"])
 
-        metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "kl": kl.detach()}
+        metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "kl": kl.detach(), **matching}
         if penalty is not None:
             metrics["penalty"] = penalty.detach()
         metrics["stage"] = torch.tensor(float(stage), device=self.device)

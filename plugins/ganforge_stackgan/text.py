@@ -1,9 +1,9 @@
 """A text encoder learned jointly with the GAN: captions -> sentence embeddings φ.
 
 StackGAN takes φ from the char-CNN-RNN of Reed et al. (2016), pretrained to match images with their captions.
-``text-gru`` learns the same job during training instead: the StackGAN recipe updates it with stage I's
-discriminator, whose matching-aware loss (real image with its caption against real image with another's) is an
-image-text matching objective, and keeps it fixed from stage II on, as it keeps stage I.
+``text-gru`` learns the same job during training instead: the StackGAN recipe trains it with an image encoder on
+Reed et al.'s matching objective (:mod:`ganforge_stackgan.matching`) during stage I, and keeps it fixed from stage
+II on, as it keeps stage I.
 
 Text is read by words (the default) or by characters, as the paper's encoder does:
 
