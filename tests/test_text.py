@@ -429,3 +429,21 @@ def test_a_stackgan_conditioned_on_pretrained_word_vectors_trains_and_samples(tm
     assert samples.values.shape == (3, 1, 16, 16) and samples.captions == ["a blue class 2"]
     with pytest.raises(GanforgeError, match="has no word embedding 'word-vectors' can read"):
         ganforge.sample(result.run_dir.path, count=3, device="cpu", captions=["purple elephants"])
+
+
+@pytest.mark.slow
+def test_bench_text_quick_trains_the_documented_recipe_and_prints_every_agreement_score(mnist_root):
+    """``benchmarks/bench_text.py quality --quick`` (4 steps of examples/configs/stackgan-captions.toml, tiny evaluator)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_text.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "quality", "--quick", "--root", str(mnist_root.parent)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "stackgan-captions.toml" in done.stdout
+    for key in ("fid", "stage1_fid", "class_agreement", "class_agreement_mismatched", "slant_correlation", "thickness_correlation"):
+        assert any(line.split()[:1] == [key] for line in done.stdout.splitlines()), key
