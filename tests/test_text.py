@@ -325,6 +325,36 @@ def test_text_stackgan_trains_its_encoder_in_stage_one_and_keeps_it_fixed_in_sta
     assert all(caption in data.captions.texts for caption in samples.captions)
 
 
+def stage_two_step(match_weight: float, data: TensorData) -> tuple[float, dict[str, torch.Tensor], object]:
+    """One stage-II step of a text stackgan with ``stages.match_weight``, from the same weights and draws each time:
+    its generator loss, the refiner's weights after it, and the model."""
+    config = ganforge.configure("stackgan", None, {**TEXT, "stages.match_weight": match_weight})
+    torch.manual_seed(0)
+    model = ganforge.api.prepare_training(config, data.spec, torch.device("cpu"))
+    model.position = 0.9
+    metrics = model.train_step(data.batch(torch.arange(8)), ganforge.device.Precision(torch.device("cpu")))
+    return float(metrics["loss_g"]), {k: v.clone() for k, v in model.networks["refiner"].state_dict().items()}, model
+
+
+def test_the_refiner_is_also_trained_to_match_its_images_to_their_captions_by_the_fixed_encoders():
+    data = tiny_captioned()
+    base, refiner_base, _ = stage_two_step(0.0, data)
+    once, _, _ = stage_two_step(1.0, data)
+    twice, refiner_twice, model = stage_two_step(2.0, data)
+    added = once - base
+    assert added > 0 and twice - base == pytest.approx(2 * added, rel=1e-4)  # λ times a matching loss, nothing else
+    assert any(not torch.equal(refiner_base[k], v) for k, v in refiner_twice.items())  # and its gradient moves the refiner
+    encoder = [p for name in ("embedding", "image_encoder") for p in model.networks[name].parameters()]
+    assert encoder and all(p.grad is None for p in encoder)  # the encoders stay as stage I left them
+
+
+def test_the_matching_weight_needs_a_text_encoder_that_learned_matching():
+    data = testing.tiny_data((1, 16, 16), count=16, num_classes=4)
+    config = ganforge.configure("stackgan", None, {**STACKGAN_TINY, "stages.match_weight": 1.0})
+    with pytest.raises(GanforgeError, match="stages.match_weight .* embedding 'onehot' trains none; use --set embedding.name=text-gru"):
+        ganforge.api.build_variant(config, data.spec, torch.device("cpu"))
+
+
 def test_sample_draws_rows_of_the_captions_given_with_each_caption_under_its_row(tmp_path):
     data = testing.tiny_data((1, 16, 16), count=16, num_classes=4, captioned=True)
     result = tiny_run("stackgan", data, {**TEXT, "train.epochs": 1}, tmp_path / "run")

@@ -26,6 +26,12 @@ The text path, in the paper's terms (section 3):
   image, its caption) and (real image, a mismatched caption) as fake (Reed et al. 2016): the next image's caption
   in the minibatch, as the authors' code pairs them. D's loss is log D(x, φ_t) + ½ (log(1 − D(G(z, ĉ), φ_t)) +
   log(1 − D(x, φ_t'))), so it rejects images that are real but do not show the text.
+* **Beyond the paper: the refiner's matching loss** (``stages.match_weight``, 0 by default). AttnGAN (Xu et al.
+  2018) adds to G's loss the score of a pretrained image-text matching model on the generated images (its DAMSM
+  loss). With ``text-gru``, the encoders that learned matching in stage I are that model: in stage II the refiner's
+  loss gains λ times the matching loss of its images against their captions, so each image must be recognisably
+  its own caption's among the minibatch's. The text-to-image recipe (``examples/configs/stackgan-captions.toml``)
+  turns it on; benchmarks/README.md has what it changes.
 
 On captioned data (``captioned-mnist``, ``captioned-fashion-mnist``, or your CUB-200 / Oxford-102 copy through
 ``captioned-folder``) each minibatch draws one of every image's captions. Sample grids show one caption per row

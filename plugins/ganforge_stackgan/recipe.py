@@ -23,6 +23,9 @@ full-resolution images, the only ones comparable to the data. In each step:
   before D's, it and an image encoder take one step of the symmetric matching loss on the minibatch's real images
   and their captions. G and D see φ as a constant; from stage II on the encoders are fixed with stage I, and the
   matching loss is still reported (``loss_match``).
+* With ``stages.match_weight`` λ_m > 0 (a text encoder that learned matching only), the refiner's loss adds λ_m
+  times the fixed encoders' matching loss of its images against their captions (AttnGAN's sentence-level DAMSM
+  loss, Xu et al. 2018).
 
 The real images for stage I are the data average-pooled to the low resolution (``stages.upscale``: 2 for
 28 → 14 or 64 → 32 pixels; the paper's 64 → 256 is 4).
@@ -67,6 +70,9 @@ class StageConfig:
     stage1: float = between(0.0, 1.0, 0.5)  # fraction of the run that trains stage I before stage II takes over
     upscale: int = at_least(2, 2)  # full resolution / stage-I resolution: 2 or 4 (the paper: 64 -> 256 is 4)
     kl_weight: float = at_least(0.0, 1.0)  # λ of the KL term of conditioning augmentation (the paper: 1)
+    # weight of stage II's image-text matching loss on the refiner's images (AttnGAN's sentence-level DAMSM loss,
+    # Xu et al. 2018), scored by the fixed encoders that text-gru trained in stage I; 0: the paper's StackGAN
+    match_weight: float = at_least(0.0, 0.0)
 
 
 @dataclass
@@ -134,6 +140,11 @@ class StackGAN(Variant):
         self.networks["refiner"] = self.make("refiner", embedding_dim=embedding.dim, spec=self.spec, stage1_spec=self.stage1_spec)
         self.networks["discriminator_1"] = self.make("discriminator", spec=self.stage1_spec, embedding_dim=embedding.dim)
         self.networks["discriminator_2"] = self.make("discriminator", spec=self.spec, embedding_dim=embedding.dim)
+        if self.config.stages.match_weight > 0 and not self.embedding_learns:
+            raise GanforgeError(
+                f"stages.match_weight scores the refiner's images with the image-text matching that a trained text encoder "
+                f"learns, and embedding '{choice.name}' trains none; use --set embedding.name=text-gru or stages.match_weight=0"
+            )
         self.loss = self.make("loss")
         self.shown_stage = 1  # the stage trained last, whose images samples show
         self.grid_captions: list[str] = []  # text: the captions of the sample grid's rows, kept in checkpoints
@@ -176,9 +187,11 @@ class StackGAN(Variant):
             return low, mean, log_variance
         return self.networks["refiner"](low, embedding, epsilon2)
 
-    def embeddings(self, batch: Batch, precision: Precision, learn: bool) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-        """(φ, φ_wrong, metrics) of the minibatch: its captions' or labels' embeddings, mismatched ones, and for a
-        text encoder with weights its image-text matching loss.
+    def embeddings(
+        self, batch: Batch, precision: Precision, learn: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
+        """(φ, φ_wrong, tokens, metrics) of the minibatch: its captions' or labels' embeddings, mismatched ones, the
+        captions' tokens (None for labels), and for a text encoder with weights its image-text matching loss.
 
         ``learn``: take the matching step, updating the text and image encoders (stage I of such an encoder).
         """
@@ -186,7 +199,7 @@ class StackGAN(Variant):
         if not self.text:
             right = embed(batch.labels)
             offset = torch.randint(1, self.spec.num_classes, batch.labels.shape, device=batch.labels.device)
-            return right, embed((batch.labels + offset) % self.spec.num_classes), {}
+            return right, embed((batch.labels + offset) % self.spec.num_classes), None, {}
         tokens = batch.captions.tokens(embed.tokenizer_key, embed.tokenize)
         metrics = {}
         with torch.set_grad_enabled(learn), precision.autocast():
@@ -198,7 +211,7 @@ class StackGAN(Variant):
         if learn:
             precision.step(loss, self.optimizers["matching"])
         right = right.detach()
-        return right, right.roll(1, dims=0), metrics  # each real image with the next one's caption
+        return right, right.roll(1, dims=0), tokens, metrics  # each real image with the next one's caption
 
     def train_step(self, batch: Batch, precision: Precision) -> dict[str, torch.Tensor]:
         stage = self.stage
@@ -212,7 +225,7 @@ class StackGAN(Variant):
         self.shown_stage = stage
         noise = lambda: sample_noise(self.config.noise, len(real), self.device)  # noqa: E731
 
-        right, wrong, matching = self.embeddings(batch, precision, learn)
+        right, wrong, tokens, matching = self.embeddings(batch, precision, learn)
         with precision.autocast():
             with torch.no_grad():
                 fake = self.images(noise(), right, stage)[0]
@@ -227,13 +240,17 @@ class StackGAN(Variant):
             loss_d = loss_d + penalty
         precision.step(loss_d, self.optimizers[f"discriminator_{stage}"])
 
-        fixed = [self.networks["generator"]] if stage == 2 else []
+        fixed = [self.networks[name] for name in ("generator", "image_encoder") if name in self.networks] if stage == 2 else []
+        match_weight = self.config.stages.match_weight if stage == 2 else 0.0
         with frozen(discriminator, self.networks["embedding"], *fixed), precision.autocast():
             fake, mean, log_variance = self.images(noise(), right, stage)
             kl = kl_divergence(mean, log_variance)
             # relativistic losses compare with D's logits on the real images under their own condition (None for the others)
             paired = real_logits_for_generator(self.loss, lambda x: discriminator(x, right), real)
             loss_g = self.loss.generator_loss(discriminator(fake, right), paired) + self.config.stages.kl_weight * kl / mean.shape[1]
+            if match_weight > 0:  # each refined image must pick its own caption among the minibatch's, and each caption its image
+                encoder = self.networks["image_encoder"]
+                loss_g = loss_g + match_weight * matching_loss(encoder(fake), right, tokens, encoder.log_scale)
         precision.step(loss_g, self.optimizers["generator" if stage == 1 else "refiner"])
 
         metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "kl": kl.detach(), **matching}
