@@ -8,6 +8,8 @@ whose name and weights' hash are printed on every row (numbers compare exactly w
     python benchmarks/bench_quality.py --rows stacked                   # stacked MNIST (hours on a CPU)
     python benchmarks/bench_quality.py --quick                          # smoke run: 2 steps a run, tiny evaluator
     python benchmarks/bench_quality.py --save out.json                  # keep the figures; --load to reprint them
+    python benchmarks/bench_quality.py --rows dcgan-fashion --seed 2 --save s2.json  # one seed per process, then
+    python benchmarks/bench_quality.py --load s1.json --load s2.json --load s3.json  # one table of all three
 
 The rows (``--rows``, comma-separated): ``vanilla-fashion``, ``dcgan-fashion``, ``mnist-test`` (vanilla, dcgan and
 cgan on MNIST's 10,000-image test split), ``scarce`` (dcgan on 10% of Fashion-MNIST, with and without
@@ -122,14 +124,21 @@ def train_and_score(run: Run, seed: int, args: argparse.Namespace) -> dict:
     return report
 
 
-def summary(reports: list[dict]) -> dict:
+def summary(reports: list[dict], steps: int, evaluator: dict) -> dict:
+    """Mean and std over the seeds' ``reports`` (each ``SHOWN``'s figures, ``seed`` and ``train_s``), and each seed's."""
     keys = [key for key in SHOWN if key in reports[0]]
     mean = {key: statistics.mean(r[key] for r in reports) for key in keys}
     mean["std"] = {key: statistics.stdev(r[key] for r in reports) if len(reports) > 1 else 0.0 for key in keys}
-    mean.update(seeds=len(reports), steps=reports[0]["steps"], train_s=statistics.mean(r["train_s"] for r in reports))
-    mean["evaluator"] = reports[0].get("evaluator") or {}
+    mean.update(seeds=len(reports), steps=steps, train_s=statistics.mean(r["train_s"] for r in reports), evaluator=evaluator)
     mean["per_seed"] = [{key: r[key] for key in keys} | {"seed": r["seed"], "train_s": round(r["train_s"])} for r in reports]
     return mean
+
+
+def combined(earlier: dict, later: dict) -> dict:
+    """One run's figures from two --save files (seeds measured by different processes), each seed once."""
+    seen = {r["seed"] for r in earlier["per_seed"]}
+    reports = earlier["per_seed"] + [r for r in later["per_seed"] if r["seed"] not in seen]
+    return summary(sorted(reports, key=lambda r: r["seed"]), earlier["steps"], earlier["evaluator"])
 
 
 def print_table(results: dict[str, dict[str, dict]], quick: bool) -> None:
@@ -160,7 +169,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default="../shared/data", help="holds fashion-mnist/ and mnist/")
     parser.add_argument("--rows", default=",".join(DEFAULT_ROWS), help=f"comma-separated, of {', '.join(r.name for r in ROWS)}")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="train seeds 1..N")
+    parser.add_argument("--seed", type=int, action="append", default=[], help="train this seed instead (repeatable): split the seeds between processes, then --load their --save files together")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="key=value into every run (a variation)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 steps a run, 1 seed, tiny evaluator in a temporary cache")
@@ -177,18 +187,20 @@ def main() -> None:
 
         os.environ["GANFORGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-quality-")  # the tiny evaluator stays out of the cache
         evaluator.TRAIN_STEPS, judges.IMAGE_SAMPLES = 4, 200
-        args.seeds = 1
+        args.seeds, args.seed = 1, args.seed[:1]
 
     results: dict[str, dict[str, dict]] = {}
     for path in args.load:
         for name, runs in json.loads(path.read_text()).items():
-            results.setdefault(name, {}).update(runs)
+            for label, figures in runs.items():
+                known = results.setdefault(name, {})
+                known[label] = combined(known[label], figures) if label in known else figures
     for row in ROWS:
         if row.name not in chosen or args.load:
             continue
         for run in row.runs:
-            reports = [train_and_score(run, seed, args) for seed in range(1, args.seeds + 1)]
-            results.setdefault(row.name, {})[run.label] = summary(reports)
+            reports = [train_and_score(run, seed, args) for seed in args.seed or range(1, args.seeds + 1)]
+            results.setdefault(row.name, {})[run.label] = summary(reports, reports[0]["steps"], reports[0].get("evaluator") or {})
             seeds = ", ".join(f"seed {r['seed']} FID {r.get('fid', float('nan')):.2f}" for r in reports)
             print(f"{run.label}: {seeds} (evaluator {(reports[0].get('evaluator') or {}).get('name', '?')})")
     if args.save:

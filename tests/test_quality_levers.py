@@ -332,3 +332,33 @@ def test_a_stackgan_run_samples_stage_two_from_the_stage_one_it_was_trained_on(t
     tensors = read_checkpoint(result.run_dir.checkpoints()[-1]).tensors
     live, average = unprefixed("network.generator", tensors), unprefixed("ema.generator", tensors)
     assert live and all(torch.equal(value, average[key]) for key, value in live.items())
+
+
+def test_bench_quality_prints_one_table_of_the_seeds_that_separate_processes_measured(tmp_path):
+    """``--seed S --save FILE`` in each process, then ``--load`` of every file: one row, each seed once."""
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_quality.py"
+    spec = importlib.util.spec_from_file_location("bench_quality", script)
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["bench_quality"] = bench  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(bench)
+    finally:
+        del sys.modules["bench_quality"]
+    label = "dcgan, Fashion-MNIST, 5 epochs"
+    evaluator = {"name": "ganforge-cnn/2:fashion-mnist@0123456789ab"}
+    for seed, fid in ((1, 30.0), (2, 40.0), (3, 50.0)):
+        figures = {"fid": fid, "precision": 0.7, "recall": 0.7, "seed": seed, "train_s": 100.0}
+        saved = {"dcgan-fashion": {label: bench.summary([figures], 2340, evaluator)}}
+        (tmp_path / f"s{seed}.json").write_text(json.dumps(saved))
+    files = [arg for seed in (1, 2, 3, 2) for arg in ("--load", str(tmp_path / f"s{seed}.json"))]  # seed 2 twice: counted once
+    done = subprocess.run([sys.executable, str(script), *files], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    line = next(line for line in done.stdout.splitlines() if line.strip().startswith(label + ":"))
+    assert "FID 40," in line and "(3 seed(s), 2,340 steps" in line and evaluator["name"] in line
+    assert "target NOT met" in done.stdout.split("## dcgan")[1].split("##")[0]  # FID 40 > 25
