@@ -70,9 +70,7 @@ class StageConfig:
     stage1: float = between(0.0, 1.0, 0.5)  # fraction of the run that trains stage I before stage II takes over
     upscale: int = at_least(2, 2)  # full resolution / stage-I resolution: 2 or 4 (the paper: 64 -> 256 is 4)
     kl_weight: float = at_least(0.0, 1.0)  # λ of the KL term of conditioning augmentation (the paper: 1)
-    # weight of stage II's image-text matching loss on the refiner's images (AttnGAN's sentence-level DAMSM loss,
-    # Xu et al. 2018), scored by the fixed encoders that text-gru trained in stage I; 0: the paper's StackGAN
-    match_weight: float = at_least(0.0, 0.0)
+    match_weight: float = at_least(0.0, 0.0)  # λ of the refiner's image-text matching loss (AttnGAN's DAMSM); 0: the paper's
 
 
 @dataclass
