@@ -6,7 +6,8 @@
 
 ``speed`` times stackgan's training step on captioned MNIST with the ``onehot`` label embedding (today's stackgan)
 and with the text encoders (and the refiner's matching loss, ``stages.match_weight``), alternating runs in one
-process so that a busy machine slows both alike; it prints milliseconds per step (the median of ``--repeats`` runs, each after warm-up steps) and the ratio to onehot.
+process so that a busy machine slows both alike; it prints milliseconds per step (the median of ``--repeats``
+runs, each after warm-up steps) and the ratio to onehot.
 
 ``quality`` trains a text-conditioned stackgan per seed with the settings of ``--config``
 (``examples/configs/stackgan-captions.toml``: ``text-gru``, 44 epochs, stage I the first 90%) and any ``--set``, then scores
