@@ -5,7 +5,7 @@ whose name and weights' hash are printed on every row (numbers compare exactly w
 
     python benchmarks/bench_quality.py                                  # every row but stacked MNIST, 3 seeds
     python benchmarks/bench_quality.py --rows vanilla-fashion --seeds 1 # one row
-    python benchmarks/bench_quality.py --rows stacked                   # stacked MNIST (hours on a CPU)
+    python benchmarks/bench_quality.py --rows stacked                   # stacked MNIST (about an hour a run on a busy core)
     python benchmarks/bench_quality.py --quick                          # smoke run: 2 steps a run, tiny evaluator
     python benchmarks/bench_quality.py --save out.json                  # keep the figures; --load to reprint them
     python benchmarks/bench_quality.py --rows dcgan-fashion --seed 2 --save s2.json  # one seed per process, then
