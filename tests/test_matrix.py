@@ -271,7 +271,7 @@ def test_sample(variant, data_root, tmp_path):
 def test_tools(variant, data_root, tmp_path):
     result = train(variant, data_root, tmp_path / "run", **{"train.max_steps": 2, "ema.decay": 0.9})
     run, model = result.run_dir.path, ganforge.load(result.checkpoint, device="cpu")
-    formats = ["torchscript"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
+    formats = ["torchscript"] + (["onnx"] if all(importlib.util.find_spec(p) for p in ("onnx", "onnxruntime")) else [])
     if model.prior is None:  # no latent space: walks and truncation are refused in one line naming why
         for refused in (lambda: api.interpolate(run, tmp_path / "w.gif", device="cpu"), lambda: api.sample(run, 4, "cpu", truncation=0.5)):
             with pytest.raises(GanforgeError, match="translates images and draws no noise|does not declare the noise"):
