@@ -401,7 +401,9 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
     with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
         # Ctrl-C reaches every process of the job from the terminal: they stop and save, this one reads on
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        terminate = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
+        # SIGTERM and SIGHUP go on to the job's agent, which passes them to every process: they stop and save
+        forwarded = [number for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if number is not None]
+        previous = {number: signal.signal(number, lambda number, frame: job.send_signal(number)) for number in forwarded}
         try:
             shown: set[str] = set()
             assert job.stderr is not None
@@ -412,7 +414,8 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
             return job.wait()
         finally:
             signal.signal(signal.SIGINT, interrupt)
-            signal.signal(signal.SIGTERM, terminate)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _quiet_unless_rank_zero() -> None:

@@ -108,10 +108,14 @@ def test_killed_at_a_random_step_then_resumed_ends_bit_identical(tmp_path, unint
 
 
 @pytest.mark.slow  # starts processes of its own
-def test_ctrl_c_saves_a_checkpoint_and_resume_continues_bit_identical(tmp_path, uninterrupted):
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda how: how.name)
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues_bit_identical(tmp_path, uninterrupted, how):
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed, the SSH connection dropped) alike: a checkpoint, status
+    "interrupted", and a resume that ends as the uninterrupted run."""
     out = tmp_path / "run"
-    stopped, delay = start_and_stop(out, signal.SIGINT)
-    assert stopped.returncode == 128 + signal.SIGINT, (delay, stopped.stderr)
+    stopped, delay = start_and_stop(out, how)
+    assert stopped.returncode == 128 + how, (delay, stopped.stderr)
+    assert json.loads((out / "status.json").read_text())["state"] == "interrupted"
     assert "Traceback" not in stopped.stderr
     assert f"Continue with: ganforge resume {out}" in stopped.stderr.replace("\n", "")
     step = int(stopped.stderr.split("Interrupted at step ")[1].split(";")[0].replace(",", ""))
