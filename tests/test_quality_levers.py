@@ -362,3 +362,32 @@ def test_bench_quality_prints_one_table_of_the_seeds_that_separate_processes_mea
     line = next(line for line in done.stdout.splitlines() if line.strip().startswith(label + ":"))
     assert "FID 40," in line and "(3 seed(s), 2,340 steps" in line and evaluator["name"] in line
     assert "target NOT met" in done.stdout.split("## dcgan")[1].split("##")[0]  # FID 40 > 25
+
+
+def test_data_fraction_keeps_each_examples_captions():
+    from ganforge.data import Captions, DataSpec, TensorData
+
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 1, 2, 2).contiguous()
+    texts = [f"image {i} caption {j}" for i in range(10) for j in range(1 + i % 2)]
+    offsets = torch.tensor([0, *torch.tensor([1 + i % 2 for i in range(10)]).cumsum(0).tolist()])
+    levels = torch.arange(len(texts), dtype=torch.float32)
+    data = TensorData(images, DataSpec((1, 2, 2), 2, captioned=True), torch.arange(10) % 2, captions=Captions(texts, offsets, {"size": levels}))
+    part = data.fraction(0.5, seed=3)
+    assert len(part) == 5 and part.spec.captioned
+    for row in range(5):
+        example = int(part.data[row, 0, 0, 0])
+        assert part.captions.of(row) == data.captions.of(example) and int(part.labels[row]) == example % 2
+        first, last = int(part.captions.offsets[row]), int(part.captions.offsets[row + 1])
+        assert [float(level) for level in part.captions.attributes["size"][first:last]] == [texts.index(t) for t in data.captions.of(example)]
+
+
+def test_data_fraction_on_captioned_data_trains(tmp_path, fashion_root):
+    tiny_stackgan = {"generator.width": 4, "generator.condition_dim": 4, "refiner.width": 4, "refiner.condition_dim": 4,
+                     "refiner.residual_blocks": 1, "discriminator.width": 4, "discriminator.compressed_dim": 4,
+                     "noise.dim": 8, "train.batch_size": 16, "train.sample_count": 10}  # fmt: skip
+    settings = {**tiny_stackgan, "data.root": str(fashion_root), "data.split": "test", "data.fraction": 0.05, "train.max_steps": 2}
+    config = ganforge.configure("stackgan", "captioned-fashion-mnist", settings)
+    part = ganforge.api.training_data(config)
+    assert len(part) == 500 and part.captions is not None and len(part.captions) == 500
+    result = ganforge.train("stackgan", "captioned-fashion-mnist", settings=settings, out=tmp_path / "run")
+    assert result.steps == 2
