@@ -354,7 +354,7 @@ def show_config(
 def resume_run(
     run_dir: Path = typer.Argument(..., help="The directory of the run to continue."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Train to this many epochs in all.", show_default="the run's"),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the run's"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the end of its epochs"),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N.", show_default="the run's"),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA.", show_default="the run's"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps.", show_default="the run's"),
