@@ -169,7 +169,7 @@ def test_the_adaptive_probability_is_saved_and_restored_on_resume(tmp_path):
     for path in last[1:]:  # as after a kill right after step 4's checkpoint
         path.unlink()
     assert float(read_checkpoint(last[0]).tensors["augment.p"]) > 0  # p had moved by step 4 and was saved
-    resumed = ganforge.resume(tmp_path / "cut")
+    resumed = ganforge.resume(tmp_path / "cut", settings={"train.max_steps": 8})  # the cut is not kept by itself
     ours, theirs = read_checkpoint(resumed.checkpoint).tensors, read_checkpoint(whole.checkpoint).tensors
     assert resumed.steps == whole.steps == 8
     assert {"augment.p", "augment.sign_sum", "augment.sign_count"} <= ours.keys() == theirs.keys()
@@ -391,3 +391,58 @@ def test_data_fraction_on_captioned_data_trains(tmp_path, fashion_root):
     assert len(part) == 500 and part.captions is not None and len(part.captions) == 500
     result = ganforge.train("stackgan", "captioned-fashion-mnist", settings=settings, out=tmp_path / "run")
     assert result.steps == 2
+
+
+# -- ADA's overfitting signal, loss by loss ------------------------------------------------------------------------
+
+BALANCE = {"bce": 0.0, "hinge": 0.0, "lsgan": 0.5}  # D's output on real data when it tells nothing apart
+OVERFIT = {"bce": 3.0, "hinge": 2.0, "lsgan": 1.0}  # D sure the reals are real
+REFUSED = ("ragan", "rpgan", "wgan-gp")  # D's offset is free: its outputs on reals alone say nothing
+
+
+def _loss(name: str):
+    from ganforge.loss import complete
+    from ganforge.registry import get_registry
+
+    return complete(get_registry().load("loss", name)())
+
+
+def _adjustments(name: str, logit: float, count: int) -> float:
+    config = AugmentConfig(policy="translation", adaptive=True, target=0.6, interval=1, speed=160)
+    d = ConstantD()
+    d.logit = logit
+    pipe = Augmentation(config, [d], DataSpec((1, 16, 16)), images_per_step=16, device=torch.device("cpu"), loss=_loss(name), loss_name=name)
+    p = 0.0
+    for step in range(1, count + 1):
+        pipe.step_begins(Batch(IMAGES, None))
+        d(IMAGES)
+        p = float(pipe.step_ended(step)["augment_p"])
+    return p
+
+
+def test_every_registered_loss_is_covered_by_the_ada_tests():
+    from ganforge.registry import get_registry
+
+    ours = {c.name for c in get_registry().components("loss") if c.plugin == "ganforge"}
+    assert ours and ours == set(BALANCE) | set(REFUSED)  # a third party's loss without a sign of its own gets bce's
+
+
+@pytest.mark.parametrize("name", sorted(BALANCE))
+def test_ada_leaves_p_at_zero_for_a_discriminator_at_balance_and_raises_it_for_one_that_overfits(name):
+    """A D that has learned nothing (each loss's own balance: 0 for logits, 0.5 for lsgan) is no sign of
+    overfitting: after 100 adjustments p is still 0. A D sure of the reals drives p up."""
+    assert _adjustments(name, BALANCE[name], 100) == 0.0
+    assert _adjustments(name, OVERFIT[name], 100) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_ada_with_a_loss_that_gives_no_overfitting_signal_is_one_clear_line(name, tmp_path):
+    from ganforge.errors import GanforgeError
+
+    with pytest.raises(GanforgeError, match=f"augment.adaptive .* loss '{name}'"):
+        _adjustments(name, 0.0, 1)
+    root = labelled_folder(tmp_path / "images", per_class=16)  # wgan-gp's 5 D steps take 20 images a step
+    result = invoke("run", "vanilla", "--data", "image-folder", "--data-root", root, "--out", tmp_path / "run", "--max-steps", 1,
+                    *[f"--set={k}={v}" for k, v in {**TINY, "train.batch_size": 4, "loss.name": name, "augment.policy": "translation", "augment.adaptive": True}.items()])  # fmt: skip
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
+    assert f"loss '{name}'" in result.stderr and not (tmp_path / "run").exists()
