@@ -365,7 +365,10 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
                 del argv[index]
                 break
     launcher = [sys.executable, "-m", "ganforge.launch", "--standalone", f"--nproc_per_node={nproc}", f"--max-restarts={max_restarts}"]
-    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
+    from ganforge.parent_death import child_environment
+
+    # the agent, and through it every worker, dies with this process even if it is SIGKILLed (ganforge.parent_death)
+    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1, env=child_environment()) as job:
         # Ctrl-C reaches every process of the job from the terminal: they stop and save, this one reads on
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
         # SIGTERM and SIGHUP go on to the job's agent, which passes them to every process: they stop and save

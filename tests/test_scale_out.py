@@ -274,3 +274,21 @@ def test_ada_sums_the_signal_over_ranks_so_p_is_the_same_on_every_rank(tmp_path)
     mp.spawn(_ada_rank, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2, join=True)
     assert (tmp_path / "rank0").read_text() == (tmp_path / "rank1").read_text() == "0.0"
 
+
+
+def test_sigkill_of_the_launcher_takes_the_whole_job_down_and_resume_works(tmp_path):
+    """`ganforge run --nproc 2` killed with SIGKILL (the OOM killer, `kill -9`): the elastic agent and both workers
+    die with it within seconds, leaving no one holding the run, and `ganforge resume` goes on."""
+    out, env = tmp_path / "run", child_env()
+    launcher = subprocess.Popen(run_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    wait_for(first_checkpoint(out), launcher, "a first checkpoint")
+    assert job_pids(env, "RANK=1")  # the job is running
+    launcher.kill()
+    launcher.wait()
+    deadline = time.monotonic() + 20
+    while job_pids(env) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not job_pids(env), f"processes of the job outlived its launcher: {job_pids(env)}"
+    resumed = subprocess.run([sys.executable, "-m", "ganforge", "resume", str(out), "--max-steps", "60"],
+                             capture_output=True, text=True, timeout=300, env=child_env())  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
