@@ -89,6 +89,7 @@ class ScheduleConfig:
     hold: float = between(0.0, 1.0, 1.0)  # fraction of the run at the initial rates before the linear decay; 1: constant rates
     final: float = between(0.0, 1.0, 0.0)  # the rates at the end of the run, as a fraction of the initial ones
     d_final: float | None = between(0.0, 1.0, None)  # the discriminators' rates at the end, likewise; None: final
+    shape: Literal["linear", "cosine"] = "linear"  # how the rates fall after hold: a straight line, or half a cosine (R3GAN)
 
 
 AUGMENT_OPERATIONS = ("color", "translation", "cutout")  # DiffAugment's, implemented in ganforge.augment
