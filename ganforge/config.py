@@ -46,6 +46,8 @@ class TrainConfig:
 
     epochs: int = at_least(1, 5)  # passes over the training data
     max_steps: int | None = at_least(1, None)  # stop after this many generator steps (None: run every epoch)
+    steps: int | None = at_least(1, None)  # the run's length in generator steps, which the schedule spans (None: every epoch's)
+    minutes: float | None = at_least(0.01, None)  # train for about this long: the first steps are timed and the length fixed in train.steps
     batch_size: int = at_least(1, 64)  # examples per minibatch
     seed: int = between(0, 2**63 - 1, 0)  # seeds the weights, the noise and the data order
     device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N

@@ -44,9 +44,16 @@ def he_init(layer: nn.Conv2d | nn.Linear, gain: float = 1.0) -> None:
         nn.init.zeros_(layer.bias)
 
 
-def stage_widths(width: int, resolutions: list[int]) -> list[int]:
-    """Channels of each stage: ``width`` up to 32 pixels, halved at higher ones (the paper's FFHQ-64 preset)."""
-    return [width if size <= 32 else max(1, width // 2) for size in resolutions]
+def stage_widths(width: int, halve_above: int, resolutions: list[int]) -> list[int]:
+    """Channels of each stage: ``width`` up to ``halve_above`` pixels, halved at each doubling above it (the paper's
+    presets: 32, so FFHQ-64's last stage has half the channels)."""
+    widths = []
+    for size in resolutions:
+        halvings = 0
+        while size > halve_above:
+            size, halvings = size // 2, halvings + 1
+        widths.append(max(1, width >> halvings))
+    return widths
 
 
 class ResidualBlock(nn.Module):
@@ -117,19 +124,20 @@ class R3GANGenerator(nn.Module):
         self,
         noise_dim: int,
         spec: DataSpec,
-        width: int = 96,  # channels of every stage up to 32 pixels (half that above); the paper's CIFAR-10 G: 768
+        width: int = 96,  # channels of the stages up to halve_above pixels; the paper's CIFAR-10 G: 768
         blocks: int = 1,  # residual blocks per stage; the paper's: 2
         expansion: int = 2,  # inverted bottleneck: the blocks' inner width over their width (the paper's 2)
         group_width: int = 16,  # channels per group of the blocks' 3x3 convolutions (the paper's 1536/96 = 16)
+        halve_above: int = 32,  # stages above this many pixels have half the channels per doubling (the paper's 32)
     ):
         super().__init__()
-        for name, value in (("width", width), ("blocks", blocks), ("expansion", expansion), ("group_width", group_width)):
+        for name, value in (("width", width), ("blocks", blocks), ("expansion", expansion), ("group_width", group_width), ("halve_above", halve_above)):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1")
         channels, size = image_shape(spec, "the r3gan generator")
         base, steps = conv_plan(size, "the r3gan generator")
         resolutions = [base * 2**i for i in range(steps + 1)]
-        widths = stage_widths(width, resolutions)
+        widths = stage_widths(width, halve_above, resolutions)
         total = blocks * len(widths)
         self.base = base
         self.basis = nn.Parameter(torch.randn(widths[0], base, base))
@@ -161,19 +169,20 @@ class R3GANDiscriminator(nn.Module):
     def __init__(
         self,
         spec: DataSpec,
-        width: int = 96,  # channels of every stage up to 32 pixels (half that above); the paper's CIFAR-10 D: 768
+        width: int = 96,  # channels of the stages up to halve_above pixels; the paper's CIFAR-10 D: 768
         blocks: int = 1,  # residual blocks per stage; the paper's: 2
         expansion: int = 2,  # inverted bottleneck: the blocks' inner width over their width (the paper's 2)
         group_width: int = 16,  # channels per group of the blocks' 3x3 convolutions (the paper's 1536/96 = 16)
+        halve_above: int = 32,  # stages above this many pixels have half the channels per doubling (the paper's 32)
     ):
         super().__init__()
-        for name, value in (("width", width), ("blocks", blocks), ("expansion", expansion), ("group_width", group_width)):
+        for name, value in (("width", width), ("blocks", blocks), ("expansion", expansion), ("group_width", group_width), ("halve_above", halve_above)):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1")
         channels, size = image_shape(spec, "the r3gan discriminator")
         base, steps = conv_plan(size, "the r3gan discriminator")
         resolutions = [size // 2**i for i in range(steps + 1)]
-        widths = stage_widths(width, resolutions)
+        widths = stage_widths(width, halve_above, resolutions)
         total = blocks * len(widths)
         self.from_image = nn.Conv2d(channels, widths[0], 1, bias=False)
         he_init(self.from_image)
