@@ -12,8 +12,8 @@ rate until ``schedule.hold`` of the run, then falls linearly to ``schedule.final
 both ends, as R3GAN's schedules). The core sets the rates before every step. :func:`cosine` is the same curve
 for a variant's own annealed settings (R3GAN's γ and Adam's β2).
 
-The schedule's length is the run's epochs (``train.epochs``); ``train.max_steps`` stops a run early without
-changing it, so a run cut short with ``--max-steps`` and resumed without it trains exactly as one never cut.
+The schedule's length is the run's epochs (``train.epochs``), or ``train.steps`` where that is set (``--minutes``
+fixes it from a time budget: :mod:`ganforge.budget`); ``train.max_steps`` stops a run early without changing it, so a run cut short with ``--max-steps`` and resumed without it trains exactly as one never cut.
 Extending a run (``ganforge resume RUN --epochs MORE``) lays the rest of the schedule over the new length: the
 position goes on from where the run stopped and reaches 1 at the new end. So the rates go on from their current
 values and never rise again nor fall below the final fraction, and stages never go backwards. A resume that keeps

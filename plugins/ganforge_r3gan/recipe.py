@@ -33,6 +33,10 @@ class R3GAN(Vanilla):
         **ALGORITHM,
         "generator.name": "r3gan",
         "discriminator.name": "r3gan",
+        "generator.width": 64,  # channels at the lowest resolution (the paper's CIFAR-10: 768), halving above 7 px
+        "discriminator.width": 64,
+        "generator.halve_above": 7,  # 28 px: 64, 32, 16 channels at 7, 14, 28 px (the paper keeps 768 up to 32 px)
+        "discriminator.halve_above": 7,
         "loss.name": "rpgan",
         "loss.r1_gamma": GAMMA,
         "loss.r2_gamma": GAMMA,
