@@ -46,6 +46,7 @@ Departures from the paper, each for a reason:
 * **No augmentation by default.** The paper augments CIFAR-10 and FFHQ (ADA's pipeline at a probability up
   to 0.55); a run of minutes shows D far fewer images than it needs to overfit 60,000. ganforge's ``augment.*``
   (DiffAugment, ADA's adaptive probability) applies to r3gan like any variant.
-* **Clamped samples.** G's output layer is linear, as the paper's; samples and evaluation read it clipped to
-  [-1, 1], as the paper's 8-bit images are.
+* **Clipped output.** G's output layer is linear, as the paper's, then clipped to the data's [-1, 1] (the
+  paper clips only when it writes 8-bit images), so that D judges the images a user gets and G keeps
+  ganforge's generator contract (images in [-1, 1]).
 """

@@ -17,8 +17,8 @@ Resolution changes between stages are bilinear, low-pass resampling with the [1,
 paper's [1, 2, 1] convolved with a box): G upsamples then, if the width changes, applies a 1x1 convolution first;
 D does the reverse. G starts from a learned 'basis': a constant ``base``x``base`` map per channel scaled by a
 linear function of z; D ends with the transpose, a depthwise ``base``x``base`` convolution to one value per channel
-and a linear layer to the logit. G's output is a 1x1 convolution with no tanh; D reads the image through a 1x1
-convolution.
+and a linear layer to the logit. G's output is a 1x1 convolution with no tanh, clipped to the data's [-1, 1];
+D reads the image through a 1x1 convolution.
 """
 
 from __future__ import annotations
@@ -160,7 +160,10 @@ class R3GANGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.basis[None] * self.project(z)[:, :, None, None]
-        return self.to_image(self.stages(x))
+        # the paper's output layer is linear; its images are read as 8-bit pixels, within [-1, 1]. Clipped here,
+        # D judges the images a user gets, and a pixel already past the data's range (Fashion-MNIST's black
+        # background lies at -1) needs no gradient to come back
+        return self.to_image(self.stages(x)).clamp(-1.0, 1.0)
 
 
 class R3GANDiscriminator(nn.Module):

@@ -69,7 +69,3 @@ class R3GAN(Vanilla):
     def train_step(self, batch: Batch, precision: Precision) -> dict[str, torch.Tensor]:
         self.anneal()
         return super().train_step(batch, precision)
-
-    def generate(self, inputs: torch.Tensor) -> torch.Tensor:
-        # G's output is linear, as the paper's; its images are read as 8-bit pixels would be, within [-1, 1]
-        return super().generate(inputs).clamp(-1.0, 1.0)
