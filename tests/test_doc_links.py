@@ -72,3 +72,9 @@ def test_the_pages_link_to_each_other():
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
 def test_every_relative_link_and_anchor_resolves(page):
     assert not broken_links(page)
+
+
+def test_the_readme_stays_a_first_hours_read():
+    """The README holds what a first hour needs; reference material goes to a page under docs/ it links to."""
+    size = len((ROOT / "README.md").read_bytes())
+    assert size < 15_000, f"README.md is {size:,} bytes; move reference material to a page under docs/"
