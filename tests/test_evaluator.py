@@ -121,7 +121,7 @@ def test_the_eval_command_shows_the_evaluators_progress_in_a_log(monkeypatch):
     assert lines[-1].startswith("Training the evaluator: step 1200/1200 (100%)") and len(lines) == 4, lines
 
 
-# The evaluators that ship with ganforge, as the README and benchmarks/README.md name them
+# The evaluators that ship with ganforge, as docs/evaluation.md and benchmarks/README.md name them
 DOCUMENTED = {"fashion-mnist": "922cf1f0578a", "mnist": "bb57479245e8"}
 
 
@@ -142,7 +142,7 @@ def test_the_documents_quote_the_shipped_hashes():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    for page in ("README.md", "benchmarks/README.md"):
+    for page in ("docs/evaluation.md", "benchmarks/README.md"):
         text = (root / page).read_text()
         for dataset, short in DOCUMENTED.items():
             assert f"{dataset}@{short}" in text, (page, dataset)
