@@ -387,6 +387,8 @@ class Trainer:
         means = self.meter.take()
         self.watch.check()
         record = {"step": at.step, "epoch": at.epoch, **means}
+        if self.job.is_main:
+            record.update(self.monitor.overfitting())  # D's r_t on training and held-out reals (data.fraction < 1)
         record["images_per_s"] = record.pop("steps_per_s") * run.examples_per_step * self.job.world_size
         if skipped := self.watch.take_skipped():
             record["skipped_updates"] = skipped  # updates whose gradients were not finite, left out
