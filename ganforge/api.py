@@ -663,11 +663,12 @@ def export(
     batch: int | None = None,
     ema: bool = True,
     registry: Registry | None = None,
+    network: str | None = None,
 ) -> Exported:
-    """Write the generator saved at ``path`` (EMA weights where kept, unless ``ema`` is False) to ``out`` as ONNX
-    or TorchScript, with a free batch dimension unless ``batch`` is given, checked against PyTorch
-    (:mod:`ganforge.export`)."""
+    """Write the generator saved at ``path`` (EMA weights where kept, unless ``ema`` is False), or its network
+    ``network`` alone on the inputs it declares (an encoder, a discriminator), to ``out`` as ONNX or TorchScript,
+    with a free batch dimension unless ``batch`` is given, checked against PyTorch (:mod:`ganforge.export`)."""
     out = Path(out)
     check_format(format, out)
     variant, _ = _load(path, "cpu", registry, ema)
-    return export_generator(variant, format, out, batch)
+    return export_generator(variant, format, out, batch, network=network)
