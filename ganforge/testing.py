@@ -280,8 +280,10 @@ def check_variant(
     reaches each stage; each step must return finite scalar tensors on the device), checks that training changed
     every network that has an optimizer, that samples and a checkpoint were written, that the checkpoint loads
     back into equal networks, and that the loaded variant generates at least the examples asked for (a class
-    grid rounds up to whole rows), also without training data (as ``ganforge sample`` does). Returns the last
-    logged metrics.
+    grid rounds up to whole rows), also without training data (as ``ganforge sample`` does).
+
+    Returns the run's last line of ``metrics.jsonl`` as a dict: ``step`` and ``epoch`` (ints), each metric
+    ``train_step`` returns averaged since the line before, and ``images_per_s`` (floats).
     """
     registry = registry or get_registry()
     domains = registry.get("variant", name).load().domains
