@@ -31,6 +31,8 @@ from torch import nn
 
 from ganforge.errors import GanforgeError
 from ganforge.inputs import Input, declared_inputs
+from ganforge.loading import load
+from ganforge.registry import Registry
 from ganforge.rundir import check_output_file
 from ganforge.noise import sample_noise
 from ganforge.variant import Variant
@@ -100,6 +102,24 @@ def check_format(format: str, out: Path) -> None:
                 raise GanforgeError(f"exporting to ONNX needs the {package} package: {EXTRA}") from None
 
 
+def export(
+    path: str | Path,
+    format: Format,
+    out: str | Path,
+    batch: int | None = None,
+    ema: bool = True,
+    registry: Registry | None = None,
+    network: str | None = None,
+) -> Exported:
+    """Write the generator saved at ``path`` (EMA weights where kept, unless ``ema`` is False), or its network
+    ``network`` alone on the inputs it declares (an encoder, a discriminator), to ``out`` as ONNX or TorchScript,
+    with a free batch dimension unless ``batch`` is given, checked against PyTorch as this module describes."""
+    out = Path(out)
+    check_format(format, out)
+    variant = load(path, "cpu", registry, ema)
+    return export_variant(variant, format, out, batch, network=network)
+
+
 def network_inputs(variant: Variant, name: str) -> tuple[Input, ...]:
     """What network ``name`` of ``variant`` takes: its declared inputs, else a discriminator's ``x`` or a
     generator's ``z``."""
@@ -135,7 +155,9 @@ class NetworkAlone(nn.Module):
         return out
 
 
-def export(variant: Variant, format: Format, out: Path, batch: int | None = None, seed: int = 0, network: str | None = None) -> Exported:
+def export_variant(
+    variant: Variant, format: Format, out: Path, batch: int | None = None, seed: int = 0, network: str | None = None
+) -> Exported:
     """Write ``variant``'s generator side (or its network ``network`` alone) to ``out`` in ``format``, with a free
     batch dimension unless ``batch`` is given, and check the written file against PyTorch on fresh inputs."""
     check_format(format, out)

@@ -19,7 +19,7 @@ from ganforge.device import Precision
 from ganforge.errors import GanforgeError
 from ganforge.evaluation import evaluator as evaluator_module
 from ganforge.evaluation import judges
-from ganforge.export import export as export_network
+from ganforge.export import export_variant as export_network
 from ganforge.inputs import Input
 from ganforge_vanilla.models import MLPDiscriminator
 from ganforge_vanilla.recipe import Vanilla
