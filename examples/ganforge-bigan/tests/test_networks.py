@@ -56,3 +56,20 @@ def test_a_gradient_penalty_sees_the_joint_pair(registry):
     loss = testing.build("loss", "bce", registry, settings={"r1_gamma": 1.0})
     penalty = loss.penalty(judge, real, fake)
     assert penalty is not None and penalty > 0
+
+
+def test_the_encoders_optimizer_follows_schedule_final(registry):
+    """docs/plugins.md: an optimizer with parameters of a network in `generators` falls to schedule.final, any other
+    to schedule.d_final. G and E share one; E's parameters are in it."""
+    import ganforge
+    from ganforge import api
+    from ganforge.schedule import Rates
+
+    settings = {**TINY, "data.size": 64, "schedule.hold": 0.0, "schedule.final": 0.5, "schedule.d_final": 0.1}
+    config = ganforge.configure("bigan", "ring8", settings, registry)
+    model = api.prepare_training(config, api.load_dataset(config, registry).spec, torch.device("cpu"), registry=registry)
+    spanned = {id(p) for group in model.optimizers["generator"].param_groups for p in group["params"]}
+    assert all(id(p) in spanned for p in model.networks["encoder"].parameters())
+    rates = Rates(config.schedule, model)
+    rates.set(1.0)
+    assert rates.current() == pytest.approx({"generator": 2e-4 * 0.5, "discriminator": 2e-4 * 0.1})
