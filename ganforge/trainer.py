@@ -181,7 +181,7 @@ class Trainer:
         self.augment: Augmentation | None = None  # DiffAugment / ADA in front of D (augment.policy)
         if config.augment.operations:
             images_per_step = config.train.batch_size * variant.batches_per_step * self.job.world_size
-            self.augment = Augmentation(config.augment, variant.discriminators, data.spec, images_per_step, data.data.device)
+            self.augment = Augmentation(config.augment, variant.discriminator_networks(), data.spec, images_per_step, data.data.device)
         self.rates = Rates(config.schedule, variant)
 
     def restore(self, tensors: dict[str, torch.Tensor]) -> None:

@@ -195,7 +195,7 @@ def _labelled_data(dataset: str, factory: Any, params: dict[str, Any]) -> list[L
         whole = lambda: factory(**base, split="test")  # noqa: E731
         preferred = [LabelledData("train", lambda: factory(**base, split="train"), whole, "train split", "test split")]
     else:
-        whole = lambda: factory(**params)  # noqa: E731
+        whole = lambda: factory(**{key: value for key, value in params.items() if key in options})  # noqa: E731
         preferred = []
     fallback = LabelledData(
         "test-fallback" if preferred else "fallback",
