@@ -152,10 +152,10 @@ EOF
 
 cuda_tests() {
     if [[ $CPU == 1 ]]; then  # a rehearsal of the module's cells on the CPU: a few, to stay well under a minute
-        GANFORGE_TEST_DEVICE=cpu "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py \
+        GANFORGE_TEST_DEVICE=cpu "$PYTHON" -m pytest -o addopts= -q -p no:cacheprovider -m cuda tests/test_cuda.py \
             -k "nonfinite or noise or (mixed and vanilla)" --junitxml="$LOG_DIR/cuda_tests.xml"
     else
-        "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py -rs --junitxml="$LOG_DIR/cuda_tests.xml"
+        "$PYTHON" -m pytest -o addopts= -q -p no:cacheprovider -m cuda tests/test_cuda.py -rs --junitxml="$LOG_DIR/cuda_tests.xml"
     fi
 }
 
