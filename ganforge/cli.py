@@ -506,10 +506,14 @@ def sample(
     captions_file: Optional[Path] = typer.Option(None, "--captions", help="A text file of captions, one per line: -n samples of each, a row each."),
     truncation: Optional[float] = typer.Option(None, "--truncation", help="Truncation trick: resample |z| > PSI (normal noise), or z scaled towards the mean by PSI (uniform; --truncation-mode mean)."),
     truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample (Brock et al. 2019; default for normal noise) or mean (default for uniform)."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="One PNG per seed into the --out directory (seed0000.png, ...): ranges and lists, e.g. 0-35 or 0-3,7; a seed always gives the same image."),
 ) -> None:
     """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
 
+    if seeds is not None:
+        _sample_seeds(path, seeds, out, device, label, ema, caption, captions_file, truncation, truncation_mode, input_dir)
+        return
     captions = list(caption) + ([] if captions_file is None else _read_captions(captions_file))
     if input_dir is not None:
         if out is None:
@@ -529,6 +533,26 @@ def sample(
     )
     written = samples.save(target)
     console.print(escape(f"Wrote {len(samples.values)} samples to {written}"), soft_wrap=True, highlight=False)
+
+
+def _sample_seeds(
+    path: Path, text: str, out: Path | None, device: str, label: int | None, ema: bool, captions: list[str],
+    captions_file: Path | None, truncation: float | None, truncation_mode: Optional[str], input_dir: Path | None,
+) -> None:  # fmt: skip
+    """``sample --seeds``: one image per seed into the directory ``out``."""
+    from ganforge.per_seed import parse_seeds, sample_seeds
+
+    seeds = parse_seeds(text)  # checked before the model is loaded
+    if out is None:
+        raise GanforgeError("--seeds needs --out DIR, the directory that receives seed0000.png, ...")
+    if input_dir is not None:
+        raise GanforgeError("--seeds draws from noise and --input-dir translates images; pass one of them")
+    if captions_file is not None or len(captions) > 1:
+        raise GanforgeError("--seeds draws one caption's images; pass a single --caption TEXT (and no --captions file)")
+    caption = captions[0] if captions else None
+    written = sample_seeds(path, seeds, out, device, label, caption, ema, truncation, truncation_mode)  # type: ignore[arg-type]
+    shown = f"seeds {seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else f"{len(seeds)} seeds"
+    console.print(escape(f"Wrote {len(written)} images ({shown}) to {out}/: {written[0].name} ... {written[-1].name}"), soft_wrap=True, highlight=False)
 
 
 def _read_captions(path: Path) -> list[str]:
