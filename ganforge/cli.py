@@ -50,7 +50,7 @@ _typer_type_column = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flags_show_no_type  # type: ignore[method-assign]
 _debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
 SEED_MAX = 2**63 - 1  # torch's generators take a signed 64-bit seed
-PERCENTAGES = {"high_quality", "precision", "recall", "class_agreement", "class_agreement_mismatched"}  # shares, shown as %
+PERCENTAGES = {"high_quality", "precision", "recall", "coverage", "class_agreement", "class_agreement_mismatched"}  # shares, shown as %
 
 
 def reports_errors(command: Callable) -> Callable:
@@ -638,19 +638,25 @@ def evaluate(
         warnings.warn("--samples is deprecated; use --count (-n)", GanforgeWarning, stacklevel=2)
         count = old_count
     from ganforge.console import StepProgress
+    from ganforge.evaluation.diagnosis import explain
+    from ganforge.rundir import find_checkpoint
 
     shown_on = err_console if as_json else console  # --json keeps stdout for the JSON
+    checkpoint = find_checkpoint(path)  # the file scored, and recorded with the scores
     with StepProgress(shown_on, "Training the evaluator") as progress:
         if truncation is not None or truncation_mode is not None:
             psis = _truncations(truncation, truncation_mode)
-            reports = api.evaluate_truncations(path, psis, truncation_mode, count, device, seed, ema, shown_on.print, evaluator, inception_weights, progress)
+            reports = api.evaluate_truncations(checkpoint, psis, truncation_mode, count, device, seed, ema, shown_on.print, evaluator, inception_weights, progress)
             _truncation_table(path, psis, reports, as_json)
+            _record_scores(checkpoint, list(zip(psis, reports)), seed, ema, shown_on)
             return
         report = api.evaluate(
-            path, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
+            checkpoint, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
         )
+    notes = explain(report.scores)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        typer.echo(json.dumps({**report.to_dict(), "notes": notes}, indent=2))
+        _record_scores(checkpoint, [(None, report)], seed, ema, shown_on)
         return
     console.print(f"{path}: {report.samples:,} samples, {report.protocol}", soft_wrap=True, highlight=False)
     table = Table()
@@ -668,6 +674,32 @@ def evaluate(
         accuracy = "" if info.accuracy is None else f"; accuracy {info.accuracy:.2%} on its {info.tested_on}"
         console.print(f"evaluator {info.name}: trained on {info.dataset} {info.trained_on}{accuracy}", soft_wrap=True, highlight=False)
         console.print(f"  weights sha256 {info.weights_sha256}", soft_wrap=True, highlight=False)
+    for note in notes:
+        console.print(escape(f"note: {note}."), soft_wrap=True, highlight=False)
+    _record_scores(checkpoint, [(None, report)], seed, ema, console)
+
+
+def _record_scores(checkpoint: Path, reports: list[tuple[float | None, Any]], seed: int, ema: bool, shown_on: Console) -> None:
+    """Append each report to its run's scores.jsonl and redraw the run's page; a checkpoint outside a run, or a
+    run that cannot be written, keeps its scores on the screen only (a warning says why)."""
+    from ganforge.evaluation.diagnosis import explain
+    from ganforge.evaluation.recorded import entry_for, record, run_of
+    from ganforge.report import write_report
+
+    run = run_of(checkpoint)
+    if run is None:
+        return
+    try:
+        for psi, report in reports:
+            written = record(run, entry_for(report, checkpoint, seed, ema, psi, explain(report.scores)))
+    except GanforgeError as exc:
+        warnings.warn(f"the scores are not kept with the run: {exc}", GanforgeWarning, stacklevel=2)
+        return
+    try:
+        page = f"{write_report(run)} show"
+    except GanforgeError as exc:
+        page = f"the run's page (not redrawn now: {exc}) will show"
+    shown_on.print(escape(f"Recorded in {written}; 'ganforge runs' and {page} them"), soft_wrap=True, highlight=False)
 
 
 def _truncations(text: str | None, mode: str | None) -> list[float | None]:

@@ -15,7 +15,8 @@ data                                   scores                                   
 Gaussian mixture (``ring8``, ...)      modes captured, % high quality, reverse KL         modes, then reverse KL
 images whose channels are digits       modes captured of 10^C, KL of the mode histogram    modes, then KL
 (``stacked-mnist``)
-labelled images (``mnist``, ...)       FID, KID, precision, recall, classifier score       FID
+labelled images (``mnist``, ...)       FID, KID, precision, recall, density, coverage,     FID
+                                       classifier score
 captioned images (``captioned-mnist``)  the same, and for a text-conditioned run text-     FID
                                        image agreement (class, attribute correlations),
                                        beside a mismatched-caption baseline
@@ -216,6 +217,7 @@ class ImageJudge(Judge):
         fake, logits = self.evaluator.features_and_logits(samples)
         kid, kid_std = feature_scores.kernel_distance(self.real, fake, seed)
         precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
+        density, coverage = feature_scores.density_coverage(self.real[: len(fake)], fake)
         score, score_std = feature_scores.classifier_score(logits, seed)
         class_kl, smallest_class = feature_scores.class_histogram(logits)
         scores = {
@@ -224,6 +226,8 @@ class ImageJudge(Judge):
             "kid_std": kid_std,
             "precision": precision,
             "recall": recall,
+            "density": density,
+            "coverage": coverage,
             "classifier_score": score,
             "classifier_score_std": score_std,
             "class_kl": class_kl,
@@ -234,6 +238,8 @@ class ImageJudge(Judge):
             "kid": "KID (raw MMD², unscaled)",  # papers often print it ×100 or ×1000: say which
             "precision": "precision (k=3)",
             "recall": "recall (k=3)",
+            "density": "density (k=5)",
+            "coverage": "coverage (k=5)",
             "classifier_score": "classifier score (IS form)",
             "class_kl": "class histogram KL to uniform",
             "smallest_class": "smallest class's share",
@@ -281,8 +287,21 @@ class PointJudge(Judge):
     def score(self, samples: torch.Tensor, seed: int) -> Report:
         fake = samples.flatten(1)
         precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
-        scores = {"frechet_distance": feature_scores.frechet_distance(self.real, fake), "precision": precision, "recall": recall}
-        labels = {"frechet_distance": "Frechet distance (raw coordinates)", "precision": "precision (k=3)", "recall": "recall (k=3)"}
+        density, coverage = feature_scores.density_coverage(self.real[: len(fake)], fake)
+        scores = {
+            "frechet_distance": feature_scores.frechet_distance(self.real, fake),
+            "precision": precision,
+            "recall": recall,
+            "density": density,
+            "coverage": coverage,
+        }
+        labels = {
+            "frechet_distance": "Frechet distance (raw coordinates)",
+            "precision": "precision (k=3)",
+            "recall": "recall (k=3)",
+            "density": "density (k=5)",
+            "coverage": "coverage (k=5)",
+        }
         return Report("points, raw coordinates", len(samples), scores, "frechet_distance", True, None, labels)
 
 
