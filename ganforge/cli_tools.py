@@ -94,8 +94,8 @@ def list_runs(
     root: Path = typer.Argument(Path("runs"), help="The folder that holds the run directories."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """What did I train? The runs under a folder: variant, data, steps, last losses, best score in training, latest
-    'ganforge eval' score, age and status."""
+    """What did I train? The runs under a folder: variant, data, steps, last losses, score (the latest 'ganforge eval',
+    else the best in training), age and status."""
     from ganforge.runs import age, list_runs as find
 
     found = find(root)
@@ -107,16 +107,19 @@ def list_runs(
         return
     table = Table(title=escape(f"runs in {root}"))
     for column, justify in (("run", "left"), ("variant", "left"), ("data", "left"), ("steps", "right"), ("loss_d", "right"),
-                            ("loss_g", "right"), ("best", "right"), ("eval", "right"), ("age", "right"), ("status", "left")):  # fmt: skip
+                            ("loss_g", "right"), ("score", "right"), ("age", "right"), ("status", "left")):  # fmt: skip
         table.add_column(column, justify=justify)
     for s in found:
         losses = [f"{s.last[key]:.3f}" if key in s.last else "-" for key in ("loss_d", "loss_g")]
-        best = "-" if s.best is None else f"{s.best['metric']} {s.best['value']:.4g}"
-        scored = "-" if s.scored is None else f"{s.scored['metric']} {s.scored['value']:.4g}"
+        # the latest 'ganforge eval' (deliberate, many samples), else the best in-training evaluation, marked
+        shown = s.scored or s.best
+        score = "-" if shown is None else f"{shown['metric']} {shown['value']:.4g}" + ("" if s.scored else "†")
         status = s.status + ("*" if s.problem else "")
         steps = "-" if s.steps is None else f"{s.steps:,}"
-        table.add_row(escape(Path(s.path).name), s.variant or "-", s.data or "-", steps, *losses, best, escape(scored), age(s.modified), escape(status))
+        table.add_row(escape(Path(s.path).name), s.variant or "-", s.data or "-", steps, *losses, escape(score), age(s.modified), escape(status))
     console.print(table)
+    if any(s.best and not s.scored for s in found):
+        console.print("† the best in-training evaluation (--eval-every); other scores are the latest 'ganforge eval'", highlight=False)
     for s in found:
         if s.problem:
             console.print(escape(f"* {Path(s.path).name}: {s.problem}"), highlight=False, soft_wrap=True)

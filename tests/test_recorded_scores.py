@@ -85,7 +85,7 @@ def test_eval_records_its_scores_in_the_run_and_runs_and_the_page_show_them(run)
     scored = json.loads(listed.stdout)[0]["scored"]
     assert scored == {"metric": "modes", "value": entry["scores"]["modes"], "step": 8, "samples": 200}
     table = runner.invoke(app, ["runs", str(run.parent)], env={"COLUMNS": "200"})
-    assert f"modes {entry['scores']['modes']}" in table.stdout and "eval" in table.stdout
+    assert f"modes {entry['scores']['modes']}" in table.stdout and "score" in table.stdout
     again = runner.invoke(app, ["eval", str(run), "-n", "100", "--device", "cpu", "--json"])
     assert again.exit_code == 0 and "notes" in json.loads(again.stdout)
     assert [e["samples"] for e in read_recorded(run)] == [200, 100]  # appended, the older kept

@@ -28,8 +28,8 @@ def explain(scores: dict[str, Any]) -> list[str]:
             covered = "" if coverage is None else f"; coverage {coverage:.0%} of the real data has a sample near it"
             notes.append(
                 f"precision {precision:.0%} with recall {recall:.0%}: the samples look real but show almost none of the "
-                f"data's variety: they sit on a few real modes (mode collapse){covered}. More variety: a packed "
-                "discriminator (pacgan), a class condition (cgan), or minibatches of more examples"
+                f"data's variety: they sit on a few real modes (mode collapse){covered}. For more variety try a packed "
+                "discriminator (pacgan) or a class condition (cgan)"
             )
         elif precision <= LOW and recall <= LOW:
             notes.append(
