@@ -467,6 +467,8 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(f"The run is now at generator step {result.steps:,} (epoch {result.epochs}); this session took {took}.")
     else:
         console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
+    if result.stopped_early is not None:
+        console.print(escape(_early_stop_line(result.stopped_early)), soft_wrap=True, highlight=False)
     # paths whole, on lines of their own: a terminal narrower than a path lets it run on rather than break it
     if result.samples:
         console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})", soft_wrap=True, highlight=False, markup=False)
@@ -478,6 +480,17 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(f"Translate images: ganforge sample {run_path} --input-dir DIR --out translated/", soft_wrap=True, highlight=False, markup=False)
     else:
         console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png", soft_wrap=True, highlight=False, markup=False)
+
+
+def _early_stop_line(early: dict[str, Any]) -> str:
+    """``eval.patience`` ran out: one line saying when, and where the best generator is."""
+    value = early.get("value")
+    best = f"{early['metric']} {value:.4g}, " if isinstance(value, (int, float)) else ""
+    where = f"step {early['best_step']:,}" if isinstance(early.get("best_step"), int) else "an earlier step"
+    return (
+        f"Stopped early at step {early['step']:,}: {early['patience']} evaluation(s) in a row did not beat the best "
+        f"({best}{where}), kept in {early['best_checkpoint']}"
+    )
 
 
 def _translates(run_path: Path) -> bool:
