@@ -74,7 +74,8 @@ def sample_seeds(
 
     The same seed (with the same ``label``, ``caption`` and ``truncation``) gives the same image on every call.
     """
-    from ganforge import api
+    from ganforge.loading import load_with_checkpoint
+    from ganforge.sampling import check_label, chosen_truncation
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -87,14 +88,14 @@ def sample_seeds(
         caption = " ".join(caption.split())
         if not caption:
             raise GanforgeError("the caption is empty; write what to draw, e.g. --caption 'a thin one leaning left'")
-    variant, _ = api._load(path, device, None, ema)
+    variant, _ = load_with_checkpoint(path, device, None, ema)
     name = variant.config.variant.name
     if variant.translates:
         raise GanforgeError(f"variant '{name}' translates images and draws no noise; translate a folder with --input-dir DIR instead of --seeds")
     if not variant.spec.is_image:
         raise GanforgeError(f"the model at {path} draws points, not images: one image per seed shows one point; draw a scatter plot with -n instead")
-    chosen = api._truncation(variant, truncation, truncation_mode)
-    api._check_label(variant, label)
+    chosen = chosen_truncation(variant, truncation, truncation_mode)
+    check_label(variant, label)
     written = []
     for seed in seeds:
         with truncated(chosen, f"variant '{name}'"):
