@@ -35,3 +35,23 @@ def test_the_variants_own_terms_get_a_panel_of_their_own(tmp_path):
     assert own_terms([{"step": 1, **common, "cycle": 1.0, "identity": 0.5, "loss_match": 0.2, "augment_p": 0.1}]) == ["cycle", "identity", "loss_match"]
     with_terms, plain = Image.open(plot_curves(tmp_path / "cycle")), Image.open(plot_curves(tmp_path / "plain"))
     assert with_terms.height == plain.height * 3 // 2  # three panels of the same height instead of two
+
+
+def test_the_scatter_plot_has_numbered_axes_and_a_legend():
+    import torch
+
+    from ganforge.images import AXIS_GREY, CENTRE_BLUE, SAMPLE_RED, SCATTER_MARGIN, scatter_plot
+
+    centres = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    picture = np.asarray(scatter_plot(torch.zeros(4, 2), centres)).astype(int)
+    left, top, right, bottom = SCATTER_MARGIN
+    size = picture.shape[0]
+    plot = size - left - bottom if size - left - right > size - top - bottom else size - left - right
+
+    def has(region, colour):
+        return bool((np.abs(region - colour).sum(axis=2) < 30).any())
+
+    assert has(picture[top + plot - 2 : top + plot + 2, left + 10 : left + plot - 10], AXIS_GREY)  # the x axis
+    assert has(picture[top + plot + 5 :, :], AXIS_GREY) and has(picture[:, : left - 6], AXIS_GREY)  # their numbers
+    legend = picture[top : top + 50, left + plot - 150 : left + plot]
+    assert has(legend, SAMPLE_RED) and has(legend, CENTRE_BLUE)  # a key for each kind of mark
