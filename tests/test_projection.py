@@ -112,3 +112,15 @@ def test_a_walk_needs_both_ends_and_real_arrays(runs, tmp_path):
     wrong = runner.invoke(app, ["interpolate", str(runs / "vanilla"), "--from", str(tmp_path / "z.npy"), "--to", str(tmp_path / "z.npy"),
                                 "--out", str(tmp_path / "w.gif"), "--device", "cpu"])  # fmt: skip
     assert wrong.exit_code == 2 and "this model's z has 8 finite floats" in wrong.stderr
+
+
+def test_a_walks_frames_leave_no_empty_cell(runs, tmp_path):
+    from ganforge import api
+    from ganforge.walk import full_rows
+
+    assert [full_rows(n) for n in (2, 4, 6, 7, 8, 9)] == [2, 2, 3, 7, 4, 3]
+    written, walk = api.interpolate(runs / "vanilla", tmp_path / "walk.gif", frames=2, points=2, count=8, device="cpu")
+    assert walk.columns == 4
+    with Image.open(written) as gif:
+        scale = 7  # 8x8 images enlarged to 56 pixels, the 2-pixel padding with them
+        assert (gif.width, gif.height) == ((4 * (8 + 2) + 2) * scale, (2 * (8 + 2) + 2) * scale)  # two full rows of 4
