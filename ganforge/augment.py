@@ -8,9 +8,11 @@ D sees makes memorising harder; augmenting real and generated images alike, with
 keeps G's target the data itself (augmenting the reals alone would teach G the augmentations).
 
 ``--set augment.policy=color,translation,cutout`` puts the operations in front of every network the variant
-built from its ``discriminator`` component, through a forward pre-hook: every call of D in training (D's step
-on real and on generated images, G's step, gradient penalties) sees its image input augmented, whatever the
-variant, with no change to its code. Each call draws its own random parameters, one set per example, as the
+declares in :attr:`ganforge.Variant.discriminators`, through a forward pre-hook: every call of D in training
+(D's step on real and on generated images, G's step, gradient penalties) sees its image input augmented, whatever
+the variant, with no change to its code. The image input is D's first argument, and only it is augmented: a
+discriminator's other inputs (cgan's label, StackGAN's embedding, BiGAN's code z, pix2pix's source image) reach
+it untouched, so a pair stays the pair it was. Each call draws its own random parameters, one set per example, as the
 paper's code does (``D(DiffAugment(x))`` and ``D(DiffAugment(G(z)))`` are two calls); gradients flow through to
 the images, and so to G.
 
@@ -112,8 +114,8 @@ class Augmentation:
             raise GanforgeError("augment.policy augments images; this dataset holds points. Leave augment.policy at none")
         if not discriminators:
             raise GanforgeError(
-                "augment.policy found no discriminator to augment the inputs of: the variant builds none with "
-                "Variant.make from a 'discriminator' component"
+                "augment.policy found no discriminator to augment the inputs of: the variant declares none in "
+                "Variant.discriminators; leave augment.policy at none"
             )
         self.config = config
         self.operations = config.operations

@@ -193,6 +193,7 @@ def run(
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Directory holding the dataset's files.", show_default="looked for, then downloaded"),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the data.", show_default=_default("train.epochs")),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many generator steps.", show_default="every epoch"),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Train for about M minutes: the first steps are timed and the run's length fixed in steps (train.steps in config.json).", show_default="--epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Examples per minibatch.", show_default=_default("train.batch_size")),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate.", show_default="the variant's optim.lr"),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order.", show_default=_default("train.seed")),
@@ -215,6 +216,7 @@ def run(
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
+    _check_minutes(minutes, epochs, assignments)
     if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
         raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
 
@@ -223,6 +225,7 @@ def run(
         "data.root": None if data_root is None else str(data_root),
         "train.epochs": epochs,
         "train.max_steps": max_steps,
+        "train.minutes": minutes,
         "train.batch_size": batch_size,
         "optim.lr": lr,
         "train.seed": seed,
@@ -241,6 +244,24 @@ def run(
         return
     variant, settings = _settings(variant, config_file, assignments, flags)
     _train(variant, settings if ema else _no_average(settings, assignments), out, overwrite)
+
+
+def _check_minutes(minutes: float | None, epochs: int | None, assignments: list[str]) -> None:
+    """--minutes sets the run's length; so do --epochs and train.steps: one of them, and a positive time."""
+    from ganforge.config import parse_assignments
+
+    given = parse_assignments(assignments)
+    minutes = given.get("train.minutes") if minutes is None else minutes
+    if minutes is None:
+        return
+    try:
+        positive = float(minutes) > 0
+    except ValueError:
+        positive = False
+    if not positive:
+        raise GanforgeError(f"--minutes must be a positive number of minutes, got {minutes}; e.g. --minutes 20")
+    if epochs is not None or "train.epochs" in given or "train.steps" in given:
+        raise GanforgeError("--minutes sets the run's length, as --epochs and train.steps do; pass one of them (--max-steps may still stop it early)")
 
 
 def _command_line_settings(assignments: list[str], flags: dict[str, Any]) -> dict[str, Any]:

@@ -181,7 +181,16 @@ class TensorData:
             raise ValueError(f"data.fraction {fraction} of {len(self)} examples leaves none; raise data.fraction")
         if count == len(self):
             return self
-        chosen = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:count].sort().values
+        return self._examples(self._order(seed)[:count].sort().values)
+
+    def rest(self, fraction: float, seed: int) -> "TensorData":
+        """The examples :meth:`fraction` leaves out (none when it keeps all): real data a run on that part never sees."""
+        return self._examples(self._order(seed)[round(len(self) * fraction) :].sort().values)
+
+    def _order(self, seed: int) -> torch.Tensor:
+        return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+
+    def _examples(self, chosen: torch.Tensor) -> "TensorData":
         chosen = chosen.to(self.data.device)
         labels = None if self.labels is None else self.labels[chosen]
         return TensorData(self.data[chosen], self.spec, labels, self.reference, self.other, self.protocol)

@@ -28,6 +28,7 @@ from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, pla
 RESUMABLE = (
     "train.epochs",
     "train.max_steps",
+    "train.steps",
     "train.device",
     "train.amp",
     "train.amp_dtype",
@@ -88,6 +89,11 @@ def _resume_locked(
             f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
         )
     config = _resume_config(checkpoint, settings, registry)
+    if config.train.steps is not None and "train.epochs" in settings and "train.steps" not in settings:
+        raise GanforgeError(
+            f"the run in {run_dir.path} is {config.train.steps} steps long (train.steps, fixed by --minutes or given), "
+            "which --epochs does not change; lengthen it with --set train.steps=N"
+        )
     job, device = join(config)
     dataset = training_data(config, registry).to(device)
     _check_same_data(dataset, checkpoint)

@@ -152,7 +152,7 @@ def test_the_variant_api_a_plugin_author_needs_is_documented_with_the_codes_sign
         assert hasattr(variant.Variant, name) or name in vars(variant.Variant(None, None, None)), name
     methods = ["make", "build", "configure_optimizers", "train_step", "sample_inputs", "generate", "evaluation_inputs",
                "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate",
-               "noise_inputs", "require_prior", "caption_inputs", "row_captions", "evaluation_captions"]  # fmt: skip
+               "noise_inputs", "require_prior", "caption_inputs", "row_captions", "evaluation_captions", "discriminator_networks"]  # fmt: skip
     for name in methods:
         assert f"`{name}({parameters(getattr(variant.Variant, name))})" in section or (
             f"`self.{name}({parameters(getattr(variant.Variant, name))})" in section

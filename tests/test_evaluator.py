@@ -119,3 +119,67 @@ def test_the_eval_command_shows_the_evaluators_progress_in_a_log(monkeypatch):
     lines = console.file.getvalue().splitlines()
     assert lines[0].startswith("Training the evaluator: step 300/1200 (25%)") and "ETA 0:01:30" in lines[0], lines
     assert lines[-1].startswith("Training the evaluator: step 1200/1200 (100%)") and len(lines) == 4, lines
+
+
+# The evaluators that ship with ganforge, as docs/evaluation.md and benchmarks/README.md name them
+DOCUMENTED = {"fashion-mnist": "922cf1f0578a", "mnist": "bb57479245e8"}
+
+
+def refuses_to_train(split: Literal["train", "test"] = "train") -> TensorData:
+    raise AssertionError("a shipped evaluator must be loaded, never trained")
+
+
+@pytest.mark.parametrize("dataset", sorted(evaluator_module.SHIPPED))
+def test_shipped_evaluators_load_with_the_documented_hash(dataset):
+    evaluator = evaluator_for(dataset, refuses_to_train, {})
+    assert evaluator.info.weights_sha256 == evaluator_module.SHIPPED[dataset] == weights_sha256(evaluator.network)
+    assert evaluator.info.name == f"ganforge-cnn/2:{dataset}@{DOCUMENTED[dataset]}"
+    assert evaluator.info.accuracy > 0.89 and evaluator.network.classifier.out_features == 10
+    assert not evaluator_path(dataset, "train").exists() and not evaluator_path(dataset, "test-fallback").exists()
+
+
+def test_the_documents_quote_the_shipped_hashes():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for page in ("docs/evaluation.md", "benchmarks/README.md"):
+        text = (root / page).read_text()
+        for dataset, short in DOCUMENTED.items():
+            assert f"{dataset}@{short}" in text, (page, dataset)
+
+
+def test_a_damaged_shipped_evaluator_says_reinstall(tmp_path, monkeypatch):
+    copy = tmp_path / "weights"
+    copy.mkdir()
+    original = evaluator_module.shipped_path("mnist")
+    (copy / original.name).write_bytes(original.read_bytes()[:-8] + b"\x00" * 8)
+    monkeypatch.setattr(evaluator_module, "SHIPPED_DIR", copy)
+    with pytest.raises(GanforgeError, match="ganforge's evaluator file .* is damaged .*; reinstall ganforge"):
+        evaluator_for("mnist", refuses_to_train, {})
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_eval_names_the_shipped_evaluator_whatever_the_threads(threads, tmp_path, mnist_root, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    import ganforge
+    from ganforge.cli import app
+    from ganforge.evaluation import judges
+
+    from conftest import TINY
+
+    monkeypatch.setattr(judges, "IMAGE_SAMPLES", 300)
+    out = tmp_path / "run"
+    ganforge.train("vanilla", "mnist", settings={**TINY, "data.root": str(mnist_root), "data.split": "test", "train.max_steps": 2}, out=out)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        table = CliRunner().invoke(app, ["eval", str(out), "-n", "200", "--device", "cpu"])
+        report = json.loads(CliRunner().invoke(app, ["eval", str(out), "-n", "200", "--device", "cpu", "--json"]).stdout)
+    finally:
+        torch.set_num_threads(before)
+    assert table.exit_code == 0, table.output
+    assert f"ganforge-cnn/2:mnist@{DOCUMENTED['mnist']}" in table.stdout.replace("\n", " ")
+    assert report["evaluator"]["weights_sha256"] == evaluator_module.SHIPPED["mnist"]

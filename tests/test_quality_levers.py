@@ -249,23 +249,26 @@ def test_translation_and_cutout_are_the_papers_operations():
 
 
 @pytest.mark.slow
-def test_bench_quality_quick_prints_the_issues_table_with_the_evaluator_on_every_measured_row(fashion_root):
-    """``benchmarks/bench_quality.py --quick`` (a smoke run: 2 steps, a tiny evaluator in a temporary cache)."""
+def test_bench_quality_quick_prints_the_issues_table_with_the_evaluator_on_every_measured_row(mnist_root):
+    """``benchmarks/bench_quality.py --quick`` (a smoke run: 2 steps a run, 200 samples)."""
     import subprocess
     import sys
     from pathlib import Path
 
+    from ganforge.evaluation.evaluator import SHIPPED
+
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_quality.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--quick", "--rows", "vanilla-fashion", "--data-root", str(fashion_root.parent)],
+        [sys.executable, str(script), "--quick", "--rows", "quickstart,evaluator", "--data-root", str(mnist_root.parent)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    measured = [line for line in lines if "vanilla, Fashion-MNIST, 5 epochs:" in line and "not measured" not in line]
-    assert measured and all("evaluator ganforge-cnn/2:fashion-mnist@" in line for line in measured)
-    assert "today: FID 146.9, recall 0.0014" in done.stdout and "Inception features, not comparable" in done.stdout
-    assert "PacDCGAN2 1,000 modes, KL 0.06" in done.stdout
+    measured = [line for line in lines if line.strip().startswith("vanilla, MNIST test split") and "not measured" not in line]
+    assert len(measured) == 2 and all(f"evaluator ganforge-cnn/2:mnist@{SHIPPED['mnist'][:12]}" in line for line in measured)
+    assert f"hashes {SHIPPED['mnist'][:12]}, {SHIPPED['mnist'][:12]} (threads 1, 2)" in done.stdout
+    assert "today: smallest class 0.0-0.01%, recall 0.0 (collapsed)" in done.stdout
+    assert "PacDCGAN2 1,000 modes, KL 0.06" in done.stdout and "R3GAN (Huang et al. 2024)" in done.stdout
 
 
 def test_another_generator_or_discriminator_drops_the_variants_settings_for_its_default_one():
@@ -350,15 +353,15 @@ def test_bench_quality_prints_one_table_of_the_seeds_that_separate_processes_mea
         spec.loader.exec_module(bench)
     finally:
         del sys.modules["bench_quality"]
-    label = "dcgan, Fashion-MNIST, 5 epochs"
-    evaluator = {"name": "ganforge-cnn/2:fashion-mnist@0123456789ab"}
-    for seed, fid in ((1, 30.0), (2, 40.0), (3, 50.0)):
-        figures = {"fid": fid, "precision": 0.7, "recall": 0.7, "seed": seed, "train_s": 100.0}
-        saved = {"dcgan-fashion": {label: bench.summary([figures], 2340, evaluator)}}
+    label = "vanilla, MNIST test split, its defaults"
+    evaluator = {"name": "ganforge-cnn/2:mnist@0123456789ab"}
+    for seed, recall in ((1, 0.2), (2, 0.3), (3, 0.4)):
+        figures = {"fid": 40.0 + seed, "recall": recall, "smallest_class": 0.06, "seed": seed, "train_s": 100.0}
+        saved = {"quickstart": {label: bench.summary([figures], 2340, evaluator)}}
         (tmp_path / f"s{seed}.json").write_text(json.dumps(saved))
     files = [arg for seed in (1, 2, 3, 2) for arg in ("--load", str(tmp_path / f"s{seed}.json"))]  # seed 2 twice: counted once
     done = subprocess.run([sys.executable, str(script), *files], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     line = next(line for line in done.stdout.splitlines() if line.strip().startswith(label + ":"))
-    assert "FID 40," in line and "(3 seed(s), 2,340 steps" in line and evaluator["name"] in line
-    assert "target NOT met" in done.stdout.split("## dcgan")[1].split("##")[0]  # FID 40 > 25
+    assert "FID 42," in line and "R 0.3," in line and "(3 seed(s), 2,340 steps" in line and evaluator["name"] in line
+    assert "target NOT met" in done.stdout.split("## `ganforge run vanilla")[1].split("##")[0]  # recall 0.2 < 0.3 for seed 1

@@ -2,8 +2,9 @@
 
 Panels, all against generator steps: the two losses; D(x) and D(G(z)) with the 0.5 they meet at in equilibrium;
 the variant's own logged terms (cyclegan's cycle and identity losses, stackgan's matching loss and KL), where it
-logs any; and, when the run was evaluated (``--eval-every``), its main metric (with the reverse KL beside mode
-counts). A run that logged one point shows it as a dot.
+logs any; when the run trained on part of its data, D's overfitting (ADA's r_t on training and on held-out reals,
+and the gap between them, :mod:`ganforge.evaluation.overfit`); and, when the run was evaluated (``--eval-every``),
+its main metric (with the reverse KL beside mode counts). A run that logged one point shows it as a dot.
 matplotlib is imported here only, with the Agg backend, so nothing else pays for it and no display is needed.
 """
 
@@ -69,7 +70,10 @@ def _series(records: list[dict[str, Any]], key: str) -> tuple[list[float], list[
 
 
 # Training metrics that are not a variant's own loss terms: the shared panels' and bookkeeping.
-NOT_OWN_TERMS = {"step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "images_per_s", "lr", "skipped_updates", "augment_p", "stage"}
+NOT_OWN_TERMS = {
+    "step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "images_per_s", "lr", "skipped_updates", "augment_p", "stage",
+    "rt_train", "rt_held_out", "rt_gap",  # D's overfitting: a panel of their own
+}  # fmt: skip
 
 
 def own_terms(records: list[dict[str, Any]]) -> list[str]:
@@ -102,7 +106,8 @@ def plot_curves(run_path: str | Path, out: str | Path | None = None) -> Path:
 
     out = output_file(None if out is None else Path(out), Path(run_path) / CURVES_NAME, _picture_suffixes())
     terms = own_terms(training)
-    panels = 2 + bool(terms) + bool(evaluations)
+    overfitting = any(_is_number(r.get("rt_train")) for r in training)
+    panels = 2 + bool(terms) + overfitting + bool(evaluations)
     figure, axes = pyplot.subplots(panels, 1, figsize=(8, 3 * panels), sharex=True, squeeze=False)
     axes = axes[:, 0]
 
@@ -119,11 +124,23 @@ def plot_curves(run_path: str | Path, out: str | Path | None = None) -> Path:
     axes[1].set_ylabel("mean probability 'real'")
     axes[1].legend(loc="upper right")
 
+    panel = 2
     if terms:
         for key in terms:
-            _plot(axes[2], training, key, label=key)
-        axes[2].set_ylabel("the variant's own terms")
-        axes[2].legend(loc="upper right", fontsize=8)
+            _plot(axes[panel], training, key, label=key)
+        axes[panel].set_ylabel("the variant's own terms")
+        axes[panel].legend(loc="upper right", fontsize=8)
+        panel += 1
+    if overfitting:
+        axes[panel].plot(*_series(training, "rt_train"), label="r_t, training reals", color="tab:green")
+        axes[panel].plot(*_series(training, "rt_held_out"), label="r_t, held-out reals", color="tab:olive")
+        axes[panel].plot(*_series(training, "rt_gap"), label="gap (training - held-out)", color="tab:red", linestyle="--")
+        axes[panel].axhline(0.0, color="grey", linewidth=1)
+        axes[panel].set_ylim(-1.05, 2.05)
+        axes[panel].set_ylabel("E[sign D(x)]")
+        axes[panel].set_title("D's overfitting: ADA's r_t", fontsize=9)
+        axes[panel].legend(loc="upper left")
+
     if evaluations:
         scores = axes[-1]
         main = evaluations[-1]["main"]

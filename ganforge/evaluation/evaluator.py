@@ -10,6 +10,11 @@ they name the same hash.
 Which data it learns from: the dataset's ``train`` split, tested on its ``test`` split. Where the train split is
 not available (MNIST's 60k training images are not always at hand), it learns from the first 80% of the test
 split and is tested on the remaining 20%; the evaluator's description says so, and its hash differs.
+
+MNIST's and Fashion-MNIST's evaluators ship with ganforge (``weights/``, 0.5 MB each), trained once this way:
+training reproduces its weights bit for bit on one machine, but other CPUs and torch builds round differently and
+learn other weights, so every installation loads the shipped ones and every user's FIDs name the same hash
+(:data:`SHIPPED`). Other labelled datasets get an evaluator trained on first use.
 """
 
 from __future__ import annotations
@@ -35,6 +40,12 @@ ARCHITECTURE = "ganforge-cnn/2"
 FEATURES = 128
 TRAIN_STEPS = 1200  # minibatches of 128: 2.6 epochs of a 60k train split, 19 of an 8k fallback
 BATCH = 128
+SHIPPED_DIR = Path(__file__).parent / "weights"
+# datasets whose evaluator ships with ganforge -> the SHA-256 of its weights (weights_sha256), checked on loading
+SHIPPED = {
+    "fashion-mnist": "922cf1f0578a9227b0725a417edf8d6b28869e15c9243f61c0d334c6f33a02de",
+    "mnist": "bb57479245e8c7e3711075d1cbf2171b807b799d704534ab2d52bf9f2d88e707",
+}
 FALLBACK_FRACTION = 0.8  # of the test split learned from when there is no train split
 SHIFT = 2  # training images are shifted by up to this many pixels, so that small misplacements do not matter
 
@@ -184,7 +195,7 @@ def _labelled_data(dataset: str, factory: Any, params: dict[str, Any]) -> list[L
         whole = lambda: factory(**base, split="test")  # noqa: E731
         preferred = [LabelledData("train", lambda: factory(**base, split="train"), whole, "train split", "test split")]
     else:
-        whole = lambda: factory(**params)  # noqa: E731
+        whole = lambda: factory(**{key: value for key, value in params.items() if key in options})  # noqa: E731
         preferred = []
     fallback = LabelledData(
         "test-fallback" if preferred else "fallback",
@@ -206,20 +217,27 @@ def evaluator_path(dataset: str, tag: str) -> Path:
     return cache_dir() / "evaluators" / f"{dataset}-{tag}-{ARCHITECTURE.replace('/', '-')}.safetensors"
 
 
-def load_evaluator(path: Path) -> Evaluator:
-    """An evaluator cached at ``path``, its weights checked against the hash recorded beside them."""
+def shipped_path(dataset: str) -> Path:
+    """Where the evaluator that ships with ganforge for ``dataset`` (a key of :data:`SHIPPED`) lies."""
+    return SHIPPED_DIR / f"{dataset}-{ARCHITECTURE.replace('/', '-')}.safetensors"
+
+
+def load_evaluator(path: Path, expected_sha256: str | None = None) -> Evaluator:
+    """An evaluator saved at ``path``, its weights checked against the hash recorded beside them (and against
+    ``expected_sha256``, for a shipped one)."""
+    what, remedy = ("ganforge's evaluator file", "reinstall ganforge") if expected_sha256 else ("evaluator cache file", "delete it and ganforge retrains it")
     try:
         saved = read_file(path)
     except GanforgeError as exc:
-        raise GanforgeError(f"evaluator cache file {path} is damaged ({exc}); delete it and ganforge retrains it") from None
+        raise GanforgeError(f"{what} {path} is damaged ({exc}); {remedy}") from None
     try:
         info = EvaluatorInfo(**saved.meta["evaluator"])
         network = EvaluatorCNN(int(saved.meta["channels"]), int(saved.meta["num_classes"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise GanforgeError(f"evaluator cache file {path} lacks its description ({exc}); delete it and ganforge retrains it") from None
+        raise GanforgeError(f"{what} {path} lacks its description ({exc}); {remedy}") from None
     load_network(network, "evaluator", saved.tensors, path)
-    if weights_sha256(network) != info.weights_sha256:
-        raise GanforgeError(f"evaluator cache file {path} does not match its recorded hash; delete it and ganforge retrains it")
+    if weights_sha256(network) != info.weights_sha256 or expected_sha256 not in (None, info.weights_sha256):
+        raise GanforgeError(f"{what} {path} does not match its recorded hash; {remedy}")
     return Evaluator(network, info)
 
 
@@ -230,8 +248,10 @@ def evaluator_for(
     say: Callable[[str], None] = lambda message: None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Evaluator:
-    """The evaluator for ``dataset`` (its factory and ``data.*`` settings): from the cache, else trained now,
-    telling ``say`` that it does and ``progress(done, total)`` how far it is."""
+    """The evaluator for ``dataset`` (its factory and ``data.*`` settings): the one shipped with ganforge, else
+    from the cache, else trained now, telling ``say`` that it does and ``progress(done, total)`` how far it is."""
+    if dataset in SHIPPED:
+        return load_evaluator(shipped_path(dataset), SHIPPED[dataset])
     sources = _labelled_data(dataset, factory, params)
     for source in sources:
         if evaluator_path(dataset, source.tag).is_file():

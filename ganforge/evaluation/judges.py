@@ -351,5 +351,6 @@ def judge_for(
             )
         evaluator = evaluator_for(protocol.target, registry.load("dataset", protocol.target), params, say, progress).to(torch.device(device))
         return ImageJudge(data, evaluator)
-    evaluator = evaluator_for(dataset, registry.load("dataset", dataset), params, say, progress).to(torch.device(device))
+    source = protocol.target or dataset  # a labelled dataset scored by another's evaluator, where it names one
+    evaluator = evaluator_for(source, registry.load("dataset", source), params, say, progress).to(torch.device(device))
     return ImageJudge(data, evaluator)

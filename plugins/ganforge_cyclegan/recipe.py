@@ -61,6 +61,7 @@ class CycleGAN(Variant):
     sections = {"cycle": CycleConfig, "optim": OptimConfig}
     domains = 2
     generators = ("generator_ab", "generator_ba")
+    discriminators = ("discriminator_a", "discriminator_b")
     defaults = {
         "generator.name": "resnet",
         "discriminator.name": "patchgan",
@@ -79,7 +80,7 @@ class CycleGAN(Variant):
             )
         for name in ("generator_ab", "generator_ba"):
             self.networks[name] = self.make("generator", spec=self.spec)
-        for name in ("discriminator_a", "discriminator_b"):
+        for name in self.discriminators:
             self.networks[name] = self.make("discriminator", spec=self.spec)
         self.loss = self.make("loss")
         self.pools = {name: ImagePool(self.config.cycle.pool_size) for name in ("a", "b")}
