@@ -46,7 +46,7 @@ def _flags_show_no_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
 _typer_type_column = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flags_show_no_type  # type: ignore[method-assign]
 SEED_MAX = 2**63 - 1  # torch's generators take a signed 64-bit seed
-PERCENTAGES = {"high_quality", "precision", "recall", "class_agreement", "class_agreement_mismatched"}  # shares, shown as %
+PERCENTAGES = {"high_quality", "precision", "recall", "coverage", "class_agreement", "class_agreement_mismatched"}  # shares, shown as %
 
 
 def _version(value: bool) -> None:
@@ -193,6 +193,7 @@ def run(
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Directory holding the dataset's files.", show_default="looked for, then downloaded"),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the data.", show_default=_default("train.epochs")),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many generator steps.", show_default="every epoch"),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Train for about M minutes: the first steps are timed and the run's length fixed in steps (train.steps in config.json).", show_default="--epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Examples per minibatch.", show_default=_default("train.batch_size")),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate.", show_default="the variant's optim.lr"),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order.", show_default=_default("train.seed")),
@@ -215,6 +216,7 @@ def run(
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
+    _check_minutes(minutes, epochs, assignments)
     if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
         raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
 
@@ -223,6 +225,7 @@ def run(
         "data.root": None if data_root is None else str(data_root),
         "train.epochs": epochs,
         "train.max_steps": max_steps,
+        "train.minutes": minutes,
         "train.batch_size": batch_size,
         "optim.lr": lr,
         "train.seed": seed,
@@ -241,6 +244,24 @@ def run(
         return
     variant, settings = _settings(variant, config_file, assignments, flags)
     _train(variant, settings if ema else _no_average(settings, assignments), out, overwrite)
+
+
+def _check_minutes(minutes: float | None, epochs: int | None, assignments: list[str]) -> None:
+    """--minutes sets the run's length; so do --epochs and train.steps: one of them, and a positive time."""
+    from ganforge.config import parse_assignments
+
+    given = parse_assignments(assignments)
+    minutes = given.get("train.minutes") if minutes is None else minutes
+    if minutes is None:
+        return
+    try:
+        positive = float(minutes) > 0
+    except ValueError:
+        positive = False
+    if not positive:
+        raise GanforgeError(f"--minutes must be a positive number of minutes, got {minutes}; e.g. --minutes 20")
+    if epochs is not None or "train.epochs" in given or "train.steps" in given:
+        raise GanforgeError("--minutes sets the run's length, as --epochs and train.steps do; pass one of them (--max-steps may still stop it early)")
 
 
 def _command_line_settings(assignments: list[str], flags: dict[str, Any]) -> dict[str, Any]:
@@ -321,7 +342,7 @@ def show_config(
 def resume_run(
     run_dir: Path = typer.Argument(..., help="The directory of the run to continue."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Train to this many epochs in all.", show_default="the run's"),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the run's"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the end of its epochs"),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N.", show_default="the run's"),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA.", show_default="the run's"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps.", show_default="the run's"),
@@ -365,10 +386,15 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
                 del argv[index]
                 break
     launcher = [sys.executable, "-m", "ganforge.launch", "--standalone", f"--nproc_per_node={nproc}", f"--max-restarts={max_restarts}"]
-    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
+    from ganforge.parent_death import child_environment
+
+    # the agent, and through it every worker, dies with this process even if it is SIGKILLed (ganforge.parent_death)
+    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1, env=child_environment()) as job:
         # Ctrl-C reaches every process of the job from the terminal: they stop and save, this one reads on
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        terminate = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
+        # SIGTERM and SIGHUP go on to the job's agent, which passes them to every process: they stop and save
+        forwarded = [number for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if number is not None]
+        previous = {number: signal.signal(number, lambda number, frame: job.send_signal(number)) for number in forwarded}
         try:
             shown: set[str] = set()
             assert job.stderr is not None
@@ -379,7 +405,8 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
             return job.wait()
         finally:
             signal.signal(signal.SIGINT, interrupt)
-            signal.signal(signal.SIGTERM, terminate)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _quiet_unless_rank_zero() -> None:
@@ -434,6 +461,8 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(f"The run is now at generator step {result.steps:,} (epoch {result.epochs}); this session took {took}.")
     else:
         console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
+    if result.stopped_early is not None:
+        console.print(escape(_early_stop_line(result.stopped_early)), soft_wrap=True, highlight=False)
     # paths whole, on lines of their own: a terminal narrower than a path lets it run on rather than break it
     if result.samples:
         console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})", soft_wrap=True, highlight=False, markup=False)
@@ -445,6 +474,17 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(f"Translate images: ganforge sample {run_path} --input-dir DIR --out translated/", soft_wrap=True, highlight=False, markup=False)
     else:
         console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png", soft_wrap=True, highlight=False, markup=False)
+
+
+def _early_stop_line(early: dict[str, Any]) -> str:
+    """``eval.patience`` ran out: one line saying when, and where the best generator is."""
+    value = early.get("value")
+    best = f"{early['metric']} {value:.4g}, " if isinstance(value, (int, float)) else ""
+    where = f"step {early['best_step']:,}" if isinstance(early.get("best_step"), int) else "an earlier step"
+    return (
+        f"Stopped early at step {early['step']:,}: {early['patience']} evaluation(s) in a row did not beat the best "
+        f"({best}{where}), kept in {early['best_checkpoint']}"
+    )
 
 
 def _translates(run_path: Path) -> bool:
@@ -473,10 +513,14 @@ def sample(
     captions_file: Optional[Path] = typer.Option(None, "--captions", help="A text file of captions, one per line: -n samples of each, a row each."),
     truncation: Optional[float] = typer.Option(None, "--truncation", help="Truncation trick: resample |z| > PSI (normal noise), or z scaled towards the mean by PSI (uniform; --truncation-mode mean)."),
     truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample (Brock et al. 2019; default for normal noise) or mean (default for uniform)."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="One PNG per seed into the --out directory (seed0000.png, ...): ranges and lists, e.g. 0-35 or 0-3,7; a seed always gives the same image."),
 ) -> None:
     """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
 
+    if seeds is not None:
+        _sample_seeds(path, seeds, out, device, label, ema, caption, captions_file, truncation, truncation_mode, input_dir)
+        return
     captions = list(caption) + ([] if captions_file is None else _read_captions(captions_file))
     if input_dir is not None:
         if out is None:
@@ -496,6 +540,26 @@ def sample(
     )
     written = samples.save(target)
     console.print(escape(f"Wrote {len(samples.values)} samples to {written}"), soft_wrap=True, highlight=False)
+
+
+def _sample_seeds(
+    path: Path, text: str, out: Path | None, device: str, label: int | None, ema: bool, captions: list[str],
+    captions_file: Path | None, truncation: float | None, truncation_mode: Optional[str], input_dir: Path | None,
+) -> None:  # fmt: skip
+    """``sample --seeds``: one image per seed into the directory ``out``."""
+    from ganforge.per_seed import parse_seeds, sample_seeds
+
+    seeds = parse_seeds(text)  # checked before the model is loaded
+    if out is None:
+        raise GanforgeError("--seeds needs --out DIR, the directory that receives seed0000.png, ...")
+    if input_dir is not None:
+        raise GanforgeError("--seeds draws from noise and --input-dir translates images; pass one of them")
+    if captions_file is not None or len(captions) > 1:
+        raise GanforgeError("--seeds draws one caption's images; pass a single --caption TEXT (and no --captions file)")
+    caption = captions[0] if captions else None
+    written = sample_seeds(path, seeds, out, device, label, caption, ema, truncation, truncation_mode)  # type: ignore[arg-type]
+    shown = f"seeds {seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else f"{len(seeds)} seeds"
+    console.print(escape(f"Wrote {len(written)} images ({shown}) to {out}/: {written[0].name} ... {written[-1].name}"), soft_wrap=True, highlight=False)
 
 
 def _read_captions(path: Path) -> list[str]:
@@ -581,19 +645,25 @@ def evaluate(
         warnings.warn("--samples is deprecated; use --count (-n)", GanforgeWarning, stacklevel=2)
         count = old_count
     from ganforge.console import StepProgress
+    from ganforge.evaluation.diagnosis import explain
+    from ganforge.rundir import find_checkpoint
 
     shown_on = err_console if as_json else console  # --json keeps stdout for the JSON
+    checkpoint = find_checkpoint(path)  # the file scored, and recorded with the scores
     with StepProgress(shown_on, "Training the evaluator") as progress:
         if truncation is not None or truncation_mode is not None:
             psis = _truncations(truncation, truncation_mode)
-            reports = api.evaluate_truncations(path, psis, truncation_mode, count, device, seed, ema, shown_on.print, evaluator, inception_weights, progress)
+            reports = api.evaluate_truncations(checkpoint, psis, truncation_mode, count, device, seed, ema, shown_on.print, evaluator, inception_weights, progress)
             _truncation_table(path, psis, reports, as_json)
+            _record_scores(checkpoint, list(zip(psis, reports)), seed, ema, shown_on)
             return
         report = api.evaluate(
-            path, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
+            checkpoint, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
         )
+    notes = explain(report.scores)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        typer.echo(json.dumps({**report.to_dict(), "notes": notes}, indent=2))
+        _record_scores(checkpoint, [(None, report)], seed, ema, shown_on)
         return
     console.print(f"{path}: {report.samples:,} samples, {report.protocol}", soft_wrap=True, highlight=False)
     table = Table()
@@ -611,6 +681,32 @@ def evaluate(
         accuracy = "" if info.accuracy is None else f"; accuracy {info.accuracy:.2%} on its {info.tested_on}"
         console.print(f"evaluator {info.name}: trained on {info.dataset} {info.trained_on}{accuracy}", soft_wrap=True, highlight=False)
         console.print(f"  weights sha256 {info.weights_sha256}", soft_wrap=True, highlight=False)
+    for note in notes:
+        console.print(escape(f"note: {note}."), soft_wrap=True, highlight=False)
+    _record_scores(checkpoint, [(None, report)], seed, ema, console)
+
+
+def _record_scores(checkpoint: Path, reports: list[tuple[float | None, Any]], seed: int, ema: bool, shown_on: Console) -> None:
+    """Append each report to its run's scores.jsonl and redraw the run's page; a checkpoint outside a run, or a
+    run that cannot be written, keeps its scores on the screen only (a warning says why)."""
+    from ganforge.evaluation.diagnosis import explain
+    from ganforge.evaluation.recorded import entry_for, record, run_of
+    from ganforge.report import write_report
+
+    run = run_of(checkpoint)
+    if run is None:
+        return
+    try:
+        for psi, report in reports:
+            written = record(run, entry_for(report, checkpoint, seed, ema, psi, explain(report.scores)))
+    except GanforgeError as exc:
+        warnings.warn(f"the scores are not kept with the run: {exc}", GanforgeWarning, stacklevel=2)
+        return
+    try:
+        page = f"{write_report(run)} show"
+    except GanforgeError as exc:
+        page = f"the run's page (not redrawn now: {exc}) will show"
+    shown_on.print(escape(f"Recorded in {written}; 'ganforge runs' and {page} them"), soft_wrap=True, highlight=False)
 
 
 def _truncations(text: str | None, mode: str | None) -> list[float | None]:

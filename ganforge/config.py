@@ -47,6 +47,8 @@ class TrainConfig:
 
     epochs: int = at_least(1, 5)  # passes over the training data
     max_steps: int | None = at_least(1, None)  # stop after this many generator steps (None: run every epoch)
+    steps: int | None = at_least(1, None)  # the run's length in generator steps, which the schedule spans (None: every epoch's)
+    minutes: float | None = at_least(0.01, None)  # train for about this long: the first steps are timed and the length fixed in train.steps
     batch_size: int = at_least(1, 64)  # examples per minibatch
     seed: int = between(0, 2**63 - 1, 0)  # seeds the weights, the noise and the data order
     device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N
@@ -81,6 +83,7 @@ class EvalConfig:
 
     every: int | None = at_least(1, None)  # generator steps between evaluations; None: only when asked
     samples: int | None = between(2, MAX_EVAL_SAMPLES, None)  # samples per evaluation; None: the protocol's (2,500 for mixtures)
+    patience: int | None = at_least(1, None)  # stop early when this many evaluations in a row have not beaten the best (best.safetensors keeps it); None: never
 
 
 @dataclass
@@ -90,6 +93,7 @@ class ScheduleConfig:
     hold: float = between(0.0, 1.0, 1.0)  # fraction of the run at the initial rates before the linear decay; 1: constant rates
     final: float = between(0.0, 1.0, 0.0)  # the rates at the end of the run, as a fraction of the initial ones
     d_final: float | None = between(0.0, 1.0, None)  # the discriminators' rates at the end, likewise; None: final
+    shape: Literal["linear", "cosine"] = "linear"  # how the rates fall after hold: a straight line, or half a cosine (R3GAN)
 
 
 AUGMENT_OPERATIONS = ("color", "translation", "cutout")  # DiffAugment's, implemented in ganforge.augment
@@ -447,6 +451,11 @@ def resolve_config(
         raise GanforgeError(
             "train.best_metric and eval.every both choose checkpoints/best.safetensors; set one of them "
             "(eval.every keeps the best evaluation)"
+        )
+    if sections["eval"].patience is not None and sections["eval"].every is None:
+        raise GanforgeError(
+            f"eval.patience={sections['eval'].patience} counts evaluations, and this run makes none; "
+            "add --eval-every N (eval.every) to score the generator every N steps"
         )
     return RunConfig(variant, sections, providers)
 
