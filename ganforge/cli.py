@@ -342,7 +342,7 @@ def show_config(
 def resume_run(
     run_dir: Path = typer.Argument(..., help="The directory of the run to continue."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Train to this many epochs in all.", show_default="the run's"),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the run's"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the end of its epochs"),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N.", show_default="the run's"),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA.", show_default="the run's"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps.", show_default="the run's"),
@@ -386,10 +386,15 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
                 del argv[index]
                 break
     launcher = [sys.executable, "-m", "ganforge.launch", "--standalone", f"--nproc_per_node={nproc}", f"--max-restarts={max_restarts}"]
-    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
+    from ganforge.parent_death import child_environment
+
+    # the agent, and through it every worker, dies with this process even if it is SIGKILLed (ganforge.parent_death)
+    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1, env=child_environment()) as job:
         # Ctrl-C reaches every process of the job from the terminal: they stop and save, this one reads on
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        terminate = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
+        # SIGTERM and SIGHUP go on to the job's agent, which passes them to every process: they stop and save
+        forwarded = [number for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if number is not None]
+        previous = {number: signal.signal(number, lambda number, frame: job.send_signal(number)) for number in forwarded}
         try:
             shown: set[str] = set()
             assert job.stderr is not None
@@ -400,7 +405,8 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
             return job.wait()
         finally:
             signal.signal(signal.SIGINT, interrupt)
-            signal.signal(signal.SIGTERM, terminate)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _quiet_unless_rank_zero() -> None:

@@ -142,13 +142,16 @@ class Meter:
         self.count += 1
         self.timed += 1
 
-    def take(self) -> dict[str, float]:
-        """The means since the last call, and the speed as ``steps_per_s``."""
+    def take(self, keep: bool = False) -> dict[str, float]:
+        """The means since the last call, and the speed as ``steps_per_s``; with ``keep`` the sums go on (a line
+        logged where a cut stops the run mid-interval: its resume logs the whole interval)."""
         values = self.job.mean(self.sums / self.count).tolist()  # the one host synchronisation per logging interval
         means = dict(zip(self.keys, values))
         means["steps_per_s"] = self.timed / max(time.perf_counter() - self.started, 1e-9)
-        self.sums.zero_()
-        self.count = self.timed = 0
+        if not keep:
+            self.sums.zero_()
+            self.count = 0
+        self.timed = 0
         self.started = time.perf_counter()
         return means
 
@@ -181,7 +184,10 @@ class Trainer:
         self.augment: Augmentation | None = None  # DiffAugment / ADA in front of D (augment.policy)
         if config.augment.operations:
             images_per_step = config.train.batch_size * variant.batches_per_step * self.job.world_size
-            self.augment = Augmentation(config.augment, variant.discriminator_networks(), data.spec, images_per_step, data.data.device)
+            self.augment = Augmentation(
+                config.augment, variant.discriminator_networks(), data.spec, images_per_step, data.data.device,
+                getattr(variant, "loss", None), config.loss.name,
+            )
         self.rates = Rates(config.schedule, variant)
 
     def restore(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -336,8 +342,9 @@ class Trainer:
                 self.meter.add(metrics)
                 self.reporter.stepped()
                 logged = at.step % train.log_every == 0 or at.position == end
-                if logged:
-                    result.last_metrics = self.log(run)
+                if logged:  # a cut (train.max_steps) mid-interval logs it, and its checkpoint keeps the sums
+                    cut = end < run.steps_per_epoch and at.position == end and at.step % train.log_every != 0
+                    result.last_metrics = self.log(run, keep=cut)
                 if self.monitor.evaluation_due(at.step, last=at.step == run.total_steps):
                     self.evaluate()
                 stop = self.stop_signal(signals, logged)
@@ -381,10 +388,11 @@ class Trainer:
             return None
         return signals.received or signal.SIGTERM
 
-    def log(self, run: Plan) -> dict[str, Any]:
-        """Write one line of averaged metrics; stop the run if updates keep being skipped."""
+    def log(self, run: Plan, keep: bool = False) -> dict[str, Any]:
+        """Write one line of averaged metrics (``keep``: and go on summing, see :meth:`Meter.take`); stop the run
+        if updates keep being skipped."""
         at = self.progress
-        means = self.meter.take()
+        means = self.meter.take(keep)
         self.watch.check()
         record = {"step": at.step, "epoch": at.epoch, **means}
         if self.job.is_main:

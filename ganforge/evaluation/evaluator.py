@@ -2,7 +2,8 @@
 
 Inception-v3 features mean little on 28x28 grey digits and need weights ganforge cannot download offline, so
 for a labelled image dataset ganforge trains its own classifier on that dataset's labelled data the first time
-it is needed, and caches it in ``$GANFORGE_CACHE_DIR/evaluators/`` as safetensors. Training is deterministic
+it is needed, and caches it in ``$GANFORGE_CACHE_DIR/evaluators/`` as safetensors, under a fingerprint of the data
+it learned from (a dataset's name alone does not say which data: every ``image-folder`` is called that). Training is deterministic
 (fixed seed, deterministic algorithms, one CPU thread, always on the CPU) so that the same data gives the same
 weights, and every score names the evaluator by the SHA-256 of its weights: two FIDs are comparable exactly when
 they name the same hash.
@@ -213,8 +214,23 @@ def _part(data: TensorData, start: float, stop: float) -> TensorData:
     return TensorData(data.data[first:last], data.spec, None if data.labels is None else data.labels[first:last])
 
 
-def evaluator_path(dataset: str, tag: str) -> Path:
-    return cache_dir() / "evaluators" / f"{dataset}-{tag}-{ARCHITECTURE.replace('/', '-')}.safetensors"
+def data_fingerprint(data: TensorData) -> str:
+    """SHA-256 over what an evaluator learns from and how: the examples and labels (shapes, dtypes, bytes), the
+    number of classes, the architecture and the training settings. Two datasets share an evaluator exactly when
+    they share this, whatever they are called (every ``image-folder``, whatever its ``--data-root``, is one name)."""
+    digest = hashlib.sha256(f"{ARCHITECTURE};{TRAIN_STEPS};{BATCH};{SHIFT};{data.spec.num_classes};".encode())
+    for tensor in (data.data, data.labels):
+        if tensor is not None:
+            tensor = tensor.detach().cpu().contiguous()
+            digest.update(f"{tuple(tensor.shape)}:{tensor.dtype};".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def evaluator_path(dataset: str, tag: str, fingerprint: str) -> Path:
+    """Where the evaluator for ``dataset`` learned from the data of ``fingerprint`` (:func:`data_fingerprint`) is kept."""
+    name = f"{dataset}-{tag}-{fingerprint[:16]}-{ARCHITECTURE.replace('/', '-')}.safetensors"
+    return cache_dir() / "evaluators" / name
 
 
 def shipped_path(dataset: str) -> Path:
@@ -248,16 +264,14 @@ def evaluator_for(
     say: Callable[[str], None] = lambda message: None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Evaluator:
-    """The evaluator for ``dataset`` (its factory and ``data.*`` settings): the one shipped with ganforge, else
-    from the cache, else trained now, telling ``say`` that it does and ``progress(done, total)`` how far it is."""
+    """The evaluator for ``dataset`` (its factory and ``data.*`` settings): the one shipped with ganforge (for the
+    official files, which the dataset checks by content), else from the cache when one was trained on the very same
+    data (:func:`data_fingerprint`), else trained now, telling ``say`` that it does and ``progress(done, total)``
+    how far it is."""
     if dataset in SHIPPED:
         return load_evaluator(shipped_path(dataset), SHIPPED[dataset])
-    sources = _labelled_data(dataset, factory, params)
-    for source in sources:
-        if evaluator_path(dataset, source.tag).is_file():
-            return load_evaluator(evaluator_path(dataset, source.tag))
     failures = []
-    for source in sources:
+    for source in _labelled_data(dataset, factory, params):
         try:
             train = source.train()
         except GanforgeError as exc:
@@ -265,6 +279,9 @@ def evaluator_for(
             continue
         if train.labels is None or train.spec.num_classes < 2:
             raise GanforgeError(f"dataset '{dataset}' has no class labels, so ganforge cannot train an evaluator for it; use --evaluator inception")
+        path = evaluator_path(dataset, source.tag, data_fingerprint(train))
+        if path.is_file():
+            return load_evaluator(path)
         test = source.test()
         say(f"Training the evaluator for {dataset} on its {source.trained_on}, {len(train):,} images (once; cached) ...")
         network = train_classifier(train.data, train.labels, train.spec.num_classes, TRAIN_STEPS, progress=progress)
@@ -276,6 +293,6 @@ def evaluator_for(
             weights_sha256=weights_sha256(network),
         )
         meta = {"evaluator": asdict(info), "architecture": ARCHITECTURE, "channels": train.spec.shape[0], "num_classes": train.spec.num_classes}
-        write_checkpoint(evaluator_path(dataset, source.tag), prefixed("network.evaluator", network.state_dict()), meta)
+        write_checkpoint(path, prefixed("network.evaluator", network.state_dict()), meta)
         return Evaluator(network, info)
     raise GanforgeError(f"no labelled data to train the evaluator for '{dataset}': {failures[-1]}")

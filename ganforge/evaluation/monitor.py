@@ -48,7 +48,10 @@ class RunMonitor:
         if config.eval.every is not None:
             from ganforge.registry import get_registry
 
-            self.judge = judge_for(data, config.data.name, config.data.params, get_registry(), data.data.device)
+            registry = get_registry()
+            if config.data.core["fraction"] != 1.0:  # trained on a part: evaluation compares with all of the data
+                data = registry.get("dataset", config.data.name).build(config.data.params).to(data.data.device)
+            self.judge = judge_for(data, config.data.name, config.data.params, registry, data.data.device)
         self.best_rank: tuple[float, ...] | None = None  # of the best evaluation so far (smaller is better)
         self.last_evaluated = 0
         self.overfit = self._overfit_probe(variant, data, config)
