@@ -114,8 +114,8 @@ def render(run_path: Path, registry: Any = None) -> str:
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{STYLE}</style></head><body>",
         f"<h1>{title}</h1>",
-        f"<p class=meta><b>{html.escape(variant)}</b> on <b>{html.escape(data)}</b> · {_status(run)} · "
-        f"step {last.get('step', 0):,}, epoch {last.get('epoch', 0)} · page written {time.strftime('%Y-%m-%d %H:%M')}</p>",
+        f"<p class=meta><b>{html.escape(str(variant))}</b> on <b>{html.escape(str(data))}</b> · {html.escape(_status(run))} · "
+        f"step {_number(last.get('step', 0))}, epoch {_number(last.get('epoch', 0))} · page written {time.strftime('%Y-%m-%d %H:%M')}</p>",
         "<h2>Train it again</h2>",
         f"<pre id=command>{html.escape(reproduce_command(config, registry))}</pre>",
         f"<p>or, from this run's own settings: <code id=from-config>{html.escape(shlex.join(['ganforge', 'run', '--config', str(run.config_path)]))}</code> "
@@ -123,10 +123,11 @@ def render(run_path: Path, registry: Any = None) -> str:
         "<h2>Samples, epoch by epoch</h2>",
     ]
     if grids:
-        sources = [{"name": path.stem.replace("_", " "), "src": data_uri(path)} for path in grids]
+        # every value below is text from the run's files: escaped, quotes too (attributes are in quotes)
+        sources = [{"name": html.escape(path.stem.replace("_", " ")), "src": data_uri(path)} for path in grids]
         parts += [
             f"<p><input type=range id=epoch min=0 max={len(grids) - 1} value={len(grids) - 1} style='width:60%'> "
-            f"<span id=label>{html.escape(sources[-1]['name'])}</span></p>",
+            f"<span id=label>{sources[-1]['name']}</span></p>",
             f"<img id=grid alt='samples' src='{sources[-1]['src']}'>",
             "<div class=strip>"
             + "".join(f"<figure><img alt='{s['name']}' src='{s['src']}'><figcaption>{s['name']}</figcaption></figure>" for s in sources)

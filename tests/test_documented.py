@@ -397,6 +397,7 @@ def test_each_after_training_command_runs_as_shown(command, tiny_run_in_runs, mo
 
     args = shlex.split(command.replace("runs/<run>", "runs/tiny"))[1:]
     if "onnx" in args:
+        pytest.importorskip("onnx", reason="pip install 'ganforge[export]'")
         pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
     work = tiny_run_in_runs / args[0]
     shutil.copytree(tiny_run_in_runs / "runs", work / "runs")
@@ -413,6 +414,7 @@ def test_each_after_training_command_runs_as_shown(command, tiny_run_in_runs, mo
 
 
 def test_the_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_runs, tmp_path, monkeypatch):
+    pytest.importorskip("onnx", reason="pip install 'ganforge[export]'")
     pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
     monkeypatch.chdir(tmp_path)
     ganforge.api.export(tiny_run_in_runs / "runs" / "tiny", "onnx", "generator.onnx")

@@ -302,7 +302,7 @@ def test_sample(variant, data_root, tmp_path):
 def test_tools(variant, data_root, tmp_path):
     result = train(variant, data_root, tmp_path / "run", **{"train.max_steps": 2, "ema.decay": 0.9})
     run, model = result.run_dir.path, ganforge.load(result.checkpoint, device="cpu")
-    formats = ["torchscript"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
+    formats = ["torchscript"] + (["onnx"] if all(importlib.util.find_spec(p) for p in ("onnx", "onnxruntime")) else [])
     if model.prior is None:  # no latent space: walks and truncation are refused in one line naming why
         for refused in (lambda: api.interpolate(run, tmp_path / "w.gif", device="cpu"), lambda: api.sample(run, 4, "cpu", truncation=0.5)):
             with pytest.raises(GanforgeError, match="translates images and draws no noise|does not declare the noise"):
@@ -469,7 +469,7 @@ def test_relativistic_losses(variant, loss, data_root):
     dataset = REGISTRY.get("dataset", data).build({key[5:]: value for key, value in values.items() if key.startswith("data.") and key != "data.name"})
     settings = {key: value for key, value in values.items() if not key.startswith("data.")}
     metrics = testing.check_variant(variant, data=dataset, settings=settings, registry=REGISTRY, steps=2)
-    assert metrics["step"] == 2 and metrics.get("penalty", 1.0) > 0
+    assert metrics["step"] == 2 and metrics["penalty"] > 0  # R1 and R2 asked for: every variant applies and logs them
 
 
 # --- issue 15: spectral normalisation and augmentation of D's inputs -----------------------------------------------

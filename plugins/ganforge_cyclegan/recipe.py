@@ -127,6 +127,8 @@ class CycleGAN(Variant):
         metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "adversarial": adversarial.detach(), "cycle": cycle_loss.detach()}
         if cycle.identity_weight:
             metrics["identity"] = identity.detach()
+        if penalties[0] is not None:  # logged under the name every variant uses for it
+            metrics["penalty"] = (0.5 * (penalties[0] + penalties[1])).detach()
         both = lambda kind: torch.cat([logits[f"{kind}_a"].detach().flatten(), logits[f"{kind}_b"].detach().flatten()])  # noqa: E731
         return metrics | self.loss.report(both("real"), both("fake"))
 
