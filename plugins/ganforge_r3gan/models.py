@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganforge.spectral import spectral_normalised
 from ganforge.data import DataSpec
 from ganforge_dcgan.models import conv_plan, image_shape
 
@@ -59,7 +60,7 @@ def stage_widths(width: int, halve_above: int, resolutions: list[int]) -> list[i
 class ResidualBlock(nn.Module):
     """x + 1x1 conv(act(grouped 3x3 conv(act(1x1 conv(x))))), the branch zero at initialisation."""
 
-    def __init__(self, channels: int, expansion: int, group_width: int, total_blocks: int):
+    def __init__(self, channels: int, expansion: int, group_width: int, total_blocks: int, zero_branch: bool = True):
         super().__init__()
         wide = channels * expansion
         groups = max(1, wide // group_width)
@@ -71,7 +72,9 @@ class ResidualBlock(nn.Module):
         self.narrow = nn.Conv2d(wide, channels, 1, bias=False)
         he_init(self.widen, gain)
         he_init(self.mix, gain)
-        he_init(self.narrow, 0.0)
+        # fix-up's zero last layer; a spectrally normalised D cannot divide a zero weight by its largest singular
+        # value, so there the last layer starts like the others and the block is not the identity at initialisation
+        he_init(self.narrow, 0.0 if zero_branch else gain)
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         y = F.leaky_relu(self.widen(x), SLOPE)
@@ -177,6 +180,7 @@ class R3GANDiscriminator(nn.Module):
         expansion: int = 2,  # inverted bottleneck: the blocks' inner width over their width (the paper's 2)
         group_width: int = 16,  # channels per group of the blocks' 3x3 convolutions (the paper's 1536/96 = 16)
         halve_above: int = 32,  # stages above this many pixels have half the channels per doubling (the paper's 32)
+        spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value (not R3GAN's)
     ):
         super().__init__()
         for name, value in (("width", width), ("blocks", blocks), ("expansion", expansion), ("group_width", group_width), ("halve_above", halve_above)):
@@ -191,7 +195,9 @@ class R3GANDiscriminator(nn.Module):
         he_init(self.from_image)
         stages: list[nn.Module] = []
         for index, stage_width in enumerate(widths):
-            layers: list[nn.Module] = [ResidualBlock(stage_width, expansion, group_width, total) for _ in range(blocks)]
+            layers: list[nn.Module] = [
+                ResidualBlock(stage_width, expansion, group_width, total, zero_branch=not spectral_norm) for _ in range(blocks)
+            ]
             if index + 1 < len(widths):
                 layers.append(Resample(up=False))
                 if widths[index + 1] != stage_width:
@@ -204,6 +210,8 @@ class R3GANDiscriminator(nn.Module):
         self.basis = nn.Parameter(torch.randn(widths[-1], base, base) / base)
         self.to_logit = nn.Linear(widths[-1], 1, bias=False)
         he_init(self.to_logit)
+        if spectral_norm:
+            spectral_normalised(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = (self.stages(self.from_image(x)) * self.basis).sum(dim=(2, 3))
