@@ -42,7 +42,7 @@ class Brightness(nn.Module):
 
 def probe(discriminator: nn.Module, train: TensorData, held_out: TensorData, loss=None) -> OverfitProbe:
     variant = SimpleNamespace(
-        discriminators=[discriminator],
+        discriminator_networks=lambda: [discriminator],
         loss=loss or SimpleNamespace(),
         discriminate=lambda x, labels: discriminator(x),
     )
