@@ -28,6 +28,7 @@ class DataSpec:
     domains: int = 1  # 2 for unpaired image-to-image data: TensorData.other holds the second domain
     scale: float = 1.0  # points: the data's std per coordinate, the unit point networks work in; images: 1
     captioned: bool = False  # every example has one or more captions (TensorData.captions)
+    class_names: tuple[str, ...] = ()  # each class's name, by label, where the dataset has them (grids label their rows)
 
     @property
     def size(self) -> int:

@@ -49,10 +49,52 @@ def captioned_rows(grid: Image.Image, rows: int, captions: list[str]) -> Image.I
     for row in range(rows):
         top, bottom = round(row * row_height), round((row + 1) * row_height)
         out.paste(grid.crop((0, top, grid.width, bottom)), (0, top + row * line))
-        text = captions[row] if row < len(captions) else ""
-        while text and draw.textlength(text, font=font) > grid.width - 8:
-            text = text[:-2].rstrip() + "…" if len(text) > 2 else ""
+        text = _fitted(captions[row] if row < len(captions) else "", grid.width - 8, draw, font)
         pen.text((4, bottom + row * line + 2), text, fill=ink, font=font)
+    return out
+
+
+def _fitted(text: str, width: float, draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont) -> str:
+    """``text`` cut with an ellipsis to fit ``width`` pixels."""
+    while text and draw.textlength(text, font=font) > width:
+        text = text[:-2].rstrip() + "…" if len(text) > 2 else ""
+    return text
+
+
+LABEL_MARGIN_MAX = 160  # pixels: the widest left margin row labels get; longer labels are cut with an ellipsis
+
+
+def labelled_rows(grid: Image.Image, rows: int, labels: list[str], top: int = 0) -> Image.Image:
+    """``grid`` (``rows`` rows of images below ``top`` pixels of titles) with ``labels[i]`` written in a margin at
+    the left of row i, centred on it in Pillow's default font; the margin is as wide as the widest label (at most
+    LABEL_MARGIN_MAX pixels)."""
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(grid)
+    margin = min(LABEL_MARGIN_MAX, int(max(draw.textlength(label, font=font) for label in labels)) + 12)
+    ink, paper = (0, 255) if grid.mode == "L" else ((0, 0, 0), (255, 255, 255))
+    out = Image.new(grid.mode, (grid.width + margin, grid.height), paper)
+    out.paste(grid, (margin, 0))
+    pen = ImageDraw.Draw(out)
+    row_height = (grid.height - top) / rows
+    for row, label in enumerate(labels[:rows]):
+        pen.text((margin - 6, top + (row + 0.5) * row_height), _fitted(label, margin - 10, draw, font), fill=ink, font=font, anchor="rm")
+    return out
+
+
+def titled_columns(grid: Image.Image, columns: int, titles: list[str]) -> Image.Image:
+    """``grid`` (``columns`` columns of images) with ``titles[i]`` written above column i in Pillow's default font,
+    centred on it; a title wider than its column is cut with an ellipsis."""
+    font = ImageFont.load_default()
+    draw = ImageDraw.Draw(grid)
+    line = int(draw.textbbox((0, 0), "Ag", font=font)[3]) + 8
+    ink, paper = (0, 255) if grid.mode == "L" else ((0, 0, 0), (255, 255, 255))
+    out = Image.new(grid.mode, (grid.width, grid.height + line), paper)
+    out.paste(grid, (0, line))
+    pen = ImageDraw.Draw(out)
+    column_width = grid.width / columns
+    for column, title in enumerate(titles[:columns]):
+        text = _fitted(title, column_width - 4, draw, font)
+        pen.text(((column + 0.5) * column_width, line / 2), text, fill=ink, font=font, anchor="mm")
     return out
 
 
@@ -133,15 +175,23 @@ def save_samples(
     reference: torch.Tensor | None = None,
     columns: int | None = None,
     captions: list[str] | None = None,
+    row_labels: list[str] | None = None,
+    column_titles: list[str] | None = None,
 ) -> Path:
-    """Write ``samples`` as an image grid ``columns`` wide (image data), with ``captions`` under its rows, or a scatter
-    plot (point data) to ``path``."""
+    """Write ``samples`` as an image grid ``columns`` wide (image data), with ``captions`` under its rows,
+    ``row_labels`` at their left and ``column_titles`` above the columns, or a scatter plot (point data) to ``path``."""
     check_suffix(path, IMAGE_SUFFIXES)
     if spec.is_image:
         picture = image_grid(samples, columns)
+        columns = columns or math.ceil(math.sqrt(len(samples)))
+        rows = math.ceil(len(samples) / columns)
         if captions:
-            columns = columns or math.ceil(math.sqrt(len(samples)))
-            picture = captioned_rows(picture, math.ceil(len(samples) / columns), captions)
+            picture = captioned_rows(picture, rows, captions)
+        rows_height = picture.height
+        if column_titles:
+            picture = titled_columns(picture, columns, column_titles)
+        if row_labels:
+            picture = labelled_rows(picture, rows, row_labels, top=picture.height - rows_height)
     else:
         picture = scatter_plot(samples, reference)
     picture_format = Image.registered_extensions().get(path.suffix.lower())

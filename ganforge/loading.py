@@ -39,6 +39,7 @@ def saved_spec(checkpoint: Checkpoint) -> DataSpec:
         fields.get("domains", 1),
         fields.get("scale", 1.0),  # written before the field existed: the networks saw points unscaled
         fields.get("captioned", False),
+        tuple(str(name) for name in fields.get("class_names", ())),
     )
 
 

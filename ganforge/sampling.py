@@ -32,12 +32,15 @@ class Samples:
     reference: torch.Tensor | None  # drawn under point samples, e.g. the true mixture centres
     columns: int | None = None  # the image grid's width (e.g. one class per row); None: as square as possible
     captions: list[str] | None = None  # text-conditioned samples: each row's caption, written under it
+    row_labels: list[str] | None = None  # written at the left of each row (class-conditional samples: the class)
+    column_titles: list[str] | None = None  # written above each column (image-to-image samples: what it shows)
 
     def save(self, path: str | Path) -> Path:
-        """Write an image grid (images, with any captions under their rows) or a scatter plot (points) to ``path``
+        """Write an image grid (images, with any captions under their rows, labels beside them, titles above the
+        columns) or a scatter plot (points) to ``path``
         (a directory: its ``samples.png``); returns the file written."""
         target = output_file(Path(path), Path(SAMPLES_NAME), IMAGE_SUFFIXES)
-        return save_samples(self.values, self.spec, target, self.reference, self.columns, self.captions)
+        return save_samples(self.values, self.spec, target, self.reference, self.columns, self.captions, self.row_labels, self.column_titles)
 
 
 def sample(
@@ -80,7 +83,15 @@ def sample(
     with torch.no_grad():
         values = variant.generate(inputs).float().cpu()
     reference = checkpoint.tensors.get("data.reference")
-    return Samples(values, variant.spec, reference, variant.grid_columns(inputs), variant.row_captions(inputs))
+    return Samples(
+        values,
+        variant.spec,
+        reference,
+        variant.grid_columns(inputs),
+        variant.row_captions(inputs),
+        variant.row_labels(inputs),
+        variant.column_titles(inputs),
+    )
 
 
 def check_sample_count(count: int) -> None:

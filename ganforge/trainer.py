@@ -464,8 +464,17 @@ class Trainer:
         finally:
             for network, mode in zip(networks, modes):
                 network.train(mode)
-        columns, captions = self.variant.grid_columns(inputs), self.variant.row_captions(inputs)
-        return save_samples(samples, self.data.spec, path, self.data.reference, columns, captions)
+        variant = self.variant
+        return save_samples(
+            samples,
+            self.data.spec,
+            path,
+            self.data.reference,
+            variant.grid_columns(inputs),
+            variant.row_captions(inputs),
+            variant.row_labels(inputs),
+            variant.column_titles(inputs),
+        )
 
     def save_checkpoint(self, path: Path | None = None) -> Path:
         """Save the whole training state at the current step (to ``path``, else the next step checkpoint)."""

@@ -205,6 +205,16 @@ class Variant:
         row's caption); None: no text."""
         return None
 
+    def row_labels(self, inputs: Any) -> list[str] | None:
+        """The label written at the left of each row of the sample grid for ``inputs`` (a class-conditional variant:
+        each row's class name); None: no labels."""
+        return None
+
+    def column_titles(self, inputs: Any) -> list[str] | None:
+        """The title written above each column of the sample grid for ``inputs`` (an image-to-image variant: what
+        each column shows); None: no titles."""
+        return None
+
     def evaluation_captions(self, inputs: Any) -> torch.Tensor | None:
         """For a text-conditioned variant, the caption of each of :meth:`evaluation_inputs`' inputs, as an index into
         the evaluation data's ``captions`` (int64 (N,), on the CPU), so that evaluation can check that each output

@@ -66,5 +66,13 @@ class CGAN(Vanilla):
     def grid_columns(self, inputs: ClassInputs) -> int | None:
         return inputs.columns
 
+    def row_labels(self, inputs: ClassInputs) -> list[str] | None:
+        """Each row's class: the dataset's name for it where it has names (Fashion-MNIST's "T-shirt/top"), else its
+        number. A grid of one chosen class (``--class``) has none."""
+        if inputs.columns is None:
+            return None
+        names = self.spec.class_names
+        return [names[label] if label < len(names) else str(label) for label in inputs.labels[:: inputs.columns].tolist()]
+
     def generate(self, inputs: ClassInputs) -> torch.Tensor:
         return self.networks["generator"](inputs.noise.to(self.device), inputs.labels.to(self.device))

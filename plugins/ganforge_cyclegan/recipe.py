@@ -32,8 +32,9 @@ from ganforge.loss import real_logits_for_generator
 from ganforge.variant import Variant, frozen, statistics_frozen
 from ganforge_cyclegan.pool import ImagePool
 
-# Each row of a sample grid: a, G(a), F(G(a)), b, F(b), G(F(b)).
-ROW = 6
+# Each row of a sample grid: a, G(a), F(G(a)), b, F(b), G(F(b)), under these titles.
+COLUMN_TITLES = ["real A", "G(A)", "F(G(A))", "real B", "F(B)", "G(F(B))"]
+ROW = len(COLUMN_TITLES)
 
 
 @dataclass
@@ -160,6 +161,9 @@ class CycleGAN(Variant):
 
     def grid_columns(self, inputs: Any) -> int | None:
         return ROW
+
+    def column_titles(self, inputs: Any) -> list[str] | None:
+        return COLUMN_TITLES
 
     def translate(self, images: torch.Tensor) -> torch.Tensor:
         """G(a): domain A to domain B."""

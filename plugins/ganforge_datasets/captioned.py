@@ -138,7 +138,7 @@ def _captioned(data: TensorData, style: Style) -> TensorData:
     captions = cached_captions(data.data, data.labels, style)
     names = style.attributes
     protocol = Protocol(target=style.source, measure=lambda images: measure(images, names))
-    spec = DataSpec(data.spec.shape, data.spec.num_classes, data.spec.is_image, captioned=True)
+    spec = DataSpec(data.spec.shape, data.spec.num_classes, data.spec.is_image, captioned=True, class_names=data.spec.class_names)
     return TensorData(data.data, spec, labels=data.labels, protocol=protocol, captions=captions)
 
 

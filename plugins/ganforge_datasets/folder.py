@@ -67,5 +67,6 @@ def image_folder(
     classes = {parent: index for index, parent in enumerate(sorted({path.parent for path in files}))}
     labelled = all(parent.parent == directory for parent in classes)
     labels = torch.tensor([classes[path.parent] for path in files]) if labelled else None
-    spec = DataSpec(tuple(data.shape[1:]), num_classes=len(classes) if labelled else 0, is_image=True)
+    names = tuple(parent.name for parent in classes) if labelled else ()
+    spec = DataSpec(tuple(data.shape[1:]), num_classes=len(names), is_image=True, class_names=names)
     return TensorData(data, spec, labels=labels)

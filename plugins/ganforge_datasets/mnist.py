@@ -42,6 +42,7 @@ class Source:
     title: str
     mirrors: tuple[str, ...]
     md5: dict[str, str]  # of the official .gz files
+    class_names: tuple[str, ...]  # by label
 
 
 MNIST = Source(
@@ -54,6 +55,7 @@ MNIST = Source(
         "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
         "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
     },
+    tuple(str(digit) for digit in range(10)),
 )
 FASHION_MNIST = Source(
     "fashion-mnist",
@@ -65,6 +67,8 @@ FASHION_MNIST = Source(
         "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
         "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
     },
+    # the dataset's own names (Xiao et al., github.com/zalandoresearch/fashion-mnist), by label
+    ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
 )
 
 
@@ -141,7 +145,7 @@ def _load(source: Source, root: str | None, split: str, mirror: str | None) -> T
     for prefix, (images_path, labels_path), (images, labels) in zip(SPLITS[split], zip(paths[::2], paths[1::2]), parts):
         _check_content(source, prefix, images_path, images, labels_path, labels)
     images, labels = (torch.cat(tensors) for tensors in zip(*parts))
-    return TensorData(images.unsqueeze(1), DataSpec((1, 28, 28), num_classes=10, is_image=True), labels=labels.long())
+    return TensorData(images.unsqueeze(1), DataSpec((1, 28, 28), num_classes=10, is_image=True, class_names=source.class_names), labels=labels.long())
 
 
 def _locate(source: Source, split: str, names: list[str], root: str | None, mirror: str | None) -> list[Path]:
