@@ -15,6 +15,7 @@ from ganforge.loading import load_with_checkpoint
 from ganforge.noise import Truncation, TruncationMode, truncated
 from ganforge.outputs import output_file, writing
 from ganforge.registry import Registry
+from ganforge.translation_page import PAGE_NAME, write_page
 from ganforge.variant import Variant
 from ganforge.video import check_target, write_animation
 from ganforge.walk import Walk, latent_walk
@@ -175,8 +176,12 @@ def translate(
     path: str | Path, input_dir: str | Path, out_dir: str | Path, device: str = "auto", batch_size: int = 16, ema: bool = True
 ) -> list[Path]:
     """Translate every image in ``input_dir`` with the image-to-image model at ``path``; PNGs of the same names
-    go to ``out_dir``. Images are converted to the model's channels and size first. Returns the files written.
-    The generators' EMA weights are used where the run kept them, unless ``ema`` is False."""
+    go to ``out_dir``. Images are converted to the model's channels and size first. Returns the translations written.
+    The generators' EMA weights are used where the run kept them, unless ``ema`` is False.
+
+    Beside them go ``real/`` (each source as the model saw it), ``reconstructed/`` (the translation taken back,
+    where the variant has a way back: CycleGAN's F(G(a))) and ``index.html``, a page with one row per source.
+    """
     input_dir, out_dir = Path(input_dir), Path(out_dir)
     if not input_dir.is_dir():
         raise GanforgeError(f"--input-dir {input_dir} is not a directory; pass a directory of images")
@@ -188,17 +193,27 @@ def translate(
         raise GanforgeError(f"{input_dir} holds images whose names differ only in their suffix; their outputs would collide")
     if out_dir.exists() and not out_dir.is_dir():
         raise GanforgeError(f"--out {out_dir} is a file; translated images need a directory")
-    clashes = [target for target in targets if target.exists()]
+    reals = [out_dir / "real" / target.name for target in targets]
+    reconstructions = [out_dir / "reconstructed" / target.name for target in targets]
+    clashes = [target for target in [*targets, *reals, *reconstructions, out_dir / PAGE_NAME] if target.exists()]
     if clashes:
         raise GanforgeError(f"{clashes[0]} exists already; choose an empty --out directory")
     variant, _ = load_with_checkpoint(path, device, ema=ema)
     if not variant.spec.is_image:
         raise GanforgeError(f"the model at {path} was trained on points, not images; it cannot translate images")
     sources = torch.stack([read_image(file, variant.spec.shape) for file in files])
-    written = []
+    written, rows = [], []
     for start in range(0, len(files), batch_size):
         chunk = sources[start : start + batch_size].to(variant.device).float().div_(127.5).sub_(1.0)
         with torch.no_grad():
-            outputs = variant.translate(chunk).float().cpu()
-        written += [writing(target, lambda: write_image(image, target)) for image, target in zip(outputs, targets[start : start + batch_size])]
+            outputs = variant.translate(chunk)
+            back = variant.reconstruct(outputs)
+        picked = slice(start, start + batch_size)
+        shown = [(chunk.cpu(), reals[picked]), (outputs.float().cpu(), targets[picked])]
+        shown += [] if back is None else [(back.float().cpu(), reconstructions[picked])]
+        columns = [[writing(target, lambda: write_image(image, target)) for image, target in zip(images, paths)] for images, paths in shown]
+        written += columns[1]
+        rows += [list(row) for row in zip(*columns)]
+    headings = ["real", "translated", "reconstructed"][: len(rows[0])]
+    writing(out_dir / PAGE_NAME, lambda: write_page(out_dir, f"{Path(path).name}: translations of {input_dir.name}", headings, rows))
     return written

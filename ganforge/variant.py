@@ -272,3 +272,8 @@ class Variant:
             f"variant '{self.config.variant.name}' generates rather than translates images; --input-dir needs an "
             "image-to-image variant"
         )
+
+    def reconstruct(self, translated: torch.Tensor) -> torch.Tensor | None:
+        """``translated`` (outputs of :meth:`translate`) taken back to the source domain, or None where the variant
+        has no way back. ``ganforge sample --input-dir`` shows it beside each source and translation."""
+        return None

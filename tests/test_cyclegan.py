@@ -184,7 +184,7 @@ def test_sample_translates_a_folder(tmp_path):
     result = runner.invoke(app, ["sample", str(tmp_path / "run"), "--input-dir", str(photos), "--out", str(tmp_path / "out"), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "Translated 2 images" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["grey.png", "red.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["grey.png", "index.html", "real", "reconstructed", "red.png"]
     assert Image.open(tmp_path / "out" / "red.png").size == (16, 16) and Image.open(tmp_path / "out" / "red.png").mode == "RGB"
     again = runner.invoke(app, ["sample", str(tmp_path / "run"), "--input-dir", str(photos), "--out", str(tmp_path / "out")])
     assert again.exit_code == 2 and "exists already" in again.stderr
@@ -192,6 +192,31 @@ def test_sample_translates_a_folder(tmp_path):
     assert no_out.exit_code == 2 and "--input-dir needs --out DIR" in no_out.stderr
     noise = runner.invoke(app, ["sample", str(tmp_path / "run"), "--device", "cpu"])
     assert noise.exit_code == 2 and "pass --input-dir DIR" in noise.stderr
+
+
+def test_sample_writes_a_page_of_real_translated_and_reconstructed_images(tmp_path):
+    import html
+    import re
+    from urllib.parse import unquote
+
+    tiny_run("cyclegan", pair_data(size=16), {**TINY, "train.max_steps": 1}, tmp_path / "run")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    hostile = '<img src=x onerror="alert(1)">&.png'
+    for name in ("a.png", "b 2.png", hostile):
+        Image.new("L", (16, 16), 90).save(photos / name)
+    result = CliRunner().invoke(app, ["sample", str(tmp_path / "run"), "--input-dir", str(photos), "--out", str(tmp_path / "out"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "index.html").read_text()
+    rows = re.findall(r"<tr>(.*?)</tr>", page)
+    assert [re.findall(r"<th>(.*?)</th>", rows[0])] == [["real", "translated", "reconstructed"]]
+    assert len(rows) == 4  # the heading, then one row per input image
+    for row, name in zip(rows[1:], [hostile, "a.png", "b 2.png"]):  # natural order: "<" sorts first
+        sources = re.findall(r'<img src="([^"]*)"', row)
+        assert [unquote(html.unescape(s)) for s in sources] == [f"{folder}{name}" for folder in ("real/", "", "reconstructed/")]
+        assert all((tmp_path / "out" / unquote(html.unescape(s))).is_file() for s in sources)  # relative to the page
+        assert re.findall(r"<p>(.*?)</p>", row) == [html.escape(name, quote=True)] * 3  # captioned with the file name
+    assert hostile not in page and "onerror=\"" not in page  # the hostile name stays text
 
 
 def test_a_broken_image_is_named_and_nothing_is_written(tmp_path):

@@ -169,6 +169,10 @@ class CycleGAN(Variant):
         """G(a): domain A to domain B."""
         return self.networks["generator_ab"](images.to(self.device))
 
+    def reconstruct(self, translated: torch.Tensor) -> torch.Tensor | None:
+        """F(G(a)): a translation taken back to domain A."""
+        return self.networks["generator_ba"](translated.to(self.device))
+
     def evaluation_inputs(self, count: int, generator: torch.Generator, data: TensorData | None) -> torch.Tensor:
         """``count`` source images of domain A drawn i.i.d. from ``data`` (held out from training where the dataset
         has a test split)."""
