@@ -15,10 +15,12 @@ from ganforge.outputs import check_suffix, writing
 from ganforge.registry import natural_key
 
 MIN_TILE = 56  # small images (28x28) are enlarged, nearest-neighbour, to at least this many pixels
+WALK_MIN_TILE = 112  # in latent walks, watched rather than studied, to at least this many (28 px: four times)
 
 
-def image_grid(images: torch.Tensor, columns: int | None = None, padding: int = 2) -> Image.Image:
-    """A grid of (N, C, H, W) images in [-1, 1], ``columns`` wide (default: as square as possible)."""
+def image_grid(images: torch.Tensor, columns: int | None = None, padding: int = 2, min_tile: int = MIN_TILE) -> Image.Image:
+    """A grid of (N, C, H, W) images in [-1, 1], ``columns`` wide (default: as square as possible), enlarged
+    nearest-neighbour by a whole factor until each image is at least ``min_tile`` pixels."""
     count, channels, height, width = images.shape
     if channels not in (1, 3):
         raise ValueError(f"can draw images with 1 or 3 channels, not {channels}")
@@ -32,7 +34,7 @@ def image_grid(images: torch.Tensor, columns: int | None = None, padding: int = 
         canvas[:, top : top + height, left : left + width] = pixels[index]
     array = canvas.permute(1, 2, 0).squeeze(2).contiguous().numpy()
     picture = Image.fromarray(array, mode="L" if channels == 1 else "RGB")
-    scale = math.ceil(MIN_TILE / min(height, width))
+    scale = math.ceil(min_tile / min(height, width))
     return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST) if scale > 1 else picture
 
 

@@ -226,7 +226,7 @@ def walk_between(
     slerp for normal noise and lerp for uniform, ``frames`` frames; returns the file and its frame count.
 
     A conditional model draws class ``label``, else the class the start's projection found."""
-    from ganforge.images import image_grid
+    from ganforge.images import WALK_MIN_TILE, image_grid
     from ganforge.loading import load_with_checkpoint
     from ganforge.sampling import check_label
     from ganforge.video import check_target, write_animation
@@ -250,5 +250,5 @@ def walk_between(
         labels = None if label is None else torch.full((1,), label, dtype=torch.long, device=variant.device)
         with torch.no_grad():
             image = variant.generate(variant.noise_inputs(z.to(variant.device), labels, None)).float().cpu()
-        pictures.append(image_grid(image, 1))
+        pictures.append(image_grid(image, 1, min_tile=WALK_MIN_TILE))
     return write_animation(pictures, out, fps), frames

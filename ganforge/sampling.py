@@ -10,7 +10,7 @@ import torch
 
 from ganforge.data import DataSpec
 from ganforge.errors import GanforgeError
-from ganforge.images import IMAGE_SUFFIXES, image_files, image_grid, read_image, save_samples, scatter_plot, write_image
+from ganforge.images import IMAGE_SUFFIXES, WALK_MIN_TILE, image_files, image_grid, read_image, save_samples, scatter_plot, write_image
 from ganforge.loading import load_with_checkpoint
 from ganforge.noise import Truncation, TruncationMode, truncated
 from ganforge.outputs import output_file, writing
@@ -165,7 +165,7 @@ def interpolate(
     with truncated(chosen, f"variant '{variant.config.variant.name}'"):
         walk = latent_walk(variant, count, frames, points, seeds, seed, label)
     if variant.spec.is_image:
-        pictures = [image_grid(frame, walk.columns) for frame in walk.frames]
+        pictures = [image_grid(frame, walk.columns, min_tile=WALK_MIN_TILE) for frame in walk.frames]
     else:
         everything, reference = torch.cat(walk.frames), checkpoint.tensors.get("data.reference")
         pictures = [scatter_plot(frame, reference, frame=everything) for frame in walk.frames]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -133,3 +134,21 @@ def test_bad_walks_are_one_line_and_exit_2_writing_nothing(runs, tmp_path, monke
     assert len(result.stderr.splitlines()) == 1 and re.search(message, result.stderr), result.stderr
     assert [p.name for p in tmp_path.iterdir()] == (["walk.gif"] if blocker.exists() else [])
     assert not blocker.exists() or blocker.read_text() == "mine"
+
+
+def test_walks_of_small_images_are_enlarged_nearest_neighbour_to_be_watched(tmp_path):
+    from ganforge.data import DataSpec, TensorData
+
+    from variant_helpers import tiny_run
+
+    data = TensorData(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8), DataSpec((1, 28, 28)))
+    tiny_run("vanilla", data, {**TINY, "train.max_steps": 2}, tmp_path / "run")
+    out = tmp_path / "walk.gif"
+    _, walk = api.interpolate(tmp_path / "run", out, frames=2, points=2, count=2, device="cpu")
+    with Image.open(out) as gif:
+        columns = walk.columns or 2
+        assert gif.width >= columns * 112  # each 28-pixel image at least 112 pixels wide: four times its size
+        gif.seek(1)
+        frame = torch.from_numpy(np.asarray(gif.convert("L")).copy())
+    block = frame[2 * 4 : 2 * 4 + 112, 2 * 4 : 2 * 4 + 112].reshape(28, 4, 28, 4)
+    assert (block == block[:, :1, :, :1]).all()  # nearest-neighbour: every source pixel a flat 4x4 block

@@ -85,9 +85,9 @@ def test_the_walk_between_two_projections_starts_and_ends_at_them(runs, tmp_path
     model = ganforge.load(runs / "vanilla", device="cpu")
     with torch.no_grad():
         start = model.generate(torch.from_numpy(np.load(tmp_path / "a" / "projected_z.npy")))
-    from ganforge.images import image_grid
+    from ganforge.images import WALK_MIN_TILE, image_grid
 
-    assert np.array_equal(np.asarray(first), np.asarray(image_grid(start, 1).convert("L")))
+    assert np.array_equal(np.asarray(first), np.asarray(image_grid(start, 1, min_tile=WALK_MIN_TILE).convert("L")))
 
 
 @pytest.mark.parametrize(
@@ -122,5 +122,5 @@ def test_a_walks_frames_leave_no_empty_cell(runs, tmp_path):
     written, walk = api.interpolate(runs / "vanilla", tmp_path / "walk.gif", frames=2, points=2, count=8, device="cpu")
     assert walk.columns == 4
     with Image.open(written) as gif:
-        scale = 7  # 8x8 images enlarged to 56 pixels, the 2-pixel padding with them
+        scale = 14  # 8x8 images enlarged to 112 pixels, the 2-pixel padding with them
         assert (gif.width, gif.height) == ((4 * (8 + 2) + 2) * scale, (2 * (8 + 2) + 2) * scale)  # two full rows of 4
