@@ -251,8 +251,9 @@ def resume(
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     writer = os.environ.get("RANK", "0") == "0"  # one writer per run directory; under torchrun, rank 0
-    RunDir.check_writable(run_dir.path, overwrite=True, writer=writer)
-    lock = RunLock(run_dir.path)
+    fix = "resume writes into the run; make it writable, or copy it (cp -r) and resume the copy"
+    RunDir.check_writable(run_dir.path, overwrite=True, writer=writer, fix=fix)
+    lock = RunLock(run_dir.path, fix)
     try:
         if writer:
             lock.acquire()
