@@ -110,10 +110,11 @@ def list_runs(
         table.add_column(column, justify=justify)
     for s in found:
         losses = [f"{s.last[key]:.3f}" if key in s.last else "-" for key in ("loss_d", "loss_g")]
-        best = "-" if s.best is None else f"{s.best['metric']} {s.best['value']:.4g}"
+        best = "-" if s.best is None else f"{s.best['metric']} {s.best['value']:.4g}"  # values from the run's files: shown as they are
         status = s.status + ("*" if s.problem else "")
         steps = "-" if s.steps is None else f"{s.steps:,}"
-        table.add_row(escape(Path(s.path).name), s.variant or "-", s.data or "-", steps, *losses, best, age(s.modified), escape(status))
+        cells = [Path(s.path).name, s.variant or "-", s.data or "-", steps, *losses, best, age(s.modified), status]
+        table.add_row(*(escape(cell) for cell in cells))
     console.print(table)
     for s in found:
         if s.problem:
