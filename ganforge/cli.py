@@ -248,9 +248,9 @@ def run(
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
-    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
-        raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
-
+    launching = (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ
+    if launching:
+        _check_nproc(nproc)
     flags = {
         "data.name": data,
         "data.root": None if data_root is None else str(data_root),
@@ -270,10 +270,49 @@ def run(
         if out is not None or overwrite or config_file is not None:
             raise GanforgeError("--resume continues the run in its own directory, with its own config; leave out --out, --overwrite and --config")
         settings = _command_line_settings(assignments, flags)
-        _resume(resume, settings if ema else _no_average(settings, assignments), variant)
+        settings = settings if ema else _no_average(settings, assignments)
+        if launching:  # every process would meet the same bad setting, and --max-restarts would relaunch them all
+            _check_resume(resume, settings)
+            raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
+        _resume(resume, settings, variant)
         return
     variant, settings = _settings(variant, config_file, assignments, flags)
-    _train(variant, settings if ema else _no_average(settings, assignments), out, overwrite)
+    settings = settings if ema else _no_average(settings, assignments)
+    if launching:
+        _check_start(variant, settings, out, overwrite)
+        raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
+    _train(variant, settings, out, overwrite)
+
+
+def _check_nproc(nproc: int) -> None:
+    """Refuse more processes than the machine has GPUs (or, without one, CPU cores): they would only share them."""
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    cores = os.cpu_count() or 1
+    available, what = (gpus, f"{gpus} GPU(s)") if gpus else (cores, f"{cores} CPU core(s) and no GPU")
+    if nproc > available:
+        raise GanforgeError(f"--nproc {nproc} is more processes than this machine has ({what}); pass --nproc {available} or fewer")
+
+
+def _check_start(variant: str, settings: dict[str, Any], out: Path | None, overwrite: bool) -> None:
+    """Everything a start checks before training, checked once, before any process is launched."""
+    from ganforge import api
+    from ganforge.rundir import RunDir
+
+    api.configure(variant, None, settings)
+    if out is not None:
+        RunDir.check_writable(out, overwrite)
+
+
+def _check_resume(run_dir: Path, settings: dict[str, Any]) -> None:
+    """A resume's run directory and settings, checked once before any process is launched."""
+    from ganforge.api import _resume_config
+    from ganforge.registry import get_registry
+    from ganforge.rundir import RunDir
+
+    checkpoint = RunDir.existing(run_dir).latest_good_checkpoint(set_aside=False)
+    _resume_config(checkpoint, settings, get_registry())
 
 
 def _command_line_settings(assignments: list[str], flags: dict[str, Any]) -> dict[str, Any]:
@@ -365,8 +404,9 @@ def resume_run(
     max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Restart the job from its latest checkpoint up to K times when a process fails."),
 ) -> None:
     """Continue a run from its newest intact checkpoint, exactly where it stopped (crash, Ctrl-C or its end)."""
-    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
-        raise typer.Exit(_launch_torchrun("resume", nproc, max_restarts))
+    launching = (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ
+    if launching:
+        _check_nproc(nproc)
     flags = {
         "train.epochs": epochs,
         "train.max_steps": max_steps,
@@ -376,7 +416,11 @@ def resume_run(
         "train.keep_checkpoints": keep,
         "data.root": None if data_root is None else str(data_root),
     }
-    _resume(run_dir, _command_line_settings(assignments, flags), None)
+    settings = _command_line_settings(assignments, flags)
+    if launching:
+        _check_resume(run_dir, settings)
+        raise typer.Exit(_launch_torchrun("resume", nproc, max_restarts))
+    _resume(run_dir, settings, None)
 
 
 def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
