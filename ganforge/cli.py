@@ -568,6 +568,11 @@ def sample(
 
     target = output_file(out, Path(api.SAMPLES_NAME), IMAGE_SUFFIXES)  # checked before the model is loaded
     api.check_sample_count(count)
+    if captions and count * len(captions) > api.MAX_SAMPLES:
+        raise GanforgeError(
+            f"{len(captions):,} caption(s) x -n {count:,} is {count * len(captions):,} samples: at most {api.MAX_SAMPLES:,} in one "
+            "picture; pass fewer captions or a smaller -n"
+        )
     samples = api.sample(
         path, count, device, seed, label, ema=ema, truncation=truncation, truncation_mode=truncation_mode, captions=captions or None
     )

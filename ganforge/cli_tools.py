@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ganforge.cli import app, console, reports_errors
+from ganforge.cli import SEED_MAX, app, console, reports_errors
 from ganforge.errors import GanforgeError
 
 
@@ -37,7 +37,7 @@ def interpolate(
     count: int = typer.Option(8, "-n", "--count", help="Walks side by side in each frame (per class row for conditional variants)."),
     fps: float = typer.Option(12.0, "--fps", help="Frames per second."),
     label: Optional[int] = typer.Option(None, "--class", help="Walk in this class only (class-conditional variants)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random points."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed of the random points."),
     truncation: Optional[float] = typer.Option(None, "--truncation", help="Truncate the points' p_z, as in 'sample --truncation'."),
     truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample or mean (default: by the noise)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),

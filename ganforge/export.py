@@ -30,6 +30,7 @@ from ganforge.variant import Variant
 
 Format = Literal["onnx", "torchscript"]
 FORMATS = ("onnx", "torchscript")
+MAX_BATCH = 10_000  # a fixed batch is traced and checked with that many examples, in memory
 TOLERANCE = 1e-4  # outputs are in [-1, 1]; float32 kernels of two runtimes differ in the last bits only
 EXTRA = "pip install 'ganforge[export]' (onnx and onnxruntime)"
 
@@ -59,6 +60,14 @@ class Exported:
     output: list[int | str]
     difference: float  # the largest |exported - PyTorch| over the check's outputs
     checked_batch: int
+
+
+def check_batch(batch: int | None) -> None:
+    """Refuse a fixed batch size that is none, or more examples than the export can trace and check at once."""
+    if batch is not None and batch < 1:
+        raise GanforgeError(f"--batch {batch} is not a batch size; pass at least 1, or leave it out for a free batch dimension")
+    if batch is not None and batch > MAX_BATCH:
+        raise GanforgeError(f"--batch {batch:,} is larger than {MAX_BATCH:,}, the most an export is traced and checked with; leave it out for a free batch dimension")
 
 
 def example_inputs(variant: Variant, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -99,8 +108,7 @@ def export(variant: Variant, format: Format, out: Path, batch: int | None = None
     check_format(format, out)
     if not variant.translates:
         variant.require_prior("export")  # its inputs are draws of z
-    if batch is not None and batch < 1:
-        raise GanforgeError(f"--batch {batch} is not a batch size; pass at least 1, or leave it out for a free batch dimension")
+    check_batch(batch)
     sampler = Sampler(variant).eval()
     names = input_names(variant)
     traced_with = example_inputs(variant, batch or 2, seed)
