@@ -26,7 +26,7 @@ from ganforge.acceleration import accelerate
 from ganforge.device import Precision, resolve_device
 from ganforge.distributed import Distributed
 from ganforge.discovery import one_line
-from ganforge.errors import GanforgeError, GanforgeWarning, is_out_of_memory, out_of_memory_error
+from ganforge.errors import GanforgeError, GanforgeWarning, OutOfMemory, is_out_of_memory, out_of_memory_error
 from ganforge.interrupt import TrainingInterrupted
 from ganforge.images import IMAGE_SUFFIXES, image_files, image_grid, read_image, save_samples, scatter_plot, write_image
 from ganforge.noise import Truncation, TruncationMode, truncated
@@ -291,6 +291,8 @@ def _resume_locked(
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
     own = ranks.own_state(checkpoint, job.rank)  # None: a rank the saved run did not have, which starts as rank 0
     progress = restore(own or checkpoint, model, precision)
+    for name, network in model.networks.items():  # every update of NaN weights is skipped: the run would only pretend
+        _refuse_if_not_finite(network, name, checkpoint.path, "resumed")
     per_step = config.train.batch_size * model.batches_per_step
     progress = ranks.carried_over(progress, checkpoint.path, job.world_size, lambda n: len(dataset) // n // per_step)
     if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step, progress).total_steps:
@@ -402,7 +404,13 @@ def _load(path: str | Path, device: str, registry: Registry | None = None, ema: 
         raise GanforgeError(f"checkpoint {checkpoint.path} lacks its run config ({exc}); it was not written by this ganforge") from None
     flat["train.device"] = device
     config = resolve_config(registry, variant_name, flat, plugin_settings=False)
-    variant = build_variant(config, spec, resolve_device(device), registry)
+    try:
+        variant = build_variant(config, spec, resolve_device(device), registry)
+    except OutOfMemory:  # the sizes are the checkpoint's, not settings this command was given
+        raise GanforgeError(
+            f"the networks that checkpoint {checkpoint.path} describes (for data of shape {tuple(spec.shape)}) do not fit "
+            "in this device's memory; use a device with more memory (--device), or another checkpoint"
+        ) from None
     for name, network in variant.networks.items():
         load_network(network, name, checkpoint.tensors, checkpoint.path)
         network.eval()
@@ -425,6 +433,17 @@ def _read_newest(path: Path, attempts: int = 3) -> Checkpoint:
                 raise
         found = find_checkpoint(path)
     return read_checkpoint(found)
+
+
+def _refuse_if_not_finite(network: torch.nn.Module, name: str, source: Path, what: str) -> None:
+    """Refuse weights holding NaN or infinity: everything drawn or learned from them would be NaN."""
+    tensors = [t for t in network.state_dict().values() if t.is_floating_point()]
+    bad = sum(int((~torch.isfinite(t)).sum()) for t in tensors)
+    if bad:
+        raise GanforgeError(
+            f"checkpoint {source}: {bad:,} of the {sum(t.numel() for t in tensors):,} values of network '{name}' are NaN or "
+            f"infinite, so it cannot be {what}; use an earlier checkpoint of the run (checkpoints/)"
+        )
 
 
 def _warn_if_not_finite(variant: Variant, source: Path) -> None:
@@ -683,5 +702,6 @@ def export(
     out = Path(out)
     check_format(format, out)
     check_batch(batch)
-    variant, _ = _load(path, "cpu", registry, ema)
+    variant, checkpoint = _load(path, "cpu", registry, ema)
+    _refuse_if_not_finite(variant.networks["generator"], "generator", checkpoint.path, "exported")
     return export_generator(variant, format, out, batch)

@@ -108,6 +108,8 @@ def _raw_metadata(path: Path) -> dict[str, str]:
             raw = handle.metadata() or {}
     except FileNotFoundError:
         raise GanforgeError(f"checkpoint {path} does not exist") from None
+    except PermissionError as exc:
+        raise GanforgeError(f"checkpoint {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
     except (SafetensorError, OSError, ValueError) as exc:
         raise GanforgeError(f"checkpoint {path} is corrupt or not a safetensors file ({exc}); use another checkpoint") from None
     found = raw.get("format")

@@ -500,6 +500,13 @@ def _watch(training: Callable, resumed: bool) -> None:
         for line in (f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", f"Continue with: ganforge resume {stop.run_path}"):
             err_console.print(escape(line), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
+    except KeyboardInterrupt:  # a second Ctrl-C before the first one's checkpoint: stopped at once, as asked
+        err_console.print(
+            "stopped at once by a second interrupt, without saving the step under way; 'ganforge resume RUN' goes on "
+            "from the run's last checkpoint",
+            highlight=False, soft_wrap=True, markup=False,
+        )  # fmt: skip
+        raise typer.Exit(130) from None
     except Exception as exc:  # the sizes asked for, not a bug: one line (the checkpoints written so far stay)
         if not is_out_of_memory(exc):
             raise
@@ -582,10 +589,12 @@ def sample(
 
 def _read_captions(path: Path) -> list[str]:
     """The non-blank lines of ``path``, each a caption."""
+    from ganforge.files import describe, read_text
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_text(path).splitlines()  # a regular file of at most 1 MB: never a FIFO's wait or /dev/zero
     except (OSError, UnicodeDecodeError) as exc:
-        raise GanforgeError(f"cannot read captions from {path} ({exc}); pass a UTF-8 text file with one caption per line") from None
+        raise GanforgeError(f"cannot read captions from {path} ({describe(exc)}); pass a UTF-8 text file with one caption per line") from None
     captions = [line.strip() for line in lines if line.strip()]
     if not captions:
         raise GanforgeError(f"{path} holds no caption; write one caption per line")

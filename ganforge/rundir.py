@@ -314,10 +314,14 @@ class RunDir:
 def find_checkpoint(path: Path) -> Path:
     """``path`` itself if it is a checkpoint file, else the newest checkpoint of the run directory ``path``."""
     path = Path(path)
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise GanforgeError(f"{path} does not exist; pass a run directory or a checkpoint file") from None
+    except OSError as exc:  # a folder on the way that may not be searched, say
+        raise GanforgeError(f"{path} cannot be read ({exc.strerror or exc}); check its permissions and its folders'") from None
     if path.is_file():
         return path
-    if not path.exists():
-        raise GanforgeError(f"{path} does not exist; pass a run directory or a checkpoint file")
     if not path.is_dir():
         raise GanforgeError(f"{path} is not a regular file (a FIFO or device?); pass a run directory or a checkpoint file")
     run = RunDir(path)

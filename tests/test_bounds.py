@@ -154,3 +154,17 @@ def test_a_distributed_resume_is_checked_before_launching(run, tmp_path, no_laun
     shutil.copytree(run, copy)
     refused(["resume", str(copy), "--nproc", "2", "--set", "optim.lr=abc"], "optim.lr")
     refused(["resume", str(tmp_path / "missing"), "--max-restarts", "2"], "does not exist")
+
+
+@pytest.mark.parametrize("thing", ["fifo", "zero", "dir"])
+def test_a_captions_file_that_is_no_file_is_refused_at_once(run, tmp_path, thing):
+    import os
+
+    captions = tmp_path / "captions.txt"
+    if thing == "fifo":
+        os.mkfifo(captions)
+    elif thing == "zero":
+        captions.symlink_to("/dev/zero")
+    else:
+        captions.mkdir()
+    refused(["sample", str(run), "--captions", str(captions), "-n", "2", "--out", str(tmp_path / "s.png"), "--device", "cpu"], "captions")
