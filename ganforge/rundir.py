@@ -301,10 +301,11 @@ class RunDir:
         if not self.metrics_path.is_file():
             raise GanforgeError(f"{self.metrics_path} is not a regular file; move it away, then resume the run")
         kept = []
-        for line in self.metrics_path.read_text().splitlines():
+        for raw in self.metrics_path.read_bytes().splitlines():
             try:
+                line = raw.decode("utf-8")
                 record = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short when the process was killed
+            except (ValueError, RecursionError):  # a line cut short when the process was killed, or damaged
                 continue
             if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
                 kept.append(line + "\n")

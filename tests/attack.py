@@ -35,6 +35,8 @@ CASE_SECONDS = 60.0
 # --nproc and --max-restarts start torchrun on this process's own argv, which in-process is pytest's or the
 # benchmark's: they are tested through real processes in test_distributed.py
 LAUNCHER_OPTIONS = ("nproc", "max_restarts")
+# torch.compile on a CPU takes minutes, past a case's time limit; test_acceleration.py compiles for real
+LEFT_OUT_OPTIONS = (*LAUNCHER_OPTIONS, "compile", "cuda_graphs")
 TINY_SETTINGS = ["generator.hidden=16", "generator.depth=2", "discriminator.hidden=16", "discriminator.depth=2", "noise.dim=8", "data.size=64"]
 VARIANTS = ["vanilla", "pacgan", "dcgan", "cgan", "gf-twin", "vanila", "", "ganforge:vanilla", "nope:vanilla"]
 POINT_DATA = ["ring8", "grid25", "ring", "mnist-but-not", ""]
@@ -157,7 +159,7 @@ def random_argv(rng: random.Random, world: World) -> Case:
             if isinstance(param, typer.core.TyperArgument) or param.param_type_name == "argument":
                 if rng.random() < 0.9:
                     argv.append(positional(rng, name, world))
-        options = [p for p in command.params if p.param_type_name == "option" and p.name not in LAUNCHER_OPTIONS]
+        options = [p for p in command.params if p.param_type_name == "option" and p.name not in LEFT_OUT_OPTIONS]
         for option in rng.sample(options, k=min(len(options), rng.randint(0, 4))):
             argv += option_value(rng, option, world)
         if name in ("run", "resume"):  # short and small, so that a case that trains ends in a second
@@ -167,7 +169,7 @@ def random_argv(rng: random.Random, world: World) -> Case:
     for index, arg in enumerate(argv):
         if arg == "--out" and index + 1 < len(argv):
             writable.append(Path(argv[index + 1]))
-    if name in ("resume", "plot", "run") or "--resume" in argv:
+    if name in ("resume", "plot", "run", "report") or "--resume" in argv:  # report: RUN/report.html by default
         writable += [world.run]
     return Case("argv", argv, writable)
 
@@ -314,11 +316,11 @@ def mutated_argv(rng: random.Random, world: World) -> Case:
         del argv[rng.randrange(1, len(argv))]
     else:
         command = typer.main.get_group(app).commands[argv[0]]
-        options = [p for p in command.params if p.param_type_name == "option" and p.name not in LAUNCHER_OPTIONS]
+        options = [p for p in command.params if p.param_type_name == "option" and p.name not in LEFT_OUT_OPTIONS]
         argv[1:1] = option_value(rng, rng.choice(options), world) if options else [hostile(rng)]
     writable = [world.cwd, world.root / "out", world.root / "new"]
     writable += [Path(argv[i + 1]) for i, arg in enumerate(argv[:-1]) if arg == "--out"]
-    if argv[0] in ("run", "resume", "plot"):
+    if argv[0] in ("run", "resume", "plot", "report"):
         writable.append(world.run)
     return Case("mutated", argv, writable)
 

@@ -340,3 +340,11 @@ def test_a_huge_config_file_is_refused(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text('{"train": {"epochs": 1}, "x": "' + "a" * (20 * 2**20) + '"}')
     refused(["config", "vanilla", "--config", str(path)], "MB")
+
+
+def test_resume_drops_a_metrics_line_that_is_not_utf8(run):
+    with (run / "metrics.jsonl").open("ab") as metrics:
+        metrics.write(b"\xb9\xff not text\n")
+    result = invoke(["resume", str(run), "--epochs", "3", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert b"\xb9" not in (run / "metrics.jsonl").read_bytes()

@@ -131,3 +131,13 @@ def test_two_quick_ctrl_c_print_a_line(tmp_path):
     _, stderr = job.communicate(timeout=60)
     assert job.returncode == 130
     assert stderr.strip(), "two Ctrl-C ended the run without a word"
+
+
+def test_a_numpy_state_past_its_range_is_one_line_on_resume(run):
+    checkpoint = newest(run)
+    saved = read_file(checkpoint)
+    meta = saved.meta
+    meta["rng"]["numpy"][1] = 2**70  # the position in the state
+    write_checkpoint(checkpoint, saved.tensors, meta)
+    line = error_line(["resume", str(run), "--epochs", "3", "--device", "cpu"])
+    assert str(checkpoint) in line or "checkpoint" in line
