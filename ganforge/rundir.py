@@ -296,6 +296,8 @@ class RunDir:
 
     def rewind(self, step: int) -> None:
         """Forget what happened after ``step``: later lines of the metrics log, and a line cut short."""
+        if self.metrics_path.is_symlink():  # the log is appended to: through a link it would be written outside the run
+            raise GanforgeError(f"{self.metrics_path} is a link; ganforge appends its log there and never through a link: replace it with the file, then resume the run")
         if not self.metrics_path.exists():
             return
         if not self.metrics_path.is_file():

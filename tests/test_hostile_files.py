@@ -348,3 +348,12 @@ def test_resume_drops_a_metrics_line_that_is_not_utf8(run):
     result = invoke(["resume", str(run), "--epochs", "3", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert b"\xb9" not in (run / "metrics.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("target", ["dangling", "users"])
+def test_resume_does_not_append_through_a_linked_metrics_log(run, secret, tmp_path, target):
+    (run / "metrics.jsonl").unlink()
+    elsewhere = secret if target == "users" else tmp_path / "created-through-a-link"
+    (run / "metrics.jsonl").symlink_to(elsewhere)
+    refused(["resume", str(run), "--epochs", "3", "--device", "cpu"], "metrics.jsonl", "link")
+    assert secret.read_bytes() == SECRET and not (tmp_path / "created-through-a-link").exists()
