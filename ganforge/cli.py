@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import signal
@@ -13,11 +12,12 @@ from typing import Any, Callable, Optional
 
 import typer
 import typer.core
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ganforge.command_group import GanforgeGroup, say_error
+from ganforge import cli_output, cli_tools
+from ganforge.cli_output import console, err_console, reports_errors
+from ganforge.command_group import GanforgeGroup
 from ganforge.errors import GanforgeError, GanforgeWarning
 
 
@@ -37,9 +37,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
 
 def _flags_show_no_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
     """--help's type column: nothing for an on/off flag (typer shows '<bool>', as if it took a value)."""
@@ -48,38 +45,8 @@ def _flags_show_no_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
 
 _typer_type_column = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flags_show_no_type  # type: ignore[method-assign]
-_debug = {"on": False}  # set per invocation by the top-level --debug option or $GANFORGE_DEBUG
 SEED_MAX = 2**63 - 1  # torch's generators take a signed 64-bit seed
 PERCENTAGES = {"high_quality", "precision", "recall", "class_agreement", "class_agreement_mismatched"}  # shares, shown as %
-
-
-def reports_errors(command: Callable) -> Callable:
-    """Turn a GanforgeError into one line on stderr and exit code 2 (a traceback only with --debug).
-
-    GanforgeWarnings become one ``warning:`` line each on stderr.
-    """
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", GanforgeWarning)
-            shown_otherwise = warnings.showwarning
-
-            def show(message, category, *rest, **kwargs):  # type: ignore[no-untyped-def]
-                if not issubclass(category, GanforgeWarning):
-                    return shown_otherwise(message, category, *rest, **kwargs)
-                err_console.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
-
-            warnings.showwarning = show
-            try:
-                return command(*args, **kwargs)
-            except GanforgeError as exc:
-                if _debug["on"]:
-                    raise
-                say_error(str(exc))
-                raise typer.Exit(2) from None
-
-    return wrapper
 
 
 def _version(value: bool) -> None:
@@ -95,7 +62,7 @@ def main_options(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    _debug["on"] = debug or bool(os.environ.get("GANFORGE_DEBUG"))
+    cli_output.debug["on"] = debug or bool(os.environ.get("GANFORGE_DEBUG"))
 
 
 PLURALS = {
@@ -307,7 +274,7 @@ def _check_start(variant: str, settings: dict[str, Any], out: Path | None, overw
 
 def _check_resume(run_dir: Path, settings: dict[str, Any]) -> None:
     """A resume's run directory and settings, checked once before any process is launched."""
-    from ganforge.api import _resume_config
+    from ganforge.resuming import _resume_config
     from ganforge.registry import get_registry
     from ganforge.rundir import RunDir
 
@@ -750,7 +717,8 @@ def plot(
     console.print(escape(f"Wrote {plot_curves(run_dir, out)}"), soft_wrap=True, highlight=False)
 
 
-from ganforge import cli_tools  # noqa: E402,F401  (registers interpolate, export, report and runs on app)
+for _name, _command in cli_tools.COMMANDS.items():  # after the commands above: 'ganforge --help' lists them last
+    app.command(_name)(_command)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """The commands that work on finished runs beyond sampling: latent walks, export, a run's page and the list of runs.
 
-They are commands of :data:`ganforge.cli.app`, kept in a file of their own; ``ganforge.cli`` imports this module.
+:data:`COMMANDS` names them; :mod:`ganforge.cli` adds them to its ``app``, so the command line is assembled in one
+direction: ``cli`` imports this module, never the other way round.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ganforge.cli import SEED_MAX, app, console, reports_errors
+from ganforge.cli_output import console, reports_errors
 from ganforge.errors import GanforgeError
 
 
@@ -26,7 +27,6 @@ def _seeds(text: str | None) -> list[int] | None:
         raise GanforgeError(f"--seeds {text!r} is not a list of whole numbers such as 0,1,2") from None
 
 
-@app.command()
 @reports_errors
 def interpolate(
     path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
@@ -37,7 +37,7 @@ def interpolate(
     count: int = typer.Option(8, "-n", "--count", help="Walks side by side in each frame (per class row for conditional variants)."),
     fps: float = typer.Option(12.0, "--fps", help="Frames per second."),
     label: Optional[int] = typer.Option(None, "--class", help="Walk in this class only (class-conditional variants)."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed of the random points."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**63 - 1, help="Seed of the random points (torch takes a signed 64-bit one)."),
     truncation: Optional[float] = typer.Option(None, "--truncation", help="Truncate the points' p_z, as in 'sample --truncation'."),
     truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample or mean (default: by the noise)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
@@ -54,7 +54,6 @@ def interpolate(
     console.print(escape(f"Wrote {len(walk.frames)} frames ({walk.path}) to {written}"), highlight=False, soft_wrap=True)
 
 
-@app.command()
 @reports_errors
 def export(
     path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
@@ -75,7 +74,6 @@ def export(
     console.print(escape("\n".join(lines)), highlight=False, soft_wrap=True)
 
 
-@app.command()
 @reports_errors
 def report(
     run_dir: Path = typer.Argument(..., help="A run directory."),
@@ -88,7 +86,6 @@ def report(
     console.print(escape(f"Wrote {write_report(run_dir, out)}"), highlight=False, soft_wrap=True)
 
 
-@app.command("runs")
 @reports_errors
 def list_runs(
     root: Path = typer.Argument(Path("runs"), help="The folder that holds the run directories."),
@@ -119,3 +116,7 @@ def list_runs(
     for s in found:
         if s.problem:
             console.print(escape(f"* {Path(s.path).name}: {s.problem}"), highlight=False, soft_wrap=True)
+
+
+# name -> command, in the order 'ganforge --help' lists them
+COMMANDS = {"interpolate": interpolate, "export": export, "report": report, "runs": list_runs}

@@ -12,6 +12,7 @@ add (:meth:`GanforgeGroup.add_plugin_commands`) only for a name it does not know
 from __future__ import annotations
 
 import difflib
+import inspect
 import sys
 from typing import Any, Sequence
 
@@ -58,6 +59,13 @@ def _rejected_input(exc: Exception) -> Any:
         return None
 
 
+def _summary_as_prose(command: Any) -> None:
+    """Give ``command`` the first paragraph of its help as one line for the list of commands, where typer would keep
+    the docstring's line breaks (a command's own page already joins them); a ``\\b`` paragraph stays verbatim."""
+    if command.short_help is None and command.help and not command.help.lstrip().startswith("\b"):
+        command.short_help = " ".join(inspect.cleandoc(command.help).split("\n\n")[0].split())
+
+
 class GanforgeGroup(typer.core.TyperGroup):
     """typer's group with one-line usage errors and lazily added plugin commands."""
 
@@ -80,7 +88,10 @@ class GanforgeGroup(typer.core.TyperGroup):
 
     def list_commands(self, ctx: Any) -> list[str]:
         self._with_plugin_commands()
-        return super().list_commands(ctx)
+        names = super().list_commands(ctx)
+        for name in names:
+            _summary_as_prose(self.commands[name])
+        return names
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         try:

@@ -14,13 +14,14 @@ accepted keys.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import json
 import math
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Callable, Iterable, Literal, Union
 
 from ganforge.errors import GanforgeError
 
@@ -209,7 +210,7 @@ def _coerce(value: Any, annotation: Any) -> Any:
         choices = typing.get_args(annotation)
         if value in choices:
             return value
-        raise ValueError(f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+        raise ValueError(f"expected one of {', '.join(repr(c) for c in choices)}, got {value!r}{did_you_mean(value, choices)}")
     if origin in (tuple, list):
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)):
@@ -252,6 +253,14 @@ def _coerce(value: Any, annotation: Any) -> Any:
     if annotation is Any:
         return value
     raise ValueError(f"settings of type {type_name(annotation)} cannot be set from the command line")
+
+
+def did_you_mean(given: Any, known: Iterable[Any], shown: Callable[[str], str] = str) -> str:
+    """". Did you mean 'X'?" for the word of ``known`` closest to ``given`` (spelled as ``shown(word)``), or "" when
+    none is close, as the registry suggests component names."""
+    words = [word for word in known if isinstance(word, str)]
+    close = difflib.get_close_matches(given, words, n=1, cutoff=0.7) if isinstance(given, str) else []  # 0.6 offers depth for width
+    return f". Did you mean '{shown(close[0])}'?" if close else ""
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, str]:
@@ -400,9 +409,10 @@ def resolve_config(
         if not plugin_settings and section not in by_section:
             continue
         if section not in by_section or not name:
+            close = did_you_mean(section, all_sections, lambda s: f"{s}.{name}") if name else ""
+            starts = f"eys start with one of: {', '.join(s + '.' for s in all_sections)}"
             raise GanforgeError(
-                f"unknown config key {key!r} for variant '{variant_component.name}'; "
-                f"keys start with one of: {', '.join(s + '.' for s in all_sections)}"
+                f"unknown config key {key!r} for variant '{variant_component.name}'" + (f"{close} K{starts}" if close else f"; k{starts}")
             )
         by_section[section][name] = value
 
@@ -462,8 +472,10 @@ def _apply(section: str, options: dict[str, Option], given: dict[str, Any], owne
     params = {name: option.default for name, option in options.items()}
     for name, value in given.items():
         if name not in options:
+            close = did_you_mean(name, [*options, *["name"] * named], lambda n: f"{section}.{n}")
+            listed = f"accepted keys: {', '.join(accepted) or '(none)'}"
             raise GanforgeError(
-                f"unknown config key {section + '.' + name!r} for {owner}; accepted keys: {', '.join(accepted) or '(none)'}"
+                f"unknown config key {section + '.' + name!r} for {owner}" + (f"{close} Its {listed}" if close else f"; {listed}")
             )
         try:
             params[name] = options[name].coerce(value)

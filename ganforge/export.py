@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
+from ganforge.loading import load_with_checkpoint, refuse_if_not_finite
+from ganforge.registry import Registry
 from ganforge.rundir import check_output_file
 from ganforge.noise import sample_noise
 from ganforge.variant import Variant
@@ -102,7 +104,26 @@ def check_format(format: str, out: Path) -> None:
                 raise GanforgeError(f"exporting to ONNX needs the {package} package: {EXTRA}") from None
 
 
-def export(variant: Variant, format: Format, out: Path, batch: int | None = None, seed: int = 0) -> Exported:
+def export(
+    path: str | Path,
+    format: Format,
+    out: str | Path,
+    batch: int | None = None,
+    ema: bool = True,
+    registry: Registry | None = None,
+) -> Exported:
+    """Write the generator saved at ``path`` (EMA weights where kept, unless ``ema`` is False) to ``out`` as ONNX
+    or TorchScript, with a free batch dimension unless ``batch`` is given, checked against PyTorch
+    as this module describes."""
+    out = Path(out)
+    check_format(format, out)
+    check_batch(batch)
+    variant, checkpoint = load_with_checkpoint(path, "cpu", registry, ema)
+    refuse_if_not_finite(variant.networks["generator"], "generator", checkpoint.path, "exported")
+    return export_variant(variant, format, out, batch)
+
+
+def export_variant(variant: Variant, format: Format, out: Path, batch: int | None = None, seed: int = 0) -> Exported:
     """Write ``variant``'s generator side to ``out`` in ``format``, with a free batch dimension unless ``batch`` is
     given, and check the written file against PyTorch on fresh inputs."""
     check_format(format, out)

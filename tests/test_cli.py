@@ -91,6 +91,8 @@ def test_run_on_mnist_test_split(tmp_path, mnist_root):
         (["run", "vanilla", "--data", "fashionmnist"], "unknown dataset 'fashionmnist'. Did you mean 'fashion-mnist'?"),
         (["run", "vanilla", "--set", "loss.mode"], "is not of the form key=value"),
         (["run", "vanilla", "--set", "generator.width=3"], "accepted keys: generator.name, generator.hidden"),
+        (["run", "vanilla", "--set", "train.epoch=2"], "unknown config key 'train.epoch' for variant 'vanilla'. Did you mean 'train.epochs'?"),
+        (["run", "vanilla", "--set", "loss.mode=minmax"], "got 'minmax'. Did you mean 'minimax'?"),
         (["run", "vanilla", "--set", "generator.hidden=wide"], "config key 'generator.hidden': expected an integer"),
         (["run", "vanilla", "--batch-size", "-1"], "config key 'train.batch_size': must be at least 1"),
         (["run", "vanilla", "--lr", "-0.5"], "config key 'optim.lr': must be at least 0.0"),

@@ -37,7 +37,8 @@ def test_optional_values_accept_none():
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        ("generator.hiden", "512", "unknown config key 'generator.hiden' for generator 'mlp'; accepted keys: generator.name, generator.hidden"),
+        ("generator.hiden", "512", "unknown config key 'generator.hiden' for generator 'mlp'. Did you mean 'generator.hidden'?"),
+        ("generator.width", "512", "unknown config key 'generator.width' for generator 'mlp'; accepted keys: generator.name, generator.hidden"),
         ("train.bogus", "1", "unknown config key 'train.bogus'"),
         ("nosuchsection.x", "1", "keys start with one of:"),
         ("generator", "1", "keys start with one of:"),
@@ -54,6 +55,31 @@ def test_bad_settings_name_the_key_and_the_choices(key, value, message):
         configure("vanilla", "ring8", {key: value})
     assert message in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "key, value, suggestion",
+    [
+        ("train.epoch", "2", "Did you mean 'train.epochs'?"),  # a dataclass section's key
+        ("generator.hiden", "64", "Did you mean 'generator.hidden'?"),  # a component's parameter
+        ("trian.epochs", "2", "Did you mean 'train.epochs'?"),  # the section misspelled
+        ("loss.mode", "minmax", "got 'minmax'. Did you mean 'minimax'?"),  # a choice's value
+        ("noise.dist", "gaussian", "expected one of 'normal', 'uniform', got 'gaussian'"),  # nothing close: no guess
+    ],
+)
+def test_misspelled_keys_and_choices_get_a_suggestion(key, value, suggestion):
+    with pytest.raises(GanforgeError) as raised:
+        configure("vanilla", "ring8", {key: value})
+    message = str(raised.value)
+    assert suggestion in message and "\n" not in message
+    assert message.count("Did you mean") == ("Did you mean" in suggestion)
+
+
+def test_a_suggested_key_is_one_the_config_accepts():
+    with pytest.raises(GanforgeError, match="Did you mean 'train.epochs'") as raised:
+        configure("vanilla", "ring8", {"train.epoch": "3"})
+    suggested = str(raised.value).split("Did you mean '")[1].split("'")[0]
+    assert configure("vanilla", "ring8", {suggested: "3"}).train.epochs == 3
 
 
 def test_accepted_keys_are_listed_for_dataclass_sections():

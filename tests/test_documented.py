@@ -1,4 +1,4 @@
-"""What README.md and docs/plugins.md promise, run as they show it."""
+"""What README.md and the pages under docs/ promise, run as they show it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ from plugin_packages import install, run_ganforge
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 PLUGINS_GUIDE = (ROOT / "docs" / "plugins.md").read_text()
+COMMANDS_PAGE = (ROOT / "docs" / "commands.md").read_text()
+DATASETS_PAGE = (ROOT / "docs" / "datasets.md").read_text()
+EVALUATION_PAGE = (ROOT / "docs" / "evaluation.md").read_text()
+PYTHON_API_PAGE = (ROOT / "docs" / "python-api.md").read_text()
+TEXT_TO_IMAGE_PAGE = (ROOT / "docs" / "text-to-image.md").read_text()
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 runner = CliRunner()
 
@@ -46,7 +51,7 @@ class OnlyHere:
 
 
 def test_resume_takes_the_registry_like_train(tmp_path):
-    """README: each library function takes ``registry=``; resume must use it for the config, data and hooks."""
+    """docs/python-api.md: each library function takes ``registry=``; resume must use it for the config, data and hooks."""
     plugin = OnlyHere()
     registry = testing.registry_with(plugin, builtins=True)
     settings = {**TINY, "train.max_steps": 2}
@@ -97,7 +102,7 @@ def test_the_plugin_guides_broken_plugin_messages_are_what_ganforge_prints(tmp_p
 
 
 def test_every_setting_of_a_built_in_recipe_is_described_beside_it():
-    """README: each setting of a recipe's own sections is described by the comment beside it in its dataclass."""
+    """docs/variants.md: each setting of a recipe's own sections is described by the comment beside it in its dataclass."""
     import dataclasses
     import inspect
 
@@ -227,18 +232,18 @@ def short_runs(monkeypatch):
     monkeypatch.setattr(api, "train", short)
 
 
-def test_the_readme_python_example_runs_as_shown(tmp_path, monkeypatch, short_runs, capsys):
+def test_the_python_api_example_runs_as_shown(tmp_path, monkeypatch, short_runs, capsys):
     monkeypatch.chdir(tmp_path)
-    code = python_block(README, "## Using ganforge from Python")
+    code = python_block(PYTHON_API_PAGE, "## Train, sample, load")
     assert 'out="runs/ring8-demo"' in code and "ganforge.load(" in code
-    exec(compile(code, "README.md", "exec"), {})
+    exec(compile(code, "docs/python-api.md", "exec"), {})
     assert (tmp_path / "ring8.png").stat().st_size > 0
     assert (tmp_path / "runs" / "ring8-demo" / "config.json").exists()
 
 
-def test_the_readme_evaluation_command_runs(tmp_path):
+def test_the_evaluation_pages_command_runs(tmp_path):
     shown = "ganforge run vanilla --data ring8 --eval-every 500 --set ema.decay=0.999"
-    assert shown in README
+    assert shown in EVALUATION_PAGE
     args = shlex.split(shown)[1:] + ["--max-steps", "4", "--out", str(tmp_path / "run"), "--set=data.size=256", *TINY_FLAGS]
     result = runner.invoke(app, [*[a if a != "500" else "2" for a in args]])
     assert result.exit_code == 0, result.output
@@ -312,13 +317,13 @@ def test_the_plugin_guides_checks_before_publishing_pass_for_the_example(tmp_pat
 
 
 @pytest.mark.slow
-def test_the_readme_text_to_image_commands_run_as_shown(tmp_path, mnist_root, monkeypatch):
-    """README, Text to image: train on captioned MNIST, sample from a caption and from docs/captions-mnist.txt, eval
+def test_the_text_to_image_commands_run_as_shown(tmp_path, mnist_root, monkeypatch):
+    """docs/text-to-image.md: train on captioned MNIST, sample from a caption and from docs/captions-mnist.txt, eval
     (shortened: tiny networks, a few steps, few samples; MNIST's test split, the one the shared data holds)."""
     from ganforge.evaluation import evaluator as evaluator_module
 
     monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 4)
-    block = README[README.index("### Text to image") :]
+    block = TEXT_TO_IMAGE_PAGE[TEXT_TO_IMAGE_PAGE.index("# Text to image") :]
     block = block[block.index("```bash\n") + 8 : block.index("```\n", block.index("```bash\n"))]
     commands = [shlex.split(line.split("#")[0]) for line in block.splitlines() if line.strip()]
     assert [command[1] for command in commands] == ["run", "sample", "sample", "eval"]
@@ -362,20 +367,20 @@ def test_the_fgan_reverse_kl_command_trains_with_sensible_losses(tmp_path):
     assert to_nearest_mode.median() < 0.25, to_nearest_mode.median()
 
 
-# --- README "After training": each command of its block, on a tiny run in runs/ --------------------------------------
+# --- docs/commands.md, "After training": each command of its block, on a tiny run in runs/ ---------------------------
 
 AFTER_TRAINING = "## After training: latent walks, truncation, export, the run's page, the list of runs"
 
 
 def after_training_commands() -> list[str]:
-    section = README[README.index(AFTER_TRAINING) :]
+    section = COMMANDS_PAGE[COMMANDS_PAGE.index(AFTER_TRAINING) :]
     block = section[section.index("```bash\n") + len("```bash\n") : section.index("```\n", section.index("```bash\n") + 8)]
     return [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
 def tiny_run_in_runs(tmp_path_factory):
-    """A directory holding runs/tiny, a short ring8 run, as the README's commands expect to find it."""
+    """A directory holding runs/tiny, a short ring8 run, as the commands of docs/commands.md expect to find it."""
     root = tmp_path_factory.mktemp("after-training")
     ganforge.train("vanilla", "ring8", settings={**TINY, "data.size": 256, "train.max_steps": 8}, out=root / "runs" / "tiny")
     return root
@@ -407,14 +412,14 @@ def test_each_after_training_command_runs_as_shown(command, tiny_run_in_runs, mo
         assert "none" in result.stdout and "0.5" in result.stdout
 
 
-def test_the_readme_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_runs, tmp_path, monkeypatch):
+def test_the_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_runs, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
     monkeypatch.chdir(tmp_path)
     ganforge.api.export(tiny_run_in_runs / "runs" / "tiny", "onnx", "generator.onnx")
-    code = python_block(README, "needs only numpy and onnxruntime")
+    code = python_block(COMMANDS_PAGE, "needs only numpy and onnxruntime")
     assert len([line for line in code.splitlines() if line.strip()]) <= 5
     namespace: dict = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "docs/commands.md", "exec"), namespace)
     assert namespace["images"].shape == (16, 2)  # ring8: points
     model = ganforge.load(tiny_run_in_runs / "runs" / "tiny", device="cpu")
     import torch
@@ -424,22 +429,22 @@ def test_the_readme_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_r
     assert torch.allclose(torch.from_numpy(namespace["images"]), expected, atol=1e-5)
 
 
-# --- the README's tables of variants and datasets list what is registered -------------------------------------------
+# --- the tables of variants (README) and datasets (docs/datasets.md) list what is registered -------------------------
 
 
-def first_column_names(heading: str) -> set[str]:
-    """The `names` in the first column of the first table under ``heading`` in the README."""
+def first_column_names(page: str, heading: str) -> set[str]:
+    """The `names` in the first column of the first table under ``heading`` in the text ``page``."""
     import re
 
-    lines = README[README.index(heading) :].splitlines()
+    lines = page[page.index(heading) :].splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("|"))
     rows = list(itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :]))  # past the header and |---|
     return {name for row in rows for name in re.findall(r"`([^`]+)`", row.split("|")[1])}
 
 
-@pytest.mark.parametrize("kind, heading", [("variant", "\n## Variants\n"), ("dataset", "\n## Datasets\n")])
-def test_the_readme_tables_list_every_built_in_component(kind, heading):
+@pytest.mark.parametrize("kind, page, heading", [("variant", README, "\n## Variants\n"), ("dataset", DATASETS_PAGE, "\n## The built-in datasets\n")])
+def test_the_tables_list_every_built_in_component(kind, page, heading):
     from ganforge.registry import get_registry
 
     registered = {c.name for c in get_registry().components(kind) if c.plugin == "ganforge"}
-    assert len(registered) >= 6 and first_column_names(heading) == registered
+    assert len(registered) >= 6 and first_column_names(page, heading) == registered

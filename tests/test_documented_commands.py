@@ -31,7 +31,7 @@ runner = CliRunner()
 # command as shown -> the test that runs it as shown (module::function)
 RUN_ELSEWHERE = {
     "ganforge run vanilla --set generator.width=3": "test_documented.py::test_each_error_the_docs_show_is_what_the_command_prints",
-    "ganforge run vanilla --data ring8 --eval-every 500 --set ema.decay=0.999": "test_documented.py::test_the_readme_evaluation_command_runs",
+    "ganforge run vanilla --data ring8 --eval-every 500 --set ema.decay=0.999": "test_documented.py::test_the_evaluation_pages_command_runs",
     "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
     "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --set generator.name=mlp-residual": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
     "ganforge list loss": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
@@ -164,11 +164,11 @@ def shortened(args: list[str], steps: int) -> list[str]:
 
 @pytest.fixture
 def documented_directory(tmp_path, monkeypatch):
-    """A working directory as the docs assume it: the README's TOML file, images to translate, the data at hand."""
+    """A working directory as the docs assume it: the TOML file docs/commands.md shows, images to translate, the data at hand."""
     from variant_helpers import write_images
 
-    readme = (ROOT / "README.md").read_text()
-    toml = readme[readme.index("```toml\n") + len("```toml\n") :]
+    shown = next(text for text in (page.read_text() for page in PAGES) if "```toml\n" in text)  # the settings file
+    toml = shown[shown.index("```toml\n") + len("```toml\n") :]
     (tmp_path / "ring8.toml").write_text(toml[: toml.index("```")])
     write_images(tmp_path / "photos", 3, 28, seed=0)
     (tmp_path / "examples").symlink_to(ROOT / "examples")  # settings files the docs pass to --config

@@ -71,7 +71,7 @@ def _series(records: list[dict[str, Any]], key: str) -> tuple[list[float], list[
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def plot_curves(run_path: Path, out: Path | None = None) -> Path:
+def plot_curves(run_path: str | Path, out: str | Path | None = None) -> Path:
     """Draw the curves of the run at ``run_path`` into ``out`` (default ``<run>/curves.png``; a directory: its
     ``curves.png``); returns the file written."""
     training, evaluations = read_metrics(Path(run_path) / "metrics.jsonl")
