@@ -17,7 +17,7 @@ from ganforge.config import RunConfig, resolve_config
 from ganforge.data import TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError, GanforgeWarning
-from ganforge.loading import saved_spec
+from ganforge.loading import refuse_if_not_finite, saved_spec
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, disk_full_error, is_disk_full
 from ganforge.runlock import RunLock
