@@ -467,12 +467,14 @@ def _watch(training: Callable, resumed: bool) -> None:
         for line in (f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", f"Continue with: ganforge resume {stop.run_path}"):
             err_console.print(escape(line), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
-    except KeyboardInterrupt as stop:  # a second Ctrl-C before the first one's checkpoint: stopped at once, as asked
-        err_console.print(
-            "stopped at once by a second interrupt, without saving the step under way; 'ganforge resume RUN' goes on "
-            "from the run's last checkpoint",
-            highlight=False, soft_wrap=True, markup=False,
-        )  # fmt: skip
+    except KeyboardInterrupt as stop:  # a second Ctrl-C before the first one's checkpoint, or one before training began
+        from ganforge.interrupt import StoppedAtOnce
+
+        if isinstance(stop, StoppedAtOnce):
+            said = "stopped at once by a second interrupt, without saving the step under way; 'ganforge resume RUN' goes on from the run's last checkpoint"
+        else:
+            said = "interrupted before training began; nothing of this session was saved"
+        err_console.print(said, highlight=False, soft_wrap=True, markup=False)
         raise typer.Exit(128 + getattr(stop, "signal_number", signal.SIGINT)) from None
     except Exception as exc:  # the sizes asked for, not a bug: one line (the checkpoints written so far stay)
         if not is_out_of_memory(exc):

@@ -453,11 +453,11 @@ def signals(rng: random.Random, world: World) -> Case:
     128 + the signal is expected, with a line saying so."""
     tiny = sum((["--set", s] for s in TINY_SETTINGS), [])
     if rng.random() < 0.5:
-        argv = ["resume", str(world.run), "--epochs", "400", "--device", "cpu"]
+        argv = ["resume", str(world.run), "--epochs", "100", "--device", "cpu"]
         writable = [world.run, world.cwd]
     else:
         out = world.root / "out" / "fresh"
-        argv = ["run", "vanilla", "--data", "ring8", *tiny, "--epochs", "400", "--out", str(out)]
+        argv = ["run", "vanilla", "--data", "ring8", *tiny, "--epochs", "100", "--out", str(out)]
         writable = [out, world.cwd]
     number = rng.choice([signal.SIGINT, signal.SIGTERM])
     case = Case("signal", argv, writable)
@@ -582,7 +582,8 @@ class Outcome:
 @contextlib.contextmanager
 def sending(plan: list[tuple[float, int]]) -> Iterator[None]:
     """Send this process the signals of ``plan`` while the block runs (as a user's Ctrl-C or a scheduler's
-    SIGTERM would); a signal that arrives after the block, or while nothing of ganforge handles it, is ignored."""
+    SIGTERM would); a signal that arrives after the block, or before ganforge handles it (while the run loads), is
+    ignored, and the case trains to its end (100 epochs of 2 steps: seconds)."""
     import threading
 
     if not plan:

@@ -43,10 +43,14 @@ def secret(tmp_path):
     return path
 
 
+class StillRunning(Exception):
+    """Not an OSError (as TimeoutError is), so that code catching OSError cannot mistake a hang for a bad file."""
+
+
 @contextmanager
 def within(seconds: float):
     def stop(signum, frame):
-        raise TimeoutError(f"still running after {seconds} s")
+        raise StillRunning(f"still running after {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_REAL, seconds)
