@@ -23,6 +23,15 @@ random data of the same size, so that decompressing the dataset does not set the
     python benchmarks/bench_speed.py --device cuda --compile default  # GPU, ganforge with torch.compile
     python benchmarks/bench_speed.py --device cuda --table device --json speed.json   # the GPU check's table
     python benchmarks/bench_speed.py --table levers --threads 1 # issue 15: EMA, DiffAugment, ADA against none
+    python benchmarks/bench_speed.py --table cpu-levers --threads 2  # channels-last and torch.compile on the CPU
+
+**cpu-levers**: per variant at its recipe's batch, the hand-written eager loop with fused Adam against ganforge
+with its defaults, with channels-last conv nets (oneDNN's NHWC kernels), with ``torch.compile`` (inductor's C++
+backend, which also fuses the elementwise tails of each layer: batch norm, activations) and with both. The runs
+rotate order repeat after repeat; images/s are medians; a compiled run's first steps (compiling, or loading
+inductor's on-disk cache when an earlier run compiled the same graphs) are timed apart as its warm-up, and
+``epoch x`` amortises that warm-up over one epoch of Fashion-MNIST. Thread settings are the ``--threads`` of the
+whole table, the same for every side.
 
 **device** (what ``benchmarks/device_check.sh`` runs on a GPU): per cell (vanilla at batch 64 and 256, dcgan at 128
 and 512 by default), the hand-written eager fp32 loop against ganforge's defaults for the device, ganforge with
@@ -118,11 +127,12 @@ def hand_written(variant: str, data: TensorData, batch: int, steps: int, device:
 
 
 class StepClock(SilentReporter):
-    """Times the training steps of a ganforge run: from its first step's start to its last step's end."""
+    """Times the training steps of a ganforge run: from its first step's start to its last step's end; with ``skip``
+    warm-up steps, from the end of those, whose own time is ``warm_seconds``."""
 
     def __init__(self, device: torch.device, skip: int = 0):
         self.device, self.skip, self.seen = device, skip, 0
-        self.start = self.end = 0.0
+        self.start = self.end = self.warm_seconds = 0.0
 
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None:
         self.total = steps
@@ -133,6 +143,7 @@ class StepClock(SilentReporter):
         self.seen += 1
         if self.seen == self.skip:  # warm-up over: time from here
             synchronize(self.device)
+            self.warm_seconds = time.perf_counter() - self.start
             self.start = time.perf_counter()
         if self.seen == self.total:
             synchronize(self.device)
@@ -254,6 +265,54 @@ def levers_table(args: argparse.Namespace, device: torch.device) -> None:
             print(f"{'':>14} runs: " + "; ".join(f"{name} {[round(x) for x in values]}" for name, values in speeds.items()), flush=True)
 
 
+# The CPU levers: ganforge's settings for each, added to its defaults. Each is measured against the hand-written
+# eager loop with fused Adam (the fastest loop people write by hand), same networks, same threads.
+CPU_LEVERS = {
+    "defaults": {},
+    "channels-last": {"train.channels_last": True},
+    "compile": {"train.compile": "default"},
+    "compile + channels-last": {"train.compile": "default", "train.channels_last": True},
+}
+COMPILE_WARM_UP = 3  # untimed steps of a compiled run: inductor compiles D's and G's passes in the first two
+
+
+def cpu_levers_table(args: argparse.Namespace, device: torch.device) -> None:
+    """Each CPU lever's images/s over the hand-written eager loop with fused Adam, in rotating order, medians. A
+    compiled run's warm-up (compiling, or loading inductor's cache) is timed apart and amortised over one epoch of
+    Fashion-MNIST at the recipe's batch: ``epoch x`` is the ratio of whole-epoch times, warm-up included."""
+    data = fashion_mnist(args.data_root, random=args.random_data).to(device)
+    variants = [variant for variant in args.variants if variant in NETWORKS]
+    print(f"\ncpu-levers: images/s, median of {args.repeats} repeats in rotating order; x = over the hand-written eager loop with fused Adam", flush=True)
+    for variant in variants:
+        batch = api.configure(variant, "fashion-mnist").train.batch_size  # what `ganforge run` uses
+        steps = max(IMAGES_PER_RUN[variant] * args.scale // batch, 2)
+        epoch_steps = len(data) // batch
+        load = os.getloadavg()[0]
+        speeds: dict[str, list[float]] = {name: [] for name in ["hand-written", *CPU_LEVERS]}
+        warm: dict[str, list[float]] = {name: [] for name in CPU_LEVERS}
+        with tempfile.TemporaryDirectory() as workdir:
+            for repeat in range(args.repeats):
+                names = list(speeds)[repeat % len(speeds) :] + list(speeds)[: repeat % len(speeds)]
+                for name in names:
+                    if name == "hand-written":
+                        hand_written(variant, data, batch, 2, device, seed=repeat, fused=True)  # warm-up: the allocator, oneDNN's choices
+                        speeds[name].append(batch * steps / hand_written(variant, data, batch, steps, device, repeat, fused=True))
+                        continue
+                    skip = COMPILE_WARM_UP if "train.compile" in CPU_LEVERS[name] else 1
+                    clock = ganforge_run(variant, data, batch, steps + skip, device, "off", Path(workdir) / f"{repeat}-{name}", skip=skip, extra=CPU_LEVERS[name])
+                    speeds[name].append(batch * steps / clock.seconds)
+                    warm[name].append(clock.warm_seconds)
+        hand = statistics.median(speeds["hand-written"])
+        hand_epoch = epoch_steps * batch / hand
+        print(f"{variant} batch {batch}, {steps} timed steps per run, load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end", flush=True)
+        print(f"  {'':<26} {'img/s':>7} {'x':>6} {'warm-up s':>10} {'epoch x':>8}   runs")
+        print(f"  {'hand-written, fused Adam':<26} {hand:>7,.0f} {1:>6.2f} {'':>10} {1:>8.2f}   {[round(x) for x in speeds['hand-written']]}")
+        for name in CPU_LEVERS:
+            speed, warm_up = statistics.median(speeds[name]), statistics.median(warm[name])
+            epoch = hand_epoch / (warm_up + epoch_steps * batch / speed)
+            print(f"  {name:<26} {speed:>7,.0f} {speed / hand:>6.2f} {warm_up:>10.1f} {epoch:>8.2f}   {[round(x) for x in speeds[name]]} warm-ups {[round(x, 1) for x in warm[name]]}", flush=True)
+
+
 def growth_table(args: argparse.Namespace) -> None:
     print(f"\ngrowth: ganforge dcgan, images/s | peak MiB, each cell a fresh process, {GROWTH_IMAGES:,} images timed after one warm-up step")
     print(f"{'batch':>5} " + " ".join(f"{f'{size}x{size}':>22}" for size in SIZES))
@@ -314,7 +373,7 @@ def fmt_mib(value: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"))
-    parser.add_argument("--table", choices=["overhead", "growth", "both", "device", "levers"], default="both")
+    parser.add_argument("--table", choices=["overhead", "growth", "both", "device", "levers", "cpu-levers"], default="both")
     parser.add_argument("--variants", nargs="+", default=["vanilla", "dcgan"])
     parser.add_argument("--batches", nargs="+", type=int, default=[64, 256])
     parser.add_argument("--repeats", type=int, default=5)
@@ -338,7 +397,7 @@ def main() -> None:
     device = resolve_device(args.device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
     load = os.getloadavg()[0]
-    hand_adam = "fused Adam" if args.fused_hand else "default Adam"
+    hand_adam = "fused Adam" if args.fused_hand or args.table == "cpu-levers" else "default Adam"
     header = f"torch {torch.__version__} · {where} · {torch.get_num_threads()} threads · ganforge compile={args.compile} · hand-written loop: {hand_adam} · load average {load:.1f}"
     if args.table == "device":
         cuda = f" · CUDA {torch.version.cuda} · capability {'.'.join(map(str, torch.cuda.get_device_capability(device)))}" if device.type == "cuda" else ""
@@ -352,6 +411,8 @@ def main() -> None:
         growth_table(args)
     if args.table == "levers":
         levers_table(args, device)
+    if args.table == "cpu-levers":
+        cpu_levers_table(args, device)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 

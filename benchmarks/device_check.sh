@@ -4,7 +4,9 @@
 #   benchmarks/device_check.sh          # on a GPU machine; written to finish in under 8 minutes on an H100/H200
 #   benchmarks/device_check.sh --cpu    # (or DEVICE_CHECK_CPU=1) the same stages, shrunk to a minute on the CPU: CI runs it
 #
-# Stages: (1) torch with CUDA (torch==2.13.0 from $TORCH_INDEX when the installed torch has no CUDA) and ganforge;
+# Stages: (1) torch with CUDA (torch==2.13.0 from $TORCH_INDEX when the installed torch has no CUDA) and ganforge,
+# installed from this checkout with what is already there when its dependencies import (no build isolation, no
+# downloads: the GPU machines have no package registry), and the Python, torch and CUDA found;
 # (2) the CUDA tests (tests/test_cuda.py, marked cuda); (3) dcgan on Fashion-MNIST for one epoch in bf16 and in fp32,
 # each scored by `ganforge eval`; (4) the speed table (benchmarks/bench_speed.py --table device: the hand-written
 # eager fp32 loop against ganforge's defaults, --compile and --cuda-graphs; vanilla batch 64 and 256, dcgan 128 and
@@ -44,19 +46,104 @@ stage() {  # stage NAME COMMAND...: run it, time it, record PASS/FAIL
     return 0
 }
 
+# What ganforge and its tests import: on the GPU machines these come preinstalled, with no registry to fetch them from.
+DEPENDENCIES="torch pluggy typer rich safetensors PIL numpy torchmetrics matplotlib pytest hypothesis"
+
+missing_dependencies() {  # the modules in $DEPENDENCIES that do not import, space-separated (empty: all there)
+    "$PYTHON" - $DEPENDENCIES <<'EOF'
+import importlib.util, sys
+print(" ".join(name for name in sys.argv[1:] if importlib.util.find_spec(name) is None))
+EOF
+}
+
+installed_here() {  # ganforge and its plugins import, from this checkout
+    "$PYTHON" - "$PWD" <<'EOF' 2>/dev/null
+import sys
+from pathlib import Path
+import ganforge, ganforge_dcgan
+from importlib.metadata import entry_points
+assert Path(ganforge.__file__).resolve().is_relative_to(Path(sys.argv[1]).resolve()), "installed from another checkout"
+assert any(entry.name == "dcgan" for entry in entry_points(group="ganforge")), "no entry points"
+EOF
+}
+
+link_checkout() {
+    # What an editable install leaves, written directly: a .pth file that puts this checkout's packages on the path
+    # and a dist-info with pyproject.toml's entry points (the plugins are found through them) and the console
+    # script. For a setuptools older than 70.1 without the `wheel` package, which cannot build even an editable
+    # wheel; `pip uninstall ganforge` removes it as it would an editable install.
+    "$PYTHON" - "$PWD" <<'EOF'
+import sys, sysconfig, tomllib
+from pathlib import Path
+
+root = Path(sys.argv[1]).resolve()
+project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+site, scripts = Path(sysconfig.get_paths()["purelib"]), Path(sysconfig.get_paths()["scripts"])
+info = site / f"{project['name']}-{project['version']}.dist-info"
+info.mkdir(exist_ok=True)
+pth = site / f"__editable__.{project['name']}-{project['version']}.pth"
+pth.write_text("".join(f"{root / where}\n" for where in ("", "plugins")))
+(info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+(info / "INSTALLER").write_text("device_check.sh\n")
+groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
+(info / "entry_points.txt").write_text("".join(f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in entries.items()) + "\n" for group, entries in groups.items()))
+files = [pth, *(info / name for name in ("METADATA", "INSTALLER", "entry_points.txt"))]
+for name, target in project.get("scripts", {}).items():
+    module, function = target.split(":")
+    script = scripts / name
+    script.write_text(f"#!{sys.executable}\nimport sys\nfrom {module} import {function}\nsys.exit({function}())\n")
+    script.chmod(0o755)
+    files.append(script)
+(info / "RECORD").write_text("".join(f"{path},,\n" for path in files) + f"{info / 'RECORD'},,\n")
+print(f"linked {root} into {site}")
+EOF
+}
+
+install_ganforge() {
+    # No build isolation and no dependency downloads where the dependencies are already here: the GPU machines
+    # have no registry, and an isolated build would fetch setuptools from one. A registry is asked only for what
+    # is missing.
+    local missing
+    missing=$(missing_dependencies)
+    if [[ -n $missing ]]; then
+        echo "missing: $missing; installing ganforge's dependencies from the package index"
+        "$PYTHON" -m pip install -q -e ".[dev]" && return 0
+        echo "could not install them (no package index reachable?): install $missing into $("$PYTHON" -c 'import sys; print(sys.prefix)') first"
+        return 1
+    fi
+    echo "every dependency imports: installing ganforge from this checkout without build isolation or downloads"
+    if "$PYTHON" -m pip install -q --no-build-isolation --no-deps -e .; then
+        return 0
+    fi
+    echo "pip could not build the editable install (a setuptools older than 70.1 needs the wheel package); linking the checkout instead"
+    link_checkout && installed_here
+}
+
 environment() {
+    "$PYTHON" - <<'EOF'
+import importlib.metadata as metadata, platform, sys
+def version(name):
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+print(f"Python {platform.python_version()} ({sys.executable}) · pip {version('pip')} · setuptools {version('setuptools')} · wheel {version('wheel')}")
+EOF
     if [[ $CPU == 0 ]] && ! "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
         echo "no CUDA-enabled torch here: installing torch==2.13.0 from $TORCH_INDEX"
         "$PYTHON" -m pip install -q torch==2.13.0 --index-url "$TORCH_INDEX" || return 1
     fi
-    if ! "$PYTHON" -c "import ganforge, ganforge_dcgan" 2>/dev/null; then
-        "$PYTHON" -m pip install -q -e ".[dev]" || return 1
+    if installed_here; then
+        echo "ganforge is installed from this checkout"
+    else
+        install_ganforge || return 1
     fi
     command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
     "$PYTHON" - <<'EOF'
 import platform, torch, ganforge
-gpu = f"{torch.cuda.get_device_name(0)} (capability {'.'.join(map(str, torch.cuda.get_device_capability(0)))}, CUDA {torch.version.cuda})" if torch.cuda.is_available() else "no CUDA GPU"
-print(f"torch {torch.__version__} · {gpu} · ganforge {ganforge.__version__} · Python {platform.python_version()}")
+cuda = f"CUDA {torch.version.cuda}" if torch.version.cuda else "no CUDA in this torch build"
+gpu = f"{torch.cuda.get_device_name(0)} (capability {'.'.join(map(str, torch.cuda.get_device_capability(0)))})" if torch.cuda.is_available() else "no CUDA GPU"
+print(f"found: torch {torch.__version__} ({cuda}) · {gpu} · ganforge {ganforge.__version__} · Python {platform.python_version()}")
 EOF
     if [[ $CPU == 0 ]]; then
         "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'torch still sees no CUDA GPU')"
@@ -65,10 +152,10 @@ EOF
 
 cuda_tests() {
     if [[ $CPU == 1 ]]; then  # a rehearsal of the module's cells on the CPU: a few, to stay well under a minute
-        GANFORGE_TEST_DEVICE=cpu "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py \
+        GANFORGE_TEST_DEVICE=cpu "$PYTHON" -m pytest -o addopts= -q -p no:cacheprovider -m cuda tests/test_cuda.py \
             -k "nonfinite or noise or (mixed and vanilla)" --junitxml="$LOG_DIR/cuda_tests.xml"
     else
-        "$PYTHON" -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py -rs --junitxml="$LOG_DIR/cuda_tests.xml"
+        "$PYTHON" -m pytest -o addopts= -q -p no:cacheprovider -m cuda tests/test_cuda.py -rs --junitxml="$LOG_DIR/cuda_tests.xml"
     fi
 }
 

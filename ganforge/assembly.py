@@ -69,6 +69,14 @@ def build_variant(config: RunConfig, spec: DataSpec, device: torch.device, regis
             f"variant '{component.name}' from {component.source} failed to build its networks for data of shape "
             f"{spec.shape}: {one_line(exc)}; report this to the authors of {component.plugin}"
         ) from exc
+    for role in ("generators", "discriminators"):  # what the core's services (EMA, augmentation, export) reach
+        missing = [name for name in getattr(variant, role) if name not in variant.networks]
+        if missing:
+            raise GanforgeError(
+                f"variant '{component.name}' from {component.source} declares {role} {', '.join(missing)}, which its "
+                f"build() did not put in networks (it has {', '.join(variant.networks) or 'none'}); report this to the "
+                f"authors of {component.plugin}"
+            )
     variant.to(device)
     return variant
 

@@ -8,9 +8,11 @@ D sees makes memorising harder; augmenting real and generated images alike, with
 keeps G's target the data itself (augmenting the reals alone would teach G the augmentations).
 
 ``--set augment.policy=color,translation,cutout`` puts the operations in front of every network the variant
-built from its ``discriminator`` component, through a forward pre-hook: every call of D in training (D's step
-on real and on generated images, G's step, gradient penalties) sees its image input augmented, whatever the
-variant, with no change to its code. Each call draws its own random parameters, one set per example, as the
+declares in :attr:`ganforge.Variant.discriminators`, through a forward pre-hook: every call of D in training
+(D's step on real and on generated images, G's step, gradient penalties) sees its image input augmented, whatever
+the variant, with no change to its code. The image input is D's first argument, and only it is augmented: a
+discriminator's other inputs (cgan's label, StackGAN's embedding, BiGAN's code z, pix2pix's source image) reach
+it untouched, so a pair stays the pair it was. Each call draws its own random parameters, one set per example, as the
 paper's code does (``D(DiffAugment(x))`` and ``D(DiffAugment(G(z)))`` are two calls); gradients flow through to
 the images, and so to G.
 
@@ -20,7 +22,9 @@ the images, and so to G.
 
 ``augment.adaptive=true`` applies each operation to each example with a probability p instead of always, and
 adjusts p as ADA does: every ``augment.interval`` G steps, r = E[sign(D(x))] over D's outputs on the real images
-since the last adjustment; p moves up when r is above ``augment.target`` (0.6: D too sure of the reals, the
+since the last adjustment, over every process of a data-parallel job (so p is the same on all), the sign taken
+by the loss (``Loss.real_sign``: of a logit for bce and hinge, against 0.5 for lsgan; relativistic losses and
+critics, whose D has a free offset, give none and refuse ``augment.adaptive``); p moves up when r is above ``augment.target`` (0.6: D too sure of the reals, the
 sign of overfitting) and down when below, by (images in those steps) / ``augment.speed`` (p may go from 0 to 1
 in 500,000 images, as in the paper). p starts at 0, is logged as ``augment_p``, and is saved in checkpoints and
 restored on resume. D's outputs on real images are those of calls whose image input is the step's real
@@ -107,13 +111,30 @@ def augment(x: torch.Tensor, operations: list[str], probability: torch.Tensor | 
 class Augmentation:
     """The augmentation in front of a variant's discriminators during training, and ADA's probability."""
 
-    def __init__(self, config: AugmentConfig, discriminators: list[nn.Module], spec: DataSpec, images_per_step: int, device: torch.device):
+    def __init__(
+        self,
+        config: AugmentConfig,
+        discriminators: list[nn.Module],
+        spec: DataSpec,
+        images_per_step: int,
+        device: torch.device,
+        loss: Any = None,
+        loss_name: str = "",
+    ):
+        """``loss``: the variant's loss (``loss_name`` in the config), whose ``real_sign`` gives ADA's signal
+        (:meth:`ganforge.loss.Loss.real_sign`; the sign of a logit where None)."""
         if not spec.is_image:
             raise GanforgeError("augment.policy augments images; this dataset holds points. Leave augment.policy at none")
         if not discriminators:
             raise GanforgeError(
-                "augment.policy found no discriminator to augment the inputs of: the variant builds none with "
-                "Variant.make from a 'discriminator' component"
+                "augment.policy found no discriminator to augment the inputs of: the variant declares none in "
+                "Variant.discriminators; leave augment.policy at none"
+            )
+        self.real_sign: Callable[[torch.Tensor], torch.Tensor | None] = torch.sign if loss is None else loss.real_sign
+        if config.adaptive and self.real_sign(torch.zeros(1)) is None:
+            raise GanforgeError(
+                f"augment.adaptive reads ADA's overfitting signal from D's outputs on real images, which loss '{loss_name}' "
+                "does not give (its D's offset is free); use a fixed augmentation (augment.adaptive=false) or another loss"
             )
         self.config = config
         self.operations = config.operations
@@ -139,7 +160,7 @@ class Augmentation:
 
     def after_discriminator(self, module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
         if self.calls_on_real.pop() and isinstance(output, torch.Tensor):
-            self.sign_sum += torch.sign(output.detach().float()).mean()
+            self.sign_sum += self.real_sign(output.detach().float()).mean()
             self.sign_count += 1
 
     def step_begins(self, batch: Batch) -> None:
@@ -159,6 +180,11 @@ class Augmentation:
                     stacklevel=2,
                 )
                 self.warned = True
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                # every rank adjusts p from the signal of all: p stays the same everywhere, and the logged p is in use
+                totals = torch.stack([self.sign_sum, self.sign_count])
+                torch.distributed.all_reduce(totals)
+                self.sign_sum, self.sign_count = totals[0].clone(), totals[1].clone()
             heuristic = self.sign_sum / self.sign_count.clamp(min=1)
             step_size = self.images_per_step * self.config.interval / self.config.speed
             moved = torch.sign(heuristic - self.config.target) * step_size * (self.sign_count > 0)

@@ -193,6 +193,7 @@ def run(
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Directory holding the dataset's files.", show_default="looked for, then downloaded"),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the data.", show_default=_default("train.epochs")),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many generator steps.", show_default="every epoch"),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Train for about M minutes: the first steps are timed and the run's length fixed in steps (train.steps in config.json).", show_default="--epochs"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Examples per minibatch.", show_default=_default("train.batch_size")),
     lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate.", show_default="the variant's optim.lr"),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed for weights, noise and data order.", show_default=_default("train.seed")),
@@ -215,6 +216,7 @@ def run(
     """Train a GAN: VARIANT's networks on --data, with samples and checkpoints in a run directory."""
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
+    _check_minutes(minutes, epochs, assignments)
     launching = (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ
     if launching:
         _check_nproc(nproc)
@@ -223,6 +225,7 @@ def run(
         "data.root": None if data_root is None else str(data_root),
         "train.epochs": epochs,
         "train.max_steps": max_steps,
+        "train.minutes": minutes,
         "train.batch_size": batch_size,
         "optim.lr": lr,
         "train.seed": seed,
@@ -280,6 +283,24 @@ def _check_resume(run_dir: Path, settings: dict[str, Any]) -> None:
 
     checkpoint = RunDir.existing(run_dir).latest_good_checkpoint(set_aside=False)
     _resume_config(checkpoint, settings, get_registry())
+
+
+def _check_minutes(minutes: float | None, epochs: int | None, assignments: list[str]) -> None:
+    """--minutes sets the run's length; so do --epochs and train.steps: one of them, and a positive time."""
+    from ganforge.config import parse_assignments
+
+    given = parse_assignments(assignments)
+    minutes = given.get("train.minutes") if minutes is None else minutes
+    if minutes is None:
+        return
+    try:
+        positive = float(minutes) > 0
+    except ValueError:
+        positive = False
+    if not positive:
+        raise GanforgeError(f"--minutes must be a positive number of minutes, got {minutes}; e.g. --minutes 20")
+    if epochs is not None or "train.epochs" in given or "train.steps" in given:
+        raise GanforgeError("--minutes sets the run's length, as --epochs and train.steps do; pass one of them (--max-steps may still stop it early)")
 
 
 def _command_line_settings(assignments: list[str], flags: dict[str, Any]) -> dict[str, Any]:
@@ -360,7 +381,7 @@ def show_config(
 def resume_run(
     run_dir: Path = typer.Argument(..., help="The directory of the run to continue."),
     epochs: Optional[int] = typer.Option(None, "--epochs", help="Train to this many epochs in all.", show_default="the run's"),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the run's"),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Train to this many generator steps in all.", show_default="the end of its epochs"),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N.", show_default="the run's"),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision on CUDA.", show_default="the run's"),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", help="Also checkpoint every N steps.", show_default="the run's"),
@@ -409,10 +430,15 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
                 del argv[index]
                 break
     launcher = [sys.executable, "-m", "ganforge.launch", "--standalone", f"--nproc_per_node={nproc}", f"--max-restarts={max_restarts}"]
-    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1) as job:
+    from ganforge.parent_death import child_environment
+
+    # the agent, and through it every worker, dies with this process even if it is SIGKILLed (ganforge.parent_death)
+    with subprocess.Popen([*launcher, "-m", "ganforge", *argv], stderr=subprocess.PIPE, text=True, bufsize=1, env=child_environment()) as job:
         # Ctrl-C reaches every process of the job from the terminal: they stop and save, this one reads on
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        terminate = signal.signal(signal.SIGTERM, lambda number, frame: job.send_signal(number))
+        # SIGTERM and SIGHUP go on to the job's agent, which passes them to every process: they stop and save
+        forwarded = [number for number in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if number is not None]
+        previous = {number: signal.signal(number, lambda number, frame: job.send_signal(number)) for number in forwarded}
         try:
             shown: set[str] = set()
             assert job.stderr is not None
@@ -423,7 +449,8 @@ def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
             return job.wait()
         finally:
             signal.signal(signal.SIGINT, interrupt)
-            signal.signal(signal.SIGTERM, terminate)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def _quiet_unless_rank_zero() -> None:

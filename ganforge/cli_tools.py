@@ -61,11 +61,15 @@ def export(
     out: Path = typer.Option(..., "--out", help="The file to write, e.g. generator.onnx or generator.pt."),
     batch: Optional[int] = typer.Option(None, "--batch", help="A fixed batch size (default: the batch dimension is free)."),
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Export the EMA weights where the run kept them."),
+    network: Optional[str] = typer.Option(
+        None, "--network", help="Export this network of the variant alone (e.g. encoder), on the inputs it declares."
+    ),
 ) -> None:
-    """Write the generator alone as ONNX or TorchScript, checked against PyTorch's outputs, to run without ganforge."""
+    """Write the generator (or one network) alone as ONNX or TorchScript, checked against PyTorch's outputs, to run
+    without ganforge."""
     from ganforge import api
 
-    exported = api.export(path, format, out, batch, ema)
+    exported = api.export(path, format, out, batch, ema, network=network)
     shapes = ", ".join(f"{name} {tuple(shape)}" for name, shape in exported.inputs.items())
     lines = [
         f"Wrote {exported.path}: {shapes} -> output {tuple(exported.output)}",

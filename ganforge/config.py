@@ -47,6 +47,8 @@ class TrainConfig:
 
     epochs: int = at_least(1, 5)  # passes over the training data
     max_steps: int | None = at_least(1, None)  # stop after this many generator steps (None: run every epoch)
+    steps: int | None = at_least(1, None)  # the run's length in generator steps, which the schedule spans (None: every epoch's)
+    minutes: float | None = at_least(0.01, None)  # train for about this long: the first steps are timed and the length fixed in train.steps
     batch_size: int = at_least(1, 64)  # examples per minibatch
     seed: int = between(0, 2**63 - 1, 0)  # seeds the weights, the noise and the data order
     device: str = "auto"  # auto (CUDA when present), cpu, cuda or cuda:N
@@ -90,6 +92,7 @@ class ScheduleConfig:
     hold: float = between(0.0, 1.0, 1.0)  # fraction of the run at the initial rates before the linear decay; 1: constant rates
     final: float = between(0.0, 1.0, 0.0)  # the rates at the end of the run, as a fraction of the initial ones
     d_final: float | None = between(0.0, 1.0, None)  # the discriminators' rates at the end, likewise; None: final
+    shape: Literal["linear", "cosine"] = "linear"  # how the rates fall after hold: a straight line, or half a cosine (R3GAN)
 
 
 AUGMENT_OPERATIONS = ("color", "translation", "cutout")  # DiffAugment's, implemented in ganforge.augment

@@ -105,6 +105,9 @@ class ProgressReporter:
         if self.live:
             self.progress.stop()
 
+    def length_fixed(self, line: str) -> None:
+        self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+
     def run_started(self, step: int, total_steps: int) -> None:
         self.step = self.first_step = step
         self.total = total_steps

@@ -85,6 +85,16 @@ class Captions:
         end = int(self.offsets[count])
         return Captions(self.texts[:end], self.offsets[: count + 1], {k: v[:end] for k, v in self.attributes.items()})
 
+    def select(self, examples: torch.Tensor) -> "Captions":
+        """The captions of the examples at ``examples`` (int64 indices), in that order."""
+        offsets = self.offsets.cpu()
+        chosen = [(int(offsets[i]), int(offsets[i + 1])) for i in examples.cpu().tolist()]
+        captions = torch.cat([torch.arange(first, last) for first, last in chosen]) if chosen else torch.zeros(0, dtype=torch.long)
+        counts = torch.tensor([last - first for first, last in chosen], dtype=torch.long)
+        new_offsets = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)]).to(self.offsets.device)
+        attributes = {k: v[captions.to(v.device)] for k, v in self.attributes.items()}
+        return Captions([self.texts[i] for i in captions.tolist()], new_offsets, attributes)
+
     def of(self, example: int) -> list[str]:
         """Example ``example``'s captions."""
         return self.texts[int(self.offsets[example]) : int(self.offsets[example + 1])]
@@ -175,16 +185,27 @@ class TensorData:
 
     def fraction(self, fraction: float, seed: int) -> "TensorData":
         """A random ``fraction`` of the examples (of domain A, for two-domain data), the same for the same ``seed``;
-        labels follow their examples, and the proportions of the classes are the sample's. Kept in the data's order."""
+        labels and captions follow their examples, and the proportions of the classes are the sample's. Kept in the
+        data's order."""
         count = round(len(self) * fraction)
         if count < 1:
             raise ValueError(f"data.fraction {fraction} of {len(self)} examples leaves none; raise data.fraction")
         if count == len(self):
             return self
-        chosen = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:count].sort().values
+        return self._examples(self._order(seed)[:count].sort().values)
+
+    def rest(self, fraction: float, seed: int) -> "TensorData":
+        """The examples :meth:`fraction` leaves out (none when it keeps all): real data a run on that part never sees."""
+        return self._examples(self._order(seed)[round(len(self) * fraction) :].sort().values)
+
+    def _order(self, seed: int) -> torch.Tensor:
+        return torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+
+    def _examples(self, chosen: torch.Tensor) -> "TensorData":
         chosen = chosen.to(self.data.device)
         labels = None if self.labels is None else self.labels[chosen]
-        return TensorData(self.data[chosen], self.spec, labels, self.reference, self.other, self.protocol)
+        captions = None if self.captions is None else self.captions.select(chosen)
+        return TensorData(self.data[chosen], self.spec, labels, self.reference, self.other, self.protocol, captions)
 
     def to(self, device: torch.device) -> "TensorData":
         """The same dataset with its tensors on ``device``."""

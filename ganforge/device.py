@@ -94,7 +94,7 @@ class Precision:
         optimizer.zero_grad(set_to_none=True)
         scaler = self.scaler(optimizer)
         if scaler is not None:
-            scaler.scale(loss).backward()
+            _backward(scaler.scale(loss))
             self.job.average_gradients(optimizer)
             scale = scaler._scale.clone()  # the scale this update used (scale() has set it); read on the device
             scaler.step(optimizer)  # skips the update itself when a gradient overflowed
@@ -104,7 +104,7 @@ class Precision:
             scaler.update()
             skipped = self._counted_overflow(optimizer, overflowed.clamp(max=1.0), scale, loss.detach())
         else:
-            loss.backward()
+            _backward(loss)
             self.job.average_gradients(optimizer)  # so every process sees the same gradients and skips alike
             skipped = self._nonfinite_gradients(optimizer)
             # Deciding on the host would cost a synchronisation per update on a GPU. Fused optimizers (Adam, AdamW,
@@ -159,3 +159,17 @@ class Precision:
         for grads in by_dtype.values():
             torch._amp_foreach_non_finite_check_and_unscale_(grads, found, self._one)
         return found
+
+
+def _backward(loss: torch.Tensor) -> None:
+    """``loss.backward()``; a second step on a loss already backpropagated is a one-line error saying what to do."""
+    try:
+        loss.backward()
+    except RuntimeError as exc:
+        if "backward through the graph a second time" not in str(exc):
+            raise
+        raise GanforgeError(
+            "precision.step was given a loss that an earlier precision.step already backpropagated: one loss takes "
+            "one step of one optimizer, so give the networks it updates one optimizer (one parameter group each "
+            "for their own rates), or compute each optimizer's loss afresh"
+        ) from None

@@ -1,4 +1,4 @@
-"""The generator alone, as a file that runs without ganforge: ONNX (for onnxruntime and friends) or TorchScript.
+"""The generator (or any one network) alone, as a file that runs without ganforge: ONNX (for onnxruntime and friends) or TorchScript.
 
 What is exported is the variant's own sampling path, :meth:`~ganforge.Variant.noise_inputs` then
 :meth:`~ganforge.Variant.generate`, with the weights loaded for sampling (the EMA's where the run kept one):
@@ -7,6 +7,12 @@ What is exported is the variant's own sampling path, :meth:`~ganforge.Variant.no
   class-conditional ones) to ``output``, images (N, C, H, W) in [-1, 1] or points (N, D); any other randomness
   (StackGAN's conditioning augmentation) is fixed at its mean, so the file is a deterministic function;
 * image-to-image variants: ``images`` (N, C, H, W) float32 in [-1, 1] of the source domain to their translations.
+
+``--network NAME`` exports one network of the variant instead (an encoder, a discriminator, one generator), with
+the weights loaded for sampling (averaged for the networks of ``Variant.generators``, where the run kept an
+average), on the inputs it declares (:mod:`ganforge.inputs`): an encoder's ``x``, a joint discriminator's ``x`` and
+``z``, cgan's ``z`` and ``labels``. A network that declares none takes ``x`` (a discriminator) or ``z`` (a
+generator of a variant with a prior).
 
 The batch dimension is free (``dynamic``) unless a fixed batch is asked for. Every export is checked: the file is
 loaded back (onnxruntime, or ``torch.jit.load``) and run on fresh inputs, and its outputs must match PyTorch's.
@@ -24,6 +30,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import GanforgeError
+from ganforge.inputs import Input, declared_inputs
 from ganforge.loading import load_with_checkpoint, refuse_if_not_finite
 from ganforge.registry import Registry
 from ganforge.rundir import check_output_file
@@ -111,28 +118,91 @@ def export(
     batch: int | None = None,
     ema: bool = True,
     registry: Registry | None = None,
+    network: str | None = None,
 ) -> Exported:
-    """Write the generator saved at ``path`` (EMA weights where kept, unless ``ema`` is False) to ``out`` as ONNX
-    or TorchScript, with a free batch dimension unless ``batch`` is given, checked against PyTorch
-    as this module describes."""
+    """Write the generator saved at ``path`` (EMA weights where kept, unless ``ema`` is False), or its network
+    ``network`` alone on the inputs it declares (an encoder, a discriminator), to ``out`` as ONNX or TorchScript,
+    with a free batch dimension unless ``batch`` is given, checked against PyTorch as this module describes."""
     out = Path(out)
     check_format(format, out)
     check_batch(batch)
     variant, checkpoint = load_with_checkpoint(path, "cpu", registry, ema)
-    refuse_if_not_finite(variant.networks["generator"], "generator", checkpoint.path, "exported")
-    return export_variant(variant, format, out, batch)
+    refused = network or "generator"  # NaN weights export a file that computes NaN
+    if refused in variant.networks:
+        refuse_if_not_finite(variant.networks[refused], refused, checkpoint.path, "exported")
+    return export_variant(variant, format, out, batch, network=network)
 
 
-def export_variant(variant: Variant, format: Format, out: Path, batch: int | None = None, seed: int = 0) -> Exported:
-    """Write ``variant``'s generator side to ``out`` in ``format``, with a free batch dimension unless ``batch`` is
-    given, and check the written file against PyTorch on fresh inputs."""
+def network_inputs(variant: Variant, name: str) -> tuple[Input, ...]:
+    """What network ``name`` of ``variant`` takes: its declared inputs, else a discriminator's ``x`` or a
+    generator's ``z``."""
+    if name not in variant.networks:
+        raise GanforgeError(
+            f"variant '{variant.config.variant.name}' has no network '{name}'; choose one of: {', '.join(variant.networks)}"
+        )
+    declared = declared_inputs(variant.networks[name])
+    if declared:
+        return declared
+    if name in variant.discriminators:
+        return (Input.data("x", variant.spec),)
+    if name in variant.generators and variant.prior is not None and not variant.translates:
+        return (Input.vector("z", variant.prior.dim),)
+    raise GanforgeError(
+        f"network '{name}' of variant '{variant.config.variant.name}' does not declare what it takes; its plugin can "
+        "declare it as `self.inputs = (ganforge.inputs.Input.data('x', spec), ...)`"
+    )
+
+
+class NetworkAlone(nn.Module):
+    """One network called on its declared inputs, refused where it returns more than one tensor."""
+
+    def __init__(self, network: nn.Module, name: str):
+        super().__init__()
+        self.network = network
+        self.name = name
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out = self.network(*inputs)
+        if not isinstance(out, torch.Tensor):
+            raise GanforgeError(f"network '{self.name}' returns {type(out).__name__}, not one tensor; export writes networks with one output")
+        return out
+
+
+def export_variant(
+    variant: Variant, format: Format, out: Path, batch: int | None = None, seed: int = 0, network: str | None = None
+) -> Exported:
+    """Write ``variant``'s generator side (or its network ``network`` alone) to ``out`` in ``format``, with a free
+    batch dimension unless ``batch`` is given, and check the written file against PyTorch on fresh inputs."""
     check_format(format, out)
-    if not variant.translates:
-        variant.require_prior("export")  # its inputs are draws of z
     check_batch(batch)
-    sampler = Sampler(variant).eval()
-    names = input_names(variant)
-    traced_with = example_inputs(variant, batch or 2, seed)
+    if network is not None:
+        inputs = network_inputs(variant, network)
+        sampler: nn.Module = NetworkAlone(variant.networks[network], network).eval()
+        names = [one.name for one in inputs]
+
+        def examples(count: int, seed: int) -> tuple[torch.Tensor, ...]:
+            generator = torch.Generator().manual_seed(seed)
+            return tuple(one.example(count, generator).to(variant.device) for one in inputs)
+
+    else:
+        if not variant.translates:
+            variant.require_prior("export")  # its inputs are draws of z
+        sampler = Sampler(variant).eval()
+        names = input_names(variant)
+
+        def examples(count: int, seed: int) -> tuple[torch.Tensor, ...]:
+            return example_inputs(variant, count, seed)
+
+    traced_with = examples(batch or 2, seed)
+    if network is not None:  # a network that cannot take its inputs fails here, in one line, before anything is written
+        try:
+            with torch.no_grad():
+                sampler(*traced_with)
+        except GanforgeError:
+            raise
+        except Exception as exc:
+            shown = ", ".join(f"{name} {tuple(t.shape)}" for name, t in zip(names, traced_with))
+            raise GanforgeError(f"network '{network}' does not run on the inputs it declares ({shown}): {type(exc).__name__}: {exc}") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's notes on constants, the legacy exporter's deprecation
@@ -141,11 +211,11 @@ def export_variant(variant: Variant, format: Format, out: Path, batch: int | Non
             torch.onnx.export(
                 sampler, traced_with, str(out), dynamo=False, input_names=names, output_names=["output"], dynamic_axes=free
             )
-            _describe_onnx(out, variant)
+            _describe_onnx(out, variant, network, names)
         else:
             torch.jit.trace(sampler, traced_with).save(str(out))
     checked = batch or 3  # another batch size than traced with, to show the batch dimension is free
-    check_inputs = example_inputs(variant, checked, seed + 1)
+    check_inputs = examples(checked, seed + 1)
     with torch.no_grad():
         expected = sampler(*check_inputs).float().cpu()
     got = _run_onnx(out, names, check_inputs) if format == "onnx" else _run_torchscript(out, check_inputs)
@@ -159,13 +229,15 @@ def export_variant(variant: Variant, format: Format, out: Path, batch: int | Non
     return Exported(out, shapes, ["batch" if batch is None else batch, *expected.shape[1:]], difference, checked)
 
 
-def _describe_onnx(path: Path, variant: Variant) -> None:
+def _describe_onnx(path: Path, variant: Variant, network: str | None, names: list[str]) -> None:
     """Record in the file's metadata what its inputs mean, for whoever runs it without ganforge."""
     import onnx
 
     model = onnx.load(str(path))
     prior = variant.prior
     notes = {
+        "ganforge.network": network or "sampler",
+        "ganforge.inputs": json.dumps(names),
         "ganforge.variant": variant.config.variant.name,
         "ganforge.data": variant.config.data.name,
         "ganforge.output_shape": json.dumps(list(variant.spec.shape)),

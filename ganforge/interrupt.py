@@ -1,4 +1,4 @@
-"""Ctrl-C (SIGINT) and SIGTERM during training: finish the step, save a checkpoint, then stop.
+"""Ctrl-C (SIGINT), SIGTERM and SIGHUP (the terminal closed, an SSH connection dropped) during training: finish the step, save a checkpoint, then stop.
 
 Stopping mid-step would save a half-updated model (D stepped, G not) that no resume could continue exactly, so
 the first signal only raises a flag that the loop reads between steps. A second one stops at once.
@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))  # no SIGHUP on Windows
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -35,7 +35,7 @@ class StoppedAtOnce(KeyboardInterrupt):
 
 
 class StopSignals:
-    """While active (in the main thread only), the first SIGINT or SIGTERM sets :attr:`received` instead of stopping."""
+    """While active (in the main thread only), the first of :data:`SIGNALS` sets :attr:`received` instead of stopping."""
 
     def __init__(self) -> None:
         self.received: int | None = None

@@ -10,14 +10,19 @@ signal killed it, which one line then says. Restarts (``--max-restarts``) work a
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.run import parse_args, run
 
+from ganforge.parent_death import child_environment, die_with_parent
+
 
 def main(argv: list[str]) -> int:
+    die_with_parent()  # the `ganforge run --nproc N` that started this agent
+    os.environ.update(child_environment())  # and its workers die with it (ganforge.parent_death)
     logging.getLogger("torch.distributed").setLevel(logging.CRITICAL)
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
     try:

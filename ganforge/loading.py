@@ -23,8 +23,8 @@ from ganforge.variant import Variant
 def load(path: str | Path, device: str = "auto", registry: Registry | None = None, ema: bool = True) -> Variant:
     """The variant saved in a checkpoint (or a run directory's newest one), networks loaded, in eval mode.
 
-    When the run kept an EMA of the generator (``ema.decay``), the generator gets the averaged weights unless
-    ``ema`` is False.
+    Where the run kept a moving average (``ema.decay``), every network of ``Variant.generators`` (G, and an
+    encoder listed there) gets its averaged weights unless ``ema`` is False; the others (D) keep their live weights.
     """
     return load_with_checkpoint(path, device, registry, ema)[0]
 

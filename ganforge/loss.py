@@ -58,6 +58,14 @@ class Loss:
         """
         return {"d_real": torch.sigmoid(real_logits.float()).mean(), "d_fake": torch.sigmoid(fake_logits.float()).mean()}
 
+    def real_sign(self, real_logits: torch.Tensor) -> torch.Tensor | None:
+        """ADA's overfitting signal: per output of D on real data, +1 where it says "real" and -1 where it says
+        "generated", relative to what D outputs when it tells nothing apart; ``augment.adaptive`` raises the
+        augmentation probability while the mean is above ``augment.target``. By default the sign of a logit
+        (balance at 0: bce, hinge). None where D's outputs on real data alone cannot say, its offset being free
+        (relativistic losses, a critic): ``augment.adaptive`` is then refused."""
+        return torch.sign(real_logits)
+
 
 class _Completed(Loss):
     """A loss object with only some of the contract, the rest taken from :class:`Loss`."""
@@ -93,6 +101,10 @@ class _Completed(Loss):
     def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         own = getattr(self.inner, "report", None)
         return super().report(real_logits, fake_logits) if own is None else own(real_logits, fake_logits)
+
+    def real_sign(self, real_logits: torch.Tensor) -> torch.Tensor | None:
+        own = getattr(self.inner, "real_sign", None)
+        return super().real_sign(real_logits) if own is None else own(real_logits)
 
 
 def _takes_second_argument(method: Callable) -> bool:

@@ -84,7 +84,7 @@ def reproduce_command(config: dict[str, Any], registry: Any = None) -> str:
 
 
 def _status(run: RunDir) -> str:
-    """The run's state as status.json records it (escaped); "unknown" when the file is missing or damaged."""
+    """The run's state as status.json records it; "unknown" when the file is missing or damaged."""
     try:
         state = parse_json(read_text(run.status_path))
     except (OSError, ValueError):
@@ -92,7 +92,7 @@ def _status(run: RunDir) -> str:
     if not isinstance(state, dict) or not isinstance(state.get("state", "unknown"), str):
         return "unknown"
     error = state.get("error")
-    return html.escape(state.get("state", "unknown") + (f": {error}" if error else ""))
+    return state.get("state", "unknown") + (f": {error}" if error else "")
 
 
 def _scores_table(evaluations: list[dict[str, Any]]) -> str:
@@ -154,7 +154,7 @@ def render(run_path: Path, registry: Any = None, curves_into_run: bool = True) -
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{STYLE}</style></head><body>",
         f"<h1>{title}</h1>",
-        f"<p class=meta><b>{html.escape(variant)}</b> on <b>{html.escape(data)}</b> · {_status(run)} · "
+        f"<p class=meta><b>{html.escape(str(variant))}</b> on <b>{html.escape(str(data))}</b> · {html.escape(_status(run))} · "
         f"step {_number(last.get('step', 0))}, epoch {_number(last.get('epoch', 0))} · page written {time.strftime('%Y-%m-%d %H:%M')}</p>",
         "<h2>Train it again</h2>",
         f"<pre id=command>{html.escape(_command(config, registry))}</pre>",
@@ -163,6 +163,7 @@ def render(run_path: Path, registry: Any = None, curves_into_run: bool = True) -
         "<h2>Samples, epoch by epoch</h2>",
     ]
     if grids:
+        # every value below is text from the run's files: escaped, quotes too (attributes are in quotes)
         sources = [{"name": html.escape(name, quote=True), "src": src} for name, src in grids]
         parts += [
             f"<p><input type=range id=epoch min=0 max={len(grids) - 1} value={len(grids) - 1} style='width:60%'> "

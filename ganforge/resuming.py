@@ -28,6 +28,7 @@ from ganforge.trainer import Reporter, RunResult, Trainer, data_fingerprint, pla
 RESUMABLE = (
     "train.epochs",
     "train.max_steps",
+    "train.steps",
     "train.device",
     "train.amp",
     "train.amp_dtype",
@@ -55,7 +56,8 @@ def resume(
     """Continue the run in directory ``run`` from its newest intact checkpoint, exactly where it stopped.
 
     ``settings`` may lengthen the run (``train.epochs``, ``train.max_steps``) or change the other keys in
-    :data:`RESUMABLE`; anything else must match the run. ``variant``, if given, must be the run's variant.
+    :data:`RESUMABLE`; anything else must match the run. A cut made with ``train.max_steps`` is not kept: without
+    it in ``settings`` the run goes on to the end of its epochs. ``variant``, if given, must be the run's variant.
     A damaged checkpoint is set aside with a warning and the one before it used. ``registry`` defaults to every
     installed plugin, as in :func:`train`.
     """
@@ -89,6 +91,11 @@ def _resume_locked(
             f"continue it with 'ganforge resume {run_dir.path}', or start the new variant with another --out"
         )
     config = _resume_config(checkpoint, settings, registry)
+    if config.train.steps is not None and "train.epochs" in settings and "train.steps" not in settings:
+        raise GanforgeError(
+            f"the run in {run_dir.path} is {config.train.steps} steps long (train.steps, fixed by --minutes or given), "
+            "which --epochs does not change; lengthen it with --set train.steps=N"
+        )
     job, device = join(config)
     dataset = training_data(config, registry).to(device)
     _check_same_data(dataset, checkpoint)
@@ -111,7 +118,8 @@ def _resume_locked(
         ranks.seed_new_rank(config.train.seed, job.rank, progress.step)
     # nothing above wrote anything: what follows is the first write of the resumed run
     if job.is_main:
-        run_dir.rewind(progress.step)
+        # lines after the last whole logging interval go: a cut's line of a part of one is logged again, whole
+        run_dir.rewind(progress.step - progress.metric_count)
         run_dir.write_config(config.to_json())
     job.barrier()
     trainer = Trainer(model, dataset, config, run_dir, precision, reporter, progress)
@@ -126,7 +134,8 @@ def _resume_config(checkpoint: Checkpoint, settings: dict[str, Any], registry: R
         saved = resolve_config(registry, variant_name, flat)
     except GanforgeError as exc:
         raise GanforgeError(f"checkpoint {checkpoint.path} does not fit the installed plugins: {exc}") from None
-    wanted = resolve_config(registry, variant_name, {**flat, **settings})
+    # train.max_steps only stops a run early: a resume that does not give it again trains on to the run's end
+    wanted = resolve_config(registry, variant_name, {**flat, "train.max_steps": None, **settings})
     before, after = RunConfig.flatten(saved.to_dict())[1], RunConfig.flatten(wanted.to_dict())[1]
     for key in sorted(set(before) | set(after)):
         if key not in RESUMABLE and before.get(key) != after.get(key):

@@ -8,10 +8,12 @@ a variant's stages (StackGAN's stage I for the first ``stages.stage1`` of the ru
 The rates follow the ``schedule`` section, the same keys for every variant: every optimizer keeps its initial
 rate until ``schedule.hold`` of the run, then falls linearly to ``schedule.final`` of it at the end
 (``schedule.d_final`` for the discriminators' optimizers, those that update no network in
-``Variant.generators``). The core sets the rates before every step.
+``Variant.generators``), along a straight line or, with ``schedule.shape=cosine``, along half a cosine (flat at
+both ends, as R3GAN's schedules). The core sets the rates before every step. :func:`cosine` is the same curve
+for a variant's own annealed settings (R3GAN's γ and Adam's β2).
 
-The schedule's length is the run's epochs (``train.epochs``); ``train.max_steps`` stops a run early without
-changing it, so a run cut short with ``--max-steps`` and resumed without it trains exactly as one never cut.
+The schedule's length is the run's epochs (``train.epochs``), or ``train.steps`` where that is set (``--minutes``
+fixes it from a time budget: :mod:`ganforge.budget`); ``train.max_steps`` stops a run early without changing it, so a run cut short with ``--max-steps`` and resumed without it trains exactly as one never cut.
 Extending a run (``ganforge resume RUN --epochs MORE``) lays the rest of the schedule over the new length: the
 position goes on from where the run stopped and reaches 1 at the new end. So the rates go on from their current
 values and never rise again nor fall below the final fraction, and stages never go backwards. A resume that keeps
@@ -20,6 +22,7 @@ the epochs changes nothing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,12 +30,21 @@ from ganforge.config import ScheduleConfig
 from ganforge.variant import Variant
 
 
+def cosine(start: float, final: float, fraction: float) -> float:
+    """From ``start`` at ``fraction`` 0 to ``final`` at 1 along half a cosine (flat at both ends)."""
+    fraction = min(1.0, max(0.0, fraction))
+    return start + (final - start) * (1.0 - math.cos(math.pi * fraction)) / 2.0
+
+
 def multiplier(config: ScheduleConfig, position: float, discriminator: bool = False) -> float:
     """The learning rate at ``position`` as a fraction of the initial one."""
     if position <= config.hold:
         return 1.0
     final = config.d_final if discriminator and config.d_final is not None else config.final
-    return 1.0 - (1.0 - final) * min(1.0, (position - config.hold) / (1.0 - config.hold))
+    fraction = min(1.0, (position - config.hold) / (1.0 - config.hold))
+    if config.shape == "cosine":
+        return cosine(1.0, final, fraction)
+    return 1.0 - (1.0 - final) * fraction
 
 
 @dataclass

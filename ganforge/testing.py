@@ -31,6 +31,7 @@ from ganforge import api
 from ganforge.errors import GanforgeError
 from ganforge.data import Captions, DataSpec, TensorData
 from ganforge.device import Precision
+from ganforge.inputs import declared_inputs
 from ganforge.loss import complete
 from ganforge.discovery import PluginSource, Selection, builtin_sources
 from ganforge.registry import Registry, build_registry, get_registry
@@ -107,13 +108,49 @@ def _gradients_reach(module: nn.Module, what: str) -> None:
     module.zero_grad(set_to_none=True)
 
 
+def _completed_inputs(network: nn.Module, given: tuple, what: str, device: torch.device, labels: torch.Tensor | None = None) -> tuple:
+    """``given`` followed by examples of the network's declared inputs (:mod:`ganforge.inputs`) that were not given:
+    ``labels`` for a class-label input where they fit, random draws otherwise. Fails where ``forward`` takes more
+    than it is given and declares none of it."""
+    declared = declared_inputs(network) or ()
+    count = len(given[0])
+    generator = torch.Generator().manual_seed(0)
+    extra = []
+    for one in declared[len(given) :]:
+        if one.classes and labels is not None and int(labels.max()) < one.classes:
+            extra.append(labels[:count].to(device))
+        else:
+            extra.append(one.example(count, generator).to(device))
+    inputs = (*given, *extra)
+    try:
+        inspect.signature(network.forward).bind(*inputs)
+    except TypeError as exc:
+        raise AssertionError(
+            f"the {what}'s forward cannot take its {len(inputs)} input(s) ({exc}): a {what} that takes more inputs "
+            "declares them all as `self.inputs = (ganforge.inputs.Input.data(...), ...)`"
+        ) from None
+    if declared:
+        assert len(declared) == len(inputs), f"the {what} declares {len(declared)} input(s) and was given {len(inputs)}"
+        for one, tensor in zip(declared, inputs):
+            assert tuple(tensor.shape[1:]) == one.shape, f"input '{one.name}' is {tuple(tensor.shape[1:])} per example, the {what} declares {one.shape}"
+    return inputs
+
+
 def check_generator(generator: nn.Module, inputs: torch.Tensor | tuple, spec: DataSpec) -> torch.Tensor:
     """``generator(*inputs)`` gives one float example of ``spec.shape`` per input row, on the inputs' device,
-    finite, images in [-1, 1]; and a gradient reaches every parameter. Returns the output."""
+    finite, images in [-1, 1]; and a gradient reaches every parameter. Returns the output.
+
+    ``inputs`` is z, or a tuple of all the generator's inputs; inputs it declares beyond those given (cgan's labels,
+    :mod:`ganforge.inputs`) are drawn at random. A generator that returns a tuple (StackGAN's image, μ and
+    log σ²) is checked on its first item.
+    """
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     assert isinstance(generator, nn.Module), f"a generator is a torch.nn.Module, got {type(generator).__name__}"
+    inputs = _completed_inputs(generator, inputs, "generator", inputs[0].device)
     count = len(inputs[0])
     out = generator(*inputs)
+    if isinstance(out, tuple) and out:
+        out = out[0]
     assert isinstance(out, torch.Tensor), f"the generator returned {type(out).__name__}, not a tensor"
     assert tuple(out.shape) == (count, *spec.shape), f"generator output {tuple(out.shape)}, expected {(count, *spec.shape)}"
     assert out.is_floating_point(), f"generator output is {out.dtype}, not floating point"
@@ -126,14 +163,25 @@ def check_generator(generator: nn.Module, inputs: torch.Tensor | tuple, spec: Da
     return out.detach()
 
 
-def check_discriminator(discriminator: nn.Module, data: torch.Tensor, *conditions: Any) -> torch.Tensor:
-    """``discriminator(data, *conditions)`` gives finite float logits, one per example or a map of them per example
-    (PatchGAN), on the data's device; gradients
-    reach every parameter and the input itself (the generator's step and gradient penalties need them).
-    Returns the logits."""
+def check_discriminator(discriminator: nn.Module, data: torch.Tensor | TensorData, *conditions: Any) -> torch.Tensor:
+    """``discriminator(x, *conditions)`` gives finite float logits, one per example or a map of them per example
+    (PatchGAN), on the data's device; gradients reach every parameter, the input x and every other float input
+    (the generator's step, an encoder's step through BiGAN's D(x, z), and gradient penalties need them). Returns
+    the logits.
+
+    ``data`` is a batch of examples x (float, images in [-1, 1]) or a dataset (what :func:`tiny_data` returns),
+    whose first 8 examples are used with their labels. Inputs the discriminator declares beyond x and
+    ``conditions`` (:mod:`ganforge.inputs`) are the dataset's labels for a class-label input, random draws otherwise.
+    """
     assert isinstance(discriminator, nn.Module), f"a discriminator is a torch.nn.Module, got {type(discriminator).__name__}"
+    labels = None
+    if isinstance(data, TensorData):
+        batch = data.batch(torch.arange(min(len(data), 8), device=data.data.device))
+        data, labels = batch.data, batch.labels
     x = data.detach().float().clone().requires_grad_(True)
-    logits = discriminator(x, *conditions)
+    inputs = _completed_inputs(discriminator, (x, *conditions), "discriminator", x.device, labels)
+    inputs = (x, *(t.detach().clone().requires_grad_(True) if isinstance(t, torch.Tensor) and t.is_floating_point() else t for t in inputs[1:]))
+    logits = discriminator(*inputs)
     assert isinstance(logits, torch.Tensor), f"the discriminator returned {type(logits).__name__}, not a tensor"
     assert logits.dim() >= 1 and len(logits) == len(x), f"discriminator output {tuple(logits.shape)}, expected logits for each of {len(x)} examples"
     assert logits.is_floating_point(), f"discriminator output is {logits.dtype}, not floating point"
@@ -141,6 +189,10 @@ def check_discriminator(discriminator: nn.Module, data: torch.Tensor, *condition
     assert torch.isfinite(logits).all(), "discriminator output is not finite"
     (logits * torch.randn_like(logits)).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0, "no gradient reaches the discriminator's input"
+    names = [one.name for one in declared_inputs(discriminator) or ()] or [f"input {i}" for i in range(len(inputs))]
+    for name, tensor in zip(names[1:], inputs[1:]):
+        if isinstance(tensor, torch.Tensor) and tensor.requires_grad:
+            assert tensor.grad is not None and tensor.grad.abs().sum() > 0, f"no gradient reaches the discriminator's input '{name}'"
     _gradients_reach(discriminator, "discriminator")
     return logits.detach()
 
@@ -228,8 +280,10 @@ def check_variant(
     reaches each stage; each step must return finite scalar tensors on the device), checks that training changed
     every network that has an optimizer, that samples and a checkpoint were written, that the checkpoint loads
     back into equal networks, and that the loaded variant generates at least the examples asked for (a class
-    grid rounds up to whole rows), also without training data (as ``ganforge sample`` does). Returns the last
-    logged metrics.
+    grid rounds up to whole rows), also without training data (as ``ganforge sample`` does).
+
+    Returns the run's last line of ``metrics.jsonl`` as a dict: ``step`` and ``epoch`` (ints), each metric
+    ``train_step`` returns averaged since the line before, and ``images_per_s`` (floats).
     """
     registry = registry or get_registry()
     domains = registry.get("variant", name).load().domains

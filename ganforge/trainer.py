@@ -23,6 +23,7 @@ import torch
 
 from ganforge.acceleration import step_begins
 from ganforge.augment import Augmentation
+from ganforge.budget import fix_length
 from ganforge.checkpoint import read_checkpoint, read_metadata, write_checkpoint
 from ganforge.config import RunConfig, TrainConfig
 from ganforge.data import TensorData
@@ -47,7 +48,8 @@ class Reporter(Protocol):
 
     ``run_started(step, total_steps)`` comes first, where the reporter has it: the generator step the run starts
     from (0, or where a resumed run stopped) and the step it will end at. It is optional, so that reporters
-    written before it keep working.
+    written before it keep working; so is ``length_fixed(line)``, the one line that says how long a run given
+    ``--minutes`` is (:mod:`ganforge.budget`).
     """
 
     def run_started(self, step: int, total_steps: int) -> None: ...
@@ -101,7 +103,10 @@ def plan(train: TrainConfig, examples: int, batches_per_step: int, at: Progress 
     # counted from the start of the epoch in progress, since a run resumed with another number of processes took
     # its earlier epochs in steps of another size
     epoch_start = at.step - at.position
-    every_epoch = epoch_start + (train.epochs - at.epoch + 1) * steps_per_epoch
+    if train.steps is not None:  # the length in steps (fixed by --minutes, or given): the epochs follow from it
+        every_epoch = train.steps
+    else:
+        every_epoch = epoch_start + (train.epochs - at.epoch + 1) * steps_per_epoch
     total_steps = every_epoch if train.max_steps is None else min(train.max_steps, every_epoch)
     epochs = at.epoch - 1 + math.ceil((total_steps - epoch_start) / steps_per_epoch)
     return Plan(per_step, steps_per_epoch, total_steps, epochs, every_epoch)
@@ -137,13 +142,16 @@ class Meter:
         self.count += 1
         self.timed += 1
 
-    def take(self) -> dict[str, float]:
-        """The means since the last call, and the speed as ``steps_per_s``."""
+    def take(self, keep: bool = False) -> dict[str, float]:
+        """The means since the last call, and the speed as ``steps_per_s``; with ``keep`` the sums go on (a line
+        logged where a cut stops the run mid-interval: its resume logs the whole interval)."""
         values = self.job.mean(self.sums / self.count).tolist()  # the one host synchronisation per logging interval
         means = dict(zip(self.keys, values))
         means["steps_per_s"] = self.timed / max(time.perf_counter() - self.started, 1e-9)
-        self.sums.zero_()
-        self.count = self.timed = 0
+        if not keep:
+            self.sums.zero_()
+            self.count = 0
+        self.timed = 0
         self.started = time.perf_counter()
         return means
 
@@ -176,7 +184,10 @@ class Trainer:
         self.augment: Augmentation | None = None  # DiffAugment / ADA in front of D (augment.policy)
         if config.augment.operations:
             images_per_step = config.train.batch_size * variant.batches_per_step * self.job.world_size
-            self.augment = Augmentation(config.augment, variant.discriminators, data.spec, images_per_step, data.data.device)
+            self.augment = Augmentation(
+                config.augment, variant.discriminator_networks(), data.spec, images_per_step, data.data.device,
+                getattr(variant, "loss", None), config.loss.name,
+            )
         self.rates = Rates(config.schedule, variant)
 
     def restore(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -245,6 +256,8 @@ class Trainer:
     def train(self) -> RunResult:
         train, at = self.config.train, self.progress
         at.world_size = self.job.world_size
+        if train.minutes is not None and train.steps is None:
+            self.fix_length(time.perf_counter())
         run = plan(train, len(self.data) // self.job.world_size, self.variant.batches_per_step, at)
         if at.step >= run.total_steps:
             raise GanforgeError(
@@ -289,6 +302,17 @@ class Trainer:
             result.curves = self.monitor.finished()
         return result
 
+    def fix_length(self, started: float) -> None:
+        """``train.minutes``: time the first steps, fix ``train.steps`` from them and write it into config.json."""
+        train = self.config.train
+        per_step = train.batch_size * self.variant.batches_per_step
+        budget = fix_length(train.minutes, started, self.variant, self.data, self.precision, self.augment, per_step, self.job)
+        train.steps = budget.steps
+        if self.job.is_main:
+            self.run_dir.write_config(self.config.to_json())
+        if hasattr(self.reporter, "length_fixed"):
+            self.reporter.length_fixed(budget.line(train.minutes))
+
     def loop(self, run: Plan, result: RunResult, fixed_inputs: Any, order_rng: torch.Generator, signals: StopSignals) -> None:
         train, at = self.config.train, self.progress
         for epoch in range(at.epoch, run.epochs + 1):
@@ -318,8 +342,9 @@ class Trainer:
                 self.meter.add(metrics)
                 self.reporter.stepped()
                 logged = at.step % train.log_every == 0 or at.position == end
-                if logged:
-                    result.last_metrics = self.log(run)
+                if logged:  # a cut (train.max_steps) mid-interval logs it, and its checkpoint keeps the sums
+                    cut = end < run.steps_per_epoch and at.position == end and at.step % train.log_every != 0
+                    result.last_metrics = self.log(run, keep=cut)
                 if self.monitor.evaluation_due(at.step, last=at.step == run.total_steps):
                     self.evaluate()
                 stop = self.stop_signal(signals, logged)
@@ -363,12 +388,15 @@ class Trainer:
             return None
         return signals.received or signal.SIGTERM
 
-    def log(self, run: Plan) -> dict[str, Any]:
-        """Write one line of averaged metrics; stop the run if updates keep being skipped."""
+    def log(self, run: Plan, keep: bool = False) -> dict[str, Any]:
+        """Write one line of averaged metrics (``keep``: and go on summing, see :meth:`Meter.take`); stop the run
+        if updates keep being skipped."""
         at = self.progress
-        means = self.meter.take()
+        means = self.meter.take(keep)
         self.watch.check()
         record = {"step": at.step, "epoch": at.epoch, **means}
+        if self.job.is_main:
+            record.update(self.monitor.overfitting())  # D's r_t on training and held-out reals (data.fraction < 1)
         record["images_per_s"] = record.pop("steps_per_s") * run.examples_per_step * self.job.world_size
         if skipped := self.watch.take_skipped():
             record["skipped_updates"] = skipped  # updates whose gradients were not finite, left out

@@ -37,7 +37,7 @@ def train(
     ``settings`` are dotted config keys (``{"train.epochs": 2, "loss.name": "fgan"}``), as ``--set`` takes them;
     ``out`` is the run directory (default ``runs/<variant>-<data>-<time>``); ``progress`` draws the CLI's progress
     bars (in a notebook too); ``reporter`` receives progress instead; ``registry`` defaults to every installed
-    plugin. Ctrl-C (or SIGTERM) saves a checkpoint at the end of the current step and raises
+    plugin. Ctrl-C (or SIGTERM, or SIGHUP) saves a checkpoint at the end of the current step and raises
     :class:`ganforge.interrupt.TrainingInterrupted`; :func:`resume` continues from it.
     """
     registry = registry or get_registry()

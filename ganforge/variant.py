@@ -66,6 +66,8 @@ class Variant:
     sections: ClassVar[dict[str, type]] = {}  # config section -> dataclass of this variant's own settings
     defaults: ClassVar[dict[str, Any]] = {}  # dotted config key -> default, e.g. {"data.name": "mnist"}
     generators: ClassVar[tuple[str, ...]] = ("generator",)  # every network behind the outputs: EMA averages these
+    # every discriminator in networks: augmentation, the contract suite and the services in front of D reach these
+    discriminators: ClassVar[tuple[str, ...]] = ("discriminator",)
     domains: ClassVar[int] = 1  # image domains its training data holds: 2 for unpaired image-to-image (CycleGAN)
 
     def __init__(self, config: RunConfig, spec: DataSpec, registry):
@@ -76,7 +78,6 @@ class Variant:
         self.networks: dict[str, nn.Module] = {}  # every network here is moved to the device and checkpointed
         self.optimizers: dict[str, torch.optim.Optimizer] = {}  # every optimizer here is checkpointed; the core sets their rates
         self.position = 0.0  # how far through its schedule the run is, 0 to 1, set by the core before each step
-        self.discriminators: list[nn.Module] = []  # every network make() built from a discriminator component
 
     def make(self, section: str, **supplied: Any) -> Any:
         """The component chosen in config ``section``, built with the user's settings and ``supplied`` arguments.
@@ -94,9 +95,11 @@ class Variant:
                 f"'{self.config.variant.name}' does not supply; choose another {choice.kind}"
             )
         built = component.build(choice.params, **{name: supplied[name] for name in wanted})
-        if choice.kind == "discriminator":  # the core's augmentation (augment.*) goes in front of these
-            self.discriminators.append(built)
         return complete(built) if choice.kind == "loss" else built  # the optional parts of the loss contract default
+
+    def discriminator_networks(self) -> list[nn.Module]:
+        """The modules of :attr:`discriminators`."""
+        return [self.networks[name] for name in self.discriminators]
 
     def to(self, device: torch.device) -> None:
         """Move every network to ``device``; :meth:`generate` and :meth:`train_step` work there."""

@@ -54,6 +54,7 @@ def test_channels_last_is_on_by_default_only_on_cuda():
     assert all(p.is_contiguous() for net in model.networks.values() for p in net.parameters())
 
 
+@pytest.mark.slow  # compiles: 1-2 minutes per mode on two cores
 @pytest.mark.parametrize("mode", ["default", "reduce-overhead"])  # on the CPU, reduce-overhead compiles without CUDA graphs
 def test_a_compiled_run_learns_what_an_eager_run_learns_and_saves_plain_keys(tmp_path, mode):
     # no dropout in D (vanilla's default has the paper's): compiled code draws its masks from another generator

@@ -20,7 +20,8 @@ from conftest import real_data
 
 REGISTRY = get_registry()
 IMAGES = DataSpec((1, 28, 28), num_classes=10)
-SUPPLIED = {"noise_dim": 8, "spec": IMAGES}  # what single-generator variants hand their networks
+# what the built-in variants hand their networks: noise and the data's spec, cgan the classes, stackgan its embedding's size
+SUPPLIED = {"noise_dim": 8, "spec": IMAGES, "num_classes": 10, "embedding_dim": 8}
 
 
 def components(kind: str) -> list:
@@ -50,7 +51,8 @@ def build_network(component: Component, **supplied):
 
 @pytest.mark.parametrize("component", components("generator"))
 def test_generator_contract(component):
-    """Generators that ask for ``noise_dim`` map noise; those that do not are image-to-image (CycleGAN's)."""
+    """Generators that ask for ``noise_dim`` map noise; those that do not are image-to-image (CycleGAN's). Inputs
+    they declare beyond the first (cgan's labels, stackgan's embedding) are drawn by the check."""
     generator = build_network(component, **SUPPLIED)
     maps_noise = "noise_dim" in supplied_parameters(component.load())
     inputs = torch.randn(3, SUPPLIED["noise_dim"]) if maps_noise else torch.rand(3, *IMAGES.shape) * 2 - 1
@@ -59,8 +61,10 @@ def test_generator_contract(component):
 
 @pytest.mark.parametrize("component", components("discriminator"))
 def test_discriminator_contract(component):
+    """On a tiny labelled dataset, as a plugin author's test passes it: D(x) alone, or D(x, *its declared inputs)
+    (cgan's D(x, y) with the data's labels, stackgan's D(x, φ), BiGAN's D(x, z))."""
     discriminator = build_network(component, **SUPPLIED)
-    testing.check_discriminator(discriminator, torch.rand(3, *IMAGES.shape) * 2 - 1)
+    testing.check_discriminator(discriminator, testing.tiny_data(IMAGES.shape, count=3, num_classes=10))
 
 
 @pytest.mark.parametrize("component, settings", loss_settings())

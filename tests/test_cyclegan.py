@@ -14,7 +14,7 @@ import ganforge
 from ganforge.cli import app
 from ganforge.data import DataSpec, TensorData
 from ganforge.errors import GanforgeError
-from ganforge_cyclegan.models import PatchGANDiscriminator, ResnetGenerator, UNetGenerator
+from ganforge_cyclegan.models import PatchGANDiscriminator, ResnetGenerator, UNetGenerator, patch_size
 from ganforge_cyclegan.pool import ImagePool
 from ganforge_datasets import releases
 
@@ -51,6 +51,31 @@ def test_sizes_follow_the_paper():
     assert len(UNetGenerator(DataSpec((3, 256, 256)), 2).down) == 8 and len(UNetGenerator(DataSpec((1, 28, 28)), 2).down) == 2
     with pytest.raises(ValueError, match="cannot be halved 3 times"):
         UNetGenerator(DataSpec((1, 28, 28)), 2, depth=3)
+
+
+def blocks_and_widths(network: nn.Module) -> tuple[int, list[int]]:
+    convs = [m.out_channels for m in network.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    return sum(type(m).__name__ == "ResidualBlock" for m in network.modules()), convs
+
+
+def test_networks_are_sized_from_the_image():
+    """The paper's networks from 128 pixels up; on small images a 16-filter generator with 3 blocks and a PatchGAN
+    whose patch fits in the image; the paper's networks at any size from examples/configs/cyclegan-paper.toml."""
+    assert patch_size(3) == 70 and patch_size(2) == 34 and patch_size(1) == 16  # the paper's 70x70 patches
+    for size, blocks, width, layers in [(28, 3, 16, 1), (64, 3, 16, 2), (128, 6, 64, 3), (256, 9, 64, 3)]:
+        spec = DataSpec((1, size, size))
+        found_blocks, convs = blocks_and_widths(ResnetGenerator(spec))
+        assert (found_blocks, convs[0]) == (blocks, width)
+        patchgan = PatchGANDiscriminator(spec)
+        strided = [m for m in patchgan.modules() if isinstance(m, nn.Conv2d) and m.stride == (2, 2)]
+        assert len(strided) == layers and strided[0].out_channels == (64 if size >= 128 else 32)
+        assert patch_size(layers) <= size < patch_size(layers + 1) or layers == 3
+    shown = CliRunner().invoke(app, ["config", "--config", "examples/configs/cyclegan-paper.toml", "--json"])
+    assert shown.exit_code == 0, shown.output
+    values = {row["key"]: row["value"] for row in json.loads(shown.stdout)["settings"]}
+    assert (values["generator.width"], values["generator.blocks"], values["discriminator.width"], values["discriminator.layers"]) == (64, 6, 64, 3)
+    small = ResnetGenerator(DataSpec((1, 28, 28)))
+    assert sum(p.numel() for p in small.parameters()) * 20 < sum(p.numel() for p in ResnetGenerator(DataSpec((1, 28, 28)), width=64, blocks=6).parameters())
 
 
 # --- the objective ------------------------------------------------------------------------------------------------

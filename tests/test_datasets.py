@@ -18,7 +18,10 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, GanforgeWarning
+from typer.testing import CliRunner
+
+from ganforge.cli import app
 from ganforge.registry import build_registry
 from ganforge_datasets import mixtures
 from ganforge_datasets import mnist as mnist_module
@@ -282,6 +285,38 @@ def test_real_mnist_test_split_from_its_own_directory():
     data = mnist_module.mnist(root=str(shared("mnist") / "mnist"), split="test")
     assert data.data.shape == (10_000, 1, 28, 28) and set(data.labels.tolist()) == set(range(10))
     assert 30 < data.data.float().mean() < 37  # MNIST's mean pixel is about 33
+
+
+def test_mnist_files_given_as_fashion_mnist_are_named_for_what_they_are(tmp_path):
+    """The MNIST error's hint leads to --data-root MNIST with --set data.split=test: the content is checked, and
+    one line says what the files are."""
+    with pytest.raises(GanforgeError, match=r"holds MNIST's test split, not Fashion-MNIST's") as caught:
+        mnist_module.fashion_mnist(root=str(shared("mnist") / "mnist"), split="test")
+    assert "\n" not in str(caught.value) and "--data mnist" in str(caught.value)
+    result = CliRunner().invoke(app, ["run", "vanilla", "--data", "fashion-mnist", "--data-root", str(shared("mnist") / "mnist"),
+                                      "--set", "data.split=test", "--max-steps", "1", "--out", str(tmp_path / "run")])  # fmt: skip
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
+    assert "MNIST's test split, not Fashion-MNIST's" in result.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_split_of_one_dataset_with_labels_of_another_is_refused(tmp_path):
+    import shutil
+
+    root = tmp_path / "mixed"
+    root.mkdir()
+    shutil.copy(shared("mnist") / "mnist" / "t10k-images-idx3-ubyte.gz", root)
+    shutil.copy(shared("fashion-mnist") / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz", root)
+    with pytest.raises(GanforgeError, match=r"t10k-images-idx3-ubyte.gz holds MNIST's test split, not Fashion-MNIST's"):
+        mnist_module.fashion_mnist(root=str(root), split="test")
+    with pytest.raises(GanforgeError, match=r"t10k-labels-idx1-ubyte.gz holds Fashion-MNIST's test split, not MNIST's"):
+        mnist_module.mnist(root=str(root), split="test")
+
+
+def test_files_that_are_no_known_release_are_used_with_a_warning(tmp_path):
+    write_split(tmp_path / "root", "t10k", 3, fill=2)
+    with pytest.warns(GanforgeWarning, match=r"3 images that are not the official MNIST test split"):
+        data = mnist_module.mnist(root=str(tmp_path / "root"), split="test")
+    assert len(data) == 3
 
 
 # --- 2-D mixtures ----------------------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def test_the_variant_api_a_plugin_author_needs_is_documented_with_the_codes_sign
         assert hasattr(variant.Variant, name) or name in vars(variant.Variant(None, None, None)), name
     methods = ["make", "build", "configure_optimizers", "train_step", "sample_inputs", "generate", "evaluation_inputs",
                "evaluation_outputs", "extra_state", "load_extra_state", "grid_columns", "class_inputs", "translate",
-               "noise_inputs", "require_prior", "caption_inputs", "row_captions", "evaluation_captions"]  # fmt: skip
+               "noise_inputs", "require_prior", "caption_inputs", "row_captions", "evaluation_captions", "discriminator_networks"]  # fmt: skip
     for name in methods:
         assert f"`{name}({parameters(getattr(variant.Variant, name))})" in section or (
             f"`self.{name}({parameters(getattr(variant.Variant, name))})" in section
@@ -397,6 +397,7 @@ def test_each_after_training_command_runs_as_shown(command, tiny_run_in_runs, mo
 
     args = shlex.split(command.replace("runs/<run>", "runs/tiny"))[1:]
     if "onnx" in args:
+        pytest.importorskip("onnx", reason="pip install 'ganforge[export]'")
         pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
     work = tiny_run_in_runs / args[0]
     shutil.copytree(tiny_run_in_runs / "runs", work / "runs")
@@ -413,6 +414,7 @@ def test_each_after_training_command_runs_as_shown(command, tiny_run_in_runs, mo
 
 
 def test_the_onnxruntime_snippet_runs_an_exported_generator(tiny_run_in_runs, tmp_path, monkeypatch):
+    pytest.importorskip("onnx", reason="pip install 'ganforge[export]'")
     pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
     monkeypatch.chdir(tmp_path)
     ganforge.api.export(tiny_run_in_runs / "runs" / "tiny", "onnx", "generator.onnx")

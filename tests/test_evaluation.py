@@ -174,3 +174,52 @@ def test_inception_evaluator_is_never_substituted(ring_run, tmp_path, monkeypatc
     (tmp_path / "bad.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(GanforgeError, match="not a readable safetensors file"):
         InceptionEvaluator(tmp_path / "bad.safetensors")
+
+
+def test_in_training_evaluation_with_a_data_fraction_compares_with_all_of_the_data(tmp_path, monkeypatch):
+    """data.fraction trains on a part; --eval-every scores against the whole dataset, as `ganforge eval` does."""
+    from variant_helpers import labelled_folder
+
+    monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 20)
+    root = labelled_folder(tmp_path / "images", classes=2, per_class=32)
+    settings = {**TINY, "data.root": str(root), "data.fraction": 0.25, "train.batch_size": 8, "train.max_steps": 4,
+                "eval.every": 4, "eval.samples": 48, "ema.decay": None}  # fmt: skip
+    out = tmp_path / "run"
+    ganforge.train("vanilla", "image-folder", settings=settings, out=out)
+    logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    during = next(record for record in logged if record.get("eval") and record["step"] == 4)
+    after = ganforge.evaluate(out, count=48, device="cpu", seed=4)
+    assert after.protocol == "images, 64 real"  # all of the folder, not the 16 images trained on
+    assert during["fid"] == pytest.approx(after.scores["fid"]) and during["recall"] == pytest.approx(after.scores["recall"])
+
+
+class _FeaturesAreTheInput:
+    """A stand-in evaluator whose features are the images' pixels, so that the judge's sets are known."""
+
+    info = None
+
+    def features_and_logits(self, images):
+        flat = images.flatten(1).float()
+        return flat, torch.zeros(len(flat), 2)
+
+
+@pytest.mark.parametrize("judge_kind", ["points", "images"])
+def test_precision_and_recall_compare_sets_of_equal_size_when_there_are_more_samples_than_data(judge_kind):
+    """With more samples than real examples, from the same distribution as the data, precision and recall agree
+    (the k-NN radii of each set depend on its size: the sets must be equally large)."""
+    from ganforge.data import DataSpec, TensorData
+
+    gaps = []
+    for seed in range(5):
+        generator = torch.Generator().manual_seed(seed)
+        if judge_kind == "points":
+            real = torch.randn(200, 128, generator=generator)
+            fake = torch.randn(2000, 128, generator=generator)
+            judge = judges.PointJudge(TensorData(real, DataSpec((128,), is_image=False)))
+        else:
+            real = (127.5 + 30 * torch.randn(200, 2, 8, 8, generator=generator)).round().clamp(0, 255).to(torch.uint8)
+            fake = (127.5 + 30 * torch.randn(2000, 2, 8, 8, generator=generator)).round().clamp(0, 255).div(127.5).sub(1)
+            judge = judges.ImageJudge(TensorData(real, DataSpec((2, 8, 8))), _FeaturesAreTheInput())
+        scores = judge.score(fake, seed).scores
+        gaps.append(scores["precision"] - scores["recall"])
+    assert abs(sum(gaps) / len(gaps)) < 0.05, gaps

@@ -47,7 +47,7 @@ def test_training_leaves_global_torch_state_alone():
 def test_evaluator_is_trained_once_cached_and_reproduced(monkeypatch):
     monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 30)
     first = evaluator_for("tiny", tiny_dataset, {})
-    path = evaluator_path("tiny", "train")
+    path = evaluator_path("tiny", "train", evaluator_module.data_fingerprint(tiny_dataset("train")))
     assert path.is_file()
     assert first.info.trained_on == "train split, 256 images" and first.info.tested_on == "test split, 64 images"
     assert first.info.accuracy > 0.9
@@ -70,13 +70,13 @@ def test_without_a_train_split_it_learns_from_part_of_the_test_split(monkeypatch
     evaluator = evaluator_for("testonly", test_only, {})
     assert evaluator.info.trained_on == "first 80% of the test split (no train split available), 80 images"
     assert evaluator.info.tested_on == "last 20% of the test split, 20 images"
-    assert evaluator_path("testonly", "test-fallback").is_file()
+    assert len(list(evaluator_path("testonly", "test-fallback", "").parent.glob("testonly-test-fallback-*"))) == 1
 
 
 def test_a_tampered_cache_file_is_refused(monkeypatch):
     monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 2)
     evaluator_for("tiny", tiny_dataset, {})
-    path = evaluator_path("tiny", "train")
+    path = evaluator_path("tiny", "train", evaluator_module.data_fingerprint(tiny_dataset("train")))
     path.write_bytes(path.read_bytes()[:-8] + b"\x00" * 8)  # flip the last weights' bytes
     with pytest.raises(GanforgeError, match="is damaged .*do not match the digest.*; delete it and ganforge retrains it"):
         load_evaluator(path)
@@ -119,3 +119,87 @@ def test_the_eval_command_shows_the_evaluators_progress_in_a_log(monkeypatch):
     lines = console.file.getvalue().splitlines()
     assert lines[0].startswith("Training the evaluator: step 300/1200 (25%)") and "ETA 0:01:30" in lines[0], lines
     assert lines[-1].startswith("Training the evaluator: step 1200/1200 (100%)") and len(lines) == 4, lines
+
+
+def test_folders_at_different_roots_get_evaluators_of_their_own(tmp_path, monkeypatch):
+    """Every image-folder is 'image-folder': the cache tells folders apart by their data, not by that name.
+    A folder of 2 classes and one of 3 each get an evaluator of their own classes; a copy of a folder elsewhere
+    (the same images and labels) reuses the evaluator trained for it."""
+    import shutil
+
+    from ganforge_datasets.folder import image_folder
+    from variant_helpers import labelled_folder
+
+    monkeypatch.setattr(evaluator_module, "TRAIN_STEPS", 4)
+    two = labelled_folder(tmp_path / "two", classes=2, per_class=10)
+    three = labelled_folder(tmp_path / "three", classes=3, per_class=10)
+    trained: list[str] = []
+    first = evaluator_for("image-folder", image_folder, {"root": str(two)}, say=trained.append)
+    second = evaluator_for("image-folder", image_folder, {"root": str(three)}, say=trained.append)
+    assert first.network.classifier.out_features == 2 and second.network.classifier.out_features == 3
+    assert first.info.weights_sha256 != second.info.weights_sha256 and len(trained) == 2
+    shutil.copytree(two, tmp_path / "elsewhere")
+    again = evaluator_for("image-folder", image_folder, {"root": str(tmp_path / "elsewhere")}, say=trained.append)
+    assert again.info == first.info and len(trained) == 2  # from the cache
+# The evaluators that ship with ganforge, as docs/evaluation.md and benchmarks/README.md name them
+DOCUMENTED = {"fashion-mnist": "922cf1f0578a", "mnist": "bb57479245e8"}
+
+
+def refuses_to_train(split: Literal["train", "test"] = "train") -> TensorData:
+    raise AssertionError("a shipped evaluator must be loaded, never trained")
+
+
+@pytest.mark.parametrize("dataset", sorted(evaluator_module.SHIPPED))
+def test_shipped_evaluators_load_with_the_documented_hash(dataset):
+    evaluator = evaluator_for(dataset, refuses_to_train, {})
+    assert evaluator.info.weights_sha256 == evaluator_module.SHIPPED[dataset] == weights_sha256(evaluator.network)
+    assert evaluator.info.name == f"ganforge-cnn/2:{dataset}@{DOCUMENTED[dataset]}"
+    assert evaluator.info.accuracy > 0.89 and evaluator.network.classifier.out_features == 10
+    assert not list(evaluator_path(dataset, "train", "").parent.glob(f"{dataset}-*"))  # nothing trained, nothing cached
+
+
+def test_the_documents_quote_the_shipped_hashes():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for page in ("docs/evaluation.md", "benchmarks/README.md"):
+        text = (root / page).read_text()
+        for dataset, short in DOCUMENTED.items():
+            assert f"{dataset}@{short}" in text, (page, dataset)
+
+
+def test_a_damaged_shipped_evaluator_says_reinstall(tmp_path, monkeypatch):
+    copy = tmp_path / "weights"
+    copy.mkdir()
+    original = evaluator_module.shipped_path("mnist")
+    (copy / original.name).write_bytes(original.read_bytes()[:-8] + b"\x00" * 8)
+    monkeypatch.setattr(evaluator_module, "SHIPPED_DIR", copy)
+    with pytest.raises(GanforgeError, match="ganforge's evaluator file .* is damaged .*; reinstall ganforge"):
+        evaluator_for("mnist", refuses_to_train, {})
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_eval_names_the_shipped_evaluator_whatever_the_threads(threads, tmp_path, mnist_root, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    import ganforge
+    from ganforge.cli import app
+    from ganforge.evaluation import judges
+
+    from conftest import TINY
+
+    monkeypatch.setattr(judges, "IMAGE_SAMPLES", 300)
+    out = tmp_path / "run"
+    ganforge.train("vanilla", "mnist", settings={**TINY, "data.root": str(mnist_root), "data.split": "test", "train.max_steps": 2}, out=out)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        table = CliRunner().invoke(app, ["eval", str(out), "-n", "200", "--device", "cpu"])
+        report = json.loads(CliRunner().invoke(app, ["eval", str(out), "-n", "200", "--device", "cpu", "--json"]).stdout)
+    finally:
+        torch.set_num_threads(before)
+    assert table.exit_code == 0, table.output
+    assert f"ganforge-cnn/2:mnist@{DOCUMENTED['mnist']}" in table.stdout.replace("\n", " ")
+    assert report["evaluator"]["weights_sha256"] == evaluator_module.SHIPPED["mnist"]

@@ -4,6 +4,7 @@ tests/test_matrix.py; the README's onnxruntime snippet in tests/test_documented.
 from __future__ import annotations
 
 import builtins
+import importlib
 
 import pytest
 import torch
@@ -33,6 +34,7 @@ def pytorch_outputs(run, z):
 
 
 def test_onnx_with_a_free_batch_runs_in_onnxruntime_as_in_pytorch(ring_run, tmp_path):
+    pytest.importorskip("onnx", reason="pip install 'ganforge[export]'")
     onnxruntime = pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
     exported = api.export(ring_run, "onnx", tmp_path / "g.onnx")
     assert exported.inputs == {"z": ["batch", 8]} and exported.output == ["batch", 2] and exported.difference < 1e-5
@@ -47,6 +49,7 @@ def test_onnx_with_a_free_batch_runs_in_onnxruntime_as_in_pytorch(ring_run, tmp_
 
 
 def test_onnx_with_a_fixed_batch_takes_that_batch_only(ring_run, tmp_path):
+    pytest.importorskip("onnx", reason="pip install 'ganforge[export]'")
     onnxruntime = pytest.importorskip("onnxruntime", reason="pip install 'ganforge[export]'")
     exported = api.export(ring_run, "onnx", tmp_path / "g.onnx", batch=4)
     session = onnxruntime.InferenceSession(str(exported.path), providers=["CPUExecutionProvider"])
@@ -74,18 +77,30 @@ def test_the_cli_says_what_it_wrote_and_how_it_checked(ring_run, tmp_path):
     assert "Checked against PyTorch on a batch of 3: largest difference" in result.stdout
 
 
-def test_without_onnx_installed_the_error_names_the_extra(ring_run, tmp_path, monkeypatch):
+def _importable(package: str) -> bool:
+    try:
+        importlib.import_module(package)
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("missing", ["onnx", "onnxruntime"])
+def test_without_onnx_installed_the_error_names_the_extra(ring_run, tmp_path, monkeypatch, missing):
+    """Whether or not the export extra is installed: with ``missing`` taken away, the first package ONNX export
+    lacks is named, with the extra that brings both."""
     real_import = builtins.__import__
 
-    def no_onnxruntime(name, *args, **kwargs):
-        if name == "onnxruntime":
+    def without(name, *args, **kwargs):
+        if name.split(".")[0] == missing:
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
+    absent = [package for package in ("onnx", "onnxruntime") if package == missing or not _importable(package)]
+    monkeypatch.setattr(builtins, "__import__", without)
     result = runner.invoke(app, ["export", str(ring_run), "--format", "onnx", "--out", str(tmp_path / "g.onnx")])
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == ["error: exporting to ONNX needs the onnxruntime package: pip install 'ganforge[export]' (onnx and onnxruntime)"]
+    assert result.stderr.splitlines() == [f"error: exporting to ONNX needs the {absent[0]} package: pip install 'ganforge[export]' (onnx and onnxruntime)"]
     assert not (tmp_path / "g.onnx").exists()
 
 

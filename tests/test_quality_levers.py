@@ -169,7 +169,7 @@ def test_the_adaptive_probability_is_saved_and_restored_on_resume(tmp_path):
     for path in last[1:]:  # as after a kill right after step 4's checkpoint
         path.unlink()
     assert float(read_checkpoint(last[0]).tensors["augment.p"]) > 0  # p had moved by step 4 and was saved
-    resumed = ganforge.resume(tmp_path / "cut")
+    resumed = ganforge.resume(tmp_path / "cut", settings={"train.max_steps": 8})  # the cut is not kept by itself
     ours, theirs = read_checkpoint(resumed.checkpoint).tensors, read_checkpoint(whole.checkpoint).tensors
     assert resumed.steps == whole.steps == 8
     assert {"augment.p", "augment.sign_sum", "augment.sign_count"} <= ours.keys() == theirs.keys()
@@ -249,23 +249,26 @@ def test_translation_and_cutout_are_the_papers_operations():
 
 
 @pytest.mark.slow
-def test_bench_quality_quick_prints_the_issues_table_with_the_evaluator_on_every_measured_row(fashion_root):
-    """``benchmarks/bench_quality.py --quick`` (a smoke run: 2 steps, a tiny evaluator in a temporary cache)."""
+def test_bench_quality_quick_prints_the_issues_table_with_the_evaluator_on_every_measured_row(mnist_root):
+    """``benchmarks/bench_quality.py --quick`` (a smoke run: 2 steps a run, 200 samples)."""
     import subprocess
     import sys
     from pathlib import Path
 
+    from ganforge.evaluation.evaluator import SHIPPED
+
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_quality.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--quick", "--rows", "vanilla-fashion", "--data-root", str(fashion_root.parent)],
+        [sys.executable, str(script), "--quick", "--rows", "quickstart,evaluator", "--data-root", str(mnist_root.parent)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    measured = [line for line in lines if "vanilla, Fashion-MNIST, 5 epochs:" in line and "not measured" not in line]
-    assert measured and all("evaluator ganforge-cnn/2:fashion-mnist@" in line for line in measured)
-    assert "today: FID 146.9, recall 0.0014" in done.stdout and "Inception features, not comparable" in done.stdout
-    assert "PacDCGAN2 1,000 modes, KL 0.06" in done.stdout
+    measured = [line for line in lines if line.strip().startswith("vanilla, MNIST test split") and "not measured" not in line]
+    assert len(measured) == 2 and all(f"evaluator ganforge-cnn/2:mnist@{SHIPPED['mnist'][:12]}" in line for line in measured)
+    assert f"hashes {SHIPPED['mnist'][:12]}, {SHIPPED['mnist'][:12]} (threads 1, 2)" in done.stdout
+    assert "today: smallest class 0.0-0.01%, recall 0.0 (collapsed)" in done.stdout
+    assert "PacDCGAN2 1,000 modes, KL 0.06" in done.stdout and "R3GAN (Huang et al. 2024)" in done.stdout
 
 
 def test_another_generator_or_discriminator_drops_the_variants_settings_for_its_default_one():
@@ -350,11 +353,11 @@ def test_bench_quality_prints_one_table_of_the_seeds_that_separate_processes_mea
         spec.loader.exec_module(bench)
     finally:
         del sys.modules["bench_quality"]
-    label = "dcgan, Fashion-MNIST, 5 epochs"
-    evaluator = {"name": "ganforge-cnn/2:fashion-mnist@0123456789ab"}
-    for seed, fid in ((1, 30.0), (2, 40.0), (3, 50.0)):
-        figures = {"fid": fid, "precision": 0.7, "recall": 0.7, "seed": seed, "train_s": 100.0}
-        saved = {"dcgan-fashion": {label: bench.summary([figures], 2340, evaluator)}}
+    label = "vanilla, MNIST test split, its defaults"
+    evaluator = {"name": "ganforge-cnn/2:mnist@0123456789ab"}
+    for seed, recall in ((1, 0.2), (2, 0.3), (3, 0.4)):
+        figures = {"fid": 40.0 + seed, "recall": recall, "smallest_class": 0.06, "seed": seed, "train_s": 100.0}
+        saved = {"quickstart": {label: bench.summary([figures], 2340, evaluator)}}
         (tmp_path / f"s{seed}.json").write_text(json.dumps(saved))
     files = [arg for seed in (1, 2, 3, 2) for arg in ("--load", str(tmp_path / f"s{seed}.json"))]  # seed 2 twice: counted once
     done = subprocess.run([sys.executable, str(script), *files], capture_output=True, text=True, timeout=120, check=False)
@@ -362,3 +365,89 @@ def test_bench_quality_prints_one_table_of_the_seeds_that_separate_processes_mea
     line = next(line for line in done.stdout.splitlines() if line.strip().startswith(label + ":"))
     assert "FID 40," in line and "(3 seed(s), 2,340 steps" in line and evaluator["name"] in line
     assert "target NOT met" in done.stdout.split("## dcgan")[1].split("##")[0]  # FID 40 > 25
+
+
+def test_data_fraction_keeps_each_examples_captions():
+    from ganforge.data import Captions, DataSpec, TensorData
+
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 1, 2, 2).contiguous()
+    texts = [f"image {i} caption {j}" for i in range(10) for j in range(1 + i % 2)]
+    offsets = torch.tensor([0, *torch.tensor([1 + i % 2 for i in range(10)]).cumsum(0).tolist()])
+    levels = torch.arange(len(texts), dtype=torch.float32)
+    data = TensorData(images, DataSpec((1, 2, 2), 2, captioned=True), torch.arange(10) % 2, captions=Captions(texts, offsets, {"size": levels}))
+    part = data.fraction(0.5, seed=3)
+    assert len(part) == 5 and part.spec.captioned
+    for row in range(5):
+        example = int(part.data[row, 0, 0, 0])
+        assert part.captions.of(row) == data.captions.of(example) and int(part.labels[row]) == example % 2
+        first, last = int(part.captions.offsets[row]), int(part.captions.offsets[row + 1])
+        assert [float(level) for level in part.captions.attributes["size"][first:last]] == [texts.index(t) for t in data.captions.of(example)]
+
+
+def test_data_fraction_on_captioned_data_trains(tmp_path, fashion_root):
+    tiny_stackgan = {"generator.width": 4, "generator.condition_dim": 4, "refiner.width": 4, "refiner.condition_dim": 4,
+                     "refiner.residual_blocks": 1, "discriminator.width": 4, "discriminator.compressed_dim": 4,
+                     "noise.dim": 8, "train.batch_size": 16, "train.sample_count": 10}  # fmt: skip
+    settings = {**tiny_stackgan, "data.root": str(fashion_root), "data.split": "test", "data.fraction": 0.05, "train.max_steps": 2}
+    config = ganforge.configure("stackgan", "captioned-fashion-mnist", settings)
+    part = ganforge.api.training_data(config)
+    assert len(part) == 500 and part.captions is not None and len(part.captions) == 500
+    result = ganforge.train("stackgan", "captioned-fashion-mnist", settings=settings, out=tmp_path / "run")
+    assert result.steps == 2
+
+
+# -- ADA's overfitting signal, loss by loss ------------------------------------------------------------------------
+
+BALANCE = {"bce": 0.0, "hinge": 0.0, "lsgan": 0.5}  # D's output on real data when it tells nothing apart
+OVERFIT = {"bce": 3.0, "hinge": 2.0, "lsgan": 1.0}  # D sure the reals are real
+REFUSED = ("ragan", "rpgan", "wgan-gp")  # D's offset is free: its outputs on reals alone say nothing
+
+
+def _loss(name: str):
+    from ganforge.loss import complete
+    from ganforge.registry import get_registry
+
+    return complete(get_registry().load("loss", name)())
+
+
+def _adjustments(name: str, logit: float, count: int) -> float:
+    config = AugmentConfig(policy="translation", adaptive=True, target=0.6, interval=1, speed=160)
+    d = ConstantD()
+    d.logit = logit
+    pipe = Augmentation(config, [d], DataSpec((1, 16, 16)), images_per_step=16, device=torch.device("cpu"), loss=_loss(name), loss_name=name)
+    p = 0.0
+    for step in range(1, count + 1):
+        pipe.step_begins(Batch(IMAGES, None))
+        d(IMAGES)
+        p = float(pipe.step_ended(step)["augment_p"])
+    return p
+
+
+def test_every_registered_loss_is_covered_by_the_ada_tests():
+    from ganforge.registry import get_registry
+
+    ours = {c.name for c in get_registry().components("loss") if c.plugin == "ganforge"}
+    assert ours and ours == set(BALANCE) | set(REFUSED)  # a third party's loss without a sign of its own gets bce's
+
+
+@pytest.mark.parametrize("name", sorted(BALANCE))
+def test_ada_leaves_p_at_zero_for_a_discriminator_at_balance_and_raises_it_for_one_that_overfits(name):
+    """A D that has learned nothing (each loss's own balance: 0 for logits, 0.5 for lsgan) is no sign of
+    overfitting: after 100 adjustments p is still 0. A D sure of the reals drives p up."""
+    assert _adjustments(name, BALANCE[name], 100) == 0.0
+    assert _adjustments(name, OVERFIT[name], 100) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_ada_with_a_loss_that_gives_no_overfitting_signal_is_one_clear_line(name, tmp_path):
+    from ganforge.errors import GanforgeError
+
+    with pytest.raises(GanforgeError, match=f"augment.adaptive .* loss '{name}'"):
+        _adjustments(name, 0.0, 1)
+    root = labelled_folder(tmp_path / "images", per_class=16)  # wgan-gp's 5 D steps take 20 images a step
+    result = invoke("run", "vanilla", "--data", "image-folder", "--data-root", root, "--out", tmp_path / "run", "--max-steps", 1,
+                    *[f"--set={k}={v}" for k, v in {**TINY, "train.batch_size": 4, "loss.name": name, "augment.policy": "translation", "augment.adaptive": True}.items()])  # fmt: skip
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
+    assert f"loss '{name}'" in result.stderr and not (tmp_path / "run").exists()
+    assert "FID 42," in line and "R 0.3," in line and "(3 seed(s), 2,340 steps" in line and evaluator["name"] in line
+    assert "target NOT met" in done.stdout.split("## `ganforge run vanilla")[1].split("##")[0]  # recall 0.2 < 0.3 for seed 1

@@ -3,6 +3,8 @@ the same run again, and a real browser shows its pictures."""
 
 from __future__ import annotations
 
+import html
+import html.parser
 import re
 import shlex
 import shutil
@@ -143,3 +145,67 @@ def test_for_every_variant_the_command_resolves_to_the_same_config(variant):
     settings = parse_assignments([words[i + 1] for i, word in enumerate(words) if word == "--set"])
     again = ganforge.configure(words[2], data, settings)
     assert RunConfig.flatten(again.to_dict()) == RunConfig.flatten(config.to_dict())
+
+
+HOSTILE = "</pre><script>alert(1)</script><img src=x onerror=alert(2)>' onmouseover='alert(3)\" onfocus=\"alert(4)"
+
+
+class _Markup(html.parser.HTMLParser):
+    """Every tag and attribute of a page, and the text of its scripts."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def test_every_value_on_the_page_is_escaped(run, tmp_path):
+    """Hostile text in the error of a failed run, a sample's file name, the run's folder name, config values and
+    metrics (keys, main, epoch, values) shows as text: no tag, attribute or script of its own reaches the page."""
+    import json
+
+    from ganforge.report import SLIDER, render
+
+    hostile_name = HOSTILE.replace("/", "|")  # a file or folder name cannot hold "/"
+    copy = tmp_path / f"run{hostile_name}"
+    shutil.copytree(run, copy)
+    (copy / "status.json").write_text(json.dumps({"state": "failed", "error": HOSTILE}))
+    shutil.copy(copy / "samples" / "epoch_003.png", copy / "samples" / f"epoch_004{hostile_name}.png")
+    config = json.loads((copy / "config.json").read_text())
+    config["data"]["root"] = HOSTILE
+    config["loss"]["mode"] = HOSTILE
+    (copy / "config.json").write_text(json.dumps(config))
+    records = [json.loads(line) for line in (copy / "metrics.jsonl").read_text().splitlines()]
+    last_training = next(r for r in reversed(records) if not r.get("eval"))
+    last_eval = next(r for r in reversed(records) if r.get("eval"))
+    extra = [{**last_training, "step": last_training["step"] + 1, "epoch": HOSTILE},
+             {**last_eval, "step": last_eval["step"] + 1, "epoch": HOSTILE, "main": HOSTILE, HOSTILE: 1.5, "evaluator": HOSTILE}]  # fmt: skip
+    with (copy / "metrics.jsonl").open("a") as log:
+        log.writelines(json.dumps(record) + "\n" for record in extra)
+
+    page = render(copy)
+    markup = _Markup()
+    markup.feed(page)
+    allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "b", "pre", "code", "input", "span",
+               "img", "div", "figure", "figcaption", "script", "table", "tr", "th", "td"}  # fmt: skip
+    assert {tag for tag, _ in markup.tags} <= allowed
+    attributes = {name for _, attrs in markup.tags for name, _ in attrs}
+    assert attributes <= {"charset", "class", "id", "min", "max", "value", "style", "type", "alt", "src"}, attributes
+    assert markup.scripts == [SLIDER]
+    assert all(value is None or not value.startswith("x") for tag, attrs in markup.tags if tag == "img" for name, value in attrs if name == "src")
+    escaped = html.escape(HOSTILE)
+    # each field is on the page, as text: the error, the loss mode (config block and command), the metric's name
+    assert page.count(escaped) >= 3 and html.escape(hostile_name) in page
+    assert f"alt='epoch 004{html.escape(hostile_name)}'" in page

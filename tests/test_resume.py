@@ -19,13 +19,17 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from typer.testing import CliRunner
 
 import ganforge
 import stateful_plugin
 from ganforge.checkpoint import read_checkpoint
+from ganforge.cli import app
 from ganforge.errors import GanforgeError, GanforgeWarning
 
 from conftest import TINY
+
+runner = CliRunner()
 
 # 6 epochs of 40 steps, a checkpoint every 7 steps: long enough to be caught mid-run, short enough for CI.
 SETTINGS = {**TINY, "data.size": 1280, "train.epochs": 6, "train.checkpoint_every": 7, "train.seed": 11, "train.device": "cpu"}
@@ -108,10 +112,14 @@ def test_killed_at_a_random_step_then_resumed_ends_bit_identical(tmp_path, unint
 
 
 @pytest.mark.slow  # starts processes of its own
-def test_ctrl_c_saves_a_checkpoint_and_resume_continues_bit_identical(tmp_path, uninterrupted):
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda how: how.name)
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues_bit_identical(tmp_path, uninterrupted, how):
+    """Ctrl-C, SIGTERM and SIGHUP (the terminal closed, the SSH connection dropped) alike: a checkpoint, status
+    "interrupted", and a resume that ends as the uninterrupted run."""
     out = tmp_path / "run"
-    stopped, delay = start_and_stop(out, signal.SIGINT)
-    assert stopped.returncode == 128 + signal.SIGINT, (delay, stopped.stderr)
+    stopped, delay = start_and_stop(out, how)
+    assert stopped.returncode == 128 + how, (delay, stopped.stderr)
+    assert json.loads((out / "status.json").read_text())["state"] == "interrupted"
     assert "Traceback" not in stopped.stderr
     assert f"Continue with: ganforge resume {out}" in stopped.stderr.replace("\n", "")
     step = int(stopped.stderr.split("Interrupted at step ")[1].split(";")[0].replace(",", ""))
@@ -153,6 +161,22 @@ def test_learning_rates_extra_state_and_python_and_numpy_rngs_are_restored(tmp_p
     rate = meta["optimizers"]["generator"]["param_groups"][0]["lr"]
     # the last of 30 steps ran at 1 - 0.7 * 29/30 of the initial 2e-4; the 13-step cut did not shorten the schedule
     assert rate == pytest.approx(2e-4 * (1 - 0.7 * 29 / 30)) and meta["progress"]["position"] == 10
+
+
+@pytest.mark.parametrize("cut_at", [13, 10, 12])  # mid-epoch between logs, at an epoch's end, at a logging step
+def test_a_run_cut_by_max_steps_resumes_to_its_end_as_if_never_cut(tmp_path, cut_at):
+    """`ganforge resume RUN` (no --max-steps) of a run cut with --max-steps trains on to the run's end: the cut is
+    not the run's length. Weights and metrics.jsonl (but for timings) are those of the uncut run."""
+    whole = ganforge.train("vanilla", "ring8", settings=SMALL, out=tmp_path / "whole")
+    cut = ganforge.train("vanilla", "ring8", settings={**SMALL, "train.max_steps": cut_at}, out=tmp_path / "cut")
+    assert cut.steps == cut_at
+    result = runner.invoke(app, ["resume", str(tmp_path / "cut")])
+    assert result.exit_code == 0, result.output
+    ours = tensors_of(sorted((tmp_path / "cut" / "checkpoints").glob("step_*.safetensors"))[-1])
+    assert sorted((tmp_path / "cut" / "checkpoints").glob("step_*.safetensors"))[-1].name == whole.checkpoint.name
+    theirs = tensors_of(whole.checkpoint)
+    assert ours.keys() == theirs.keys() and [name for name in ours if not torch.equal(ours[name], theirs[name])] == []
+    assert metrics_history(tmp_path / "cut") == metrics_history(tmp_path / "whole")
 
 
 def test_a_damaged_newest_checkpoint_is_set_aside_and_the_previous_used(tmp_path):

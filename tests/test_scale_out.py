@@ -233,3 +233,62 @@ def test_two_machines_join_over_a_c10d_rendezvous_and_agree_at_every_step(tmp_pa
     written = [name for name in ("a", "b") if (tmp_path / name / "run").exists()]
     assert len(written) == 1, f"run directories written on {written}: only global rank 0 writes"
     assert len(list((tmp_path / written[0] / "run" / "checkpoints").glob("step_*"))) == 2
+
+
+
+def _ada_rank(rank: int, store_path: str, results: str) -> None:
+    """One rank of a two-process gloo group: D says "real" to every real image on rank 0 and "generated" on rank 1."""
+    import torch.distributed as dist
+
+    from ganforge.augment import Augmentation
+    from ganforge.config import AugmentConfig
+    from ganforge.data import Batch, DataSpec
+
+    dist.init_process_group("gloo", store=dist.FileStore(store_path, 2), rank=rank, world_size=2)
+    config = AugmentConfig(policy="translation", adaptive=True, target=0.0, interval=1, speed=160)
+    discriminator = _ConstantD(1.0 if rank == 0 else -1.0)
+    pipe = Augmentation(config, [discriminator], DataSpec((1, 4, 4)), images_per_step=16, device=torch.device("cpu"))
+    images = torch.zeros(4, 1, 4, 4)
+    for step in range(1, 21):
+        pipe.step_begins(Batch(images, None))
+        discriminator(images)
+        pipe.step_ended(step)
+    Path(results, f"rank{rank}").write_text(str(float(pipe.p)))
+    dist.destroy_process_group()
+
+
+class _ConstantD(torch.nn.Module):
+    def __init__(self, logit: float):
+        super().__init__()
+        self.logit = logit
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(x),), self.logit)
+
+
+def test_ada_sums_the_signal_over_ranks_so_p_is_the_same_on_every_rank(tmp_path):
+    """Rank 0's D overfits (sign +1), rank 1's does not (sign -1): averaged, r = 0 = the target, and p stays at 0 on
+    both. Adjusted per rank, p would climb on rank 0 and stay at 0 on rank 1."""
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ada_rank, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2, join=True)
+    assert (tmp_path / "rank0").read_text() == (tmp_path / "rank1").read_text() == "0.0"
+
+
+
+def test_sigkill_of_the_launcher_takes_the_whole_job_down_and_resume_works(tmp_path):
+    """`ganforge run --nproc 2` killed with SIGKILL (the OOM killer, `kill -9`): the elastic agent and both workers
+    die with it within seconds, leaving no one holding the run, and `ganforge resume` goes on."""
+    out, env = tmp_path / "run", child_env()
+    launcher = subprocess.Popen(run_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    wait_for(first_checkpoint(out), launcher, "a first checkpoint")
+    assert job_pids(env, "RANK=1")  # the job is running
+    launcher.kill()
+    launcher.wait()
+    deadline = time.monotonic() + 20
+    while job_pids(env) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not job_pids(env), f"processes of the job outlived its launcher: {job_pids(env)}"
+    resumed = subprocess.run([sys.executable, "-m", "ganforge", "resume", str(out), "--max-steps", "60"],
+                             capture_output=True, text=True, timeout=300, env=child_env())  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]

@@ -1,7 +1,9 @@
 """Training curves as a picture: ``curves.png`` in the run directory, drawn from ``metrics.jsonl``.
 
 Panels, all against generator steps: the two losses; D(x) and D(G(z)) with the 0.5 they meet at in equilibrium;
-and, when the run was evaluated (``--eval-every``), its main metric (with the reverse KL beside mode counts).
+when the run trained on part of its data, D's overfitting (ADA's r_t on training and on held-out reals, and the
+gap between them, :mod:`ganforge.evaluation.overfit`); and, when the run was evaluated (``--eval-every``), its
+main metric (with the reverse KL beside mode counts).
 matplotlib is imported here only, with the Agg backend, so nothing else pays for it and no display is needed.
 """
 
@@ -83,7 +85,8 @@ def plot_curves(run_path: str | Path, out: str | Path | None = None) -> Path:
     from matplotlib import pyplot
 
     out = output_file(None if out is None else Path(out), Path(run_path) / CURVES_NAME, _picture_suffixes())
-    panels = 3 if evaluations else 2
+    overfitting = any(_is_number(r.get("rt_train")) for r in training)
+    panels = 2 + overfitting + bool(evaluations)
     figure, axes = pyplot.subplots(panels, 1, figsize=(8, 3 * panels), sharex=True, squeeze=False)
     axes = axes[:, 0]
 
@@ -100,20 +103,30 @@ def plot_curves(run_path: str | Path, out: str | Path | None = None) -> Path:
     axes[1].set_ylabel("mean probability 'real'")
     axes[1].legend(loc="upper right")
 
+    if overfitting:
+        axes[2].plot(*_series(training, "rt_train"), label="r_t, training reals", color="tab:green")
+        axes[2].plot(*_series(training, "rt_held_out"), label="r_t, held-out reals", color="tab:olive")
+        axes[2].plot(*_series(training, "rt_gap"), label="gap (training - held-out)", color="tab:red", linestyle="--")
+        axes[2].axhline(0.0, color="grey", linewidth=1)
+        axes[2].set_ylim(-1.05, 2.05)
+        axes[2].set_ylabel("E[sign D(x)]")
+        axes[2].set_title("D's overfitting: ADA's r_t", fontsize=9)
+        axes[2].legend(loc="upper left")
+
     if evaluations:
         main = evaluations[-1]["main"]
-        axes[2].plot(*_series(evaluations, main), marker="o", color="tab:purple", label=LABELS.get(main, main))
-        axes[2].set_ylabel(LABELS.get(main, main))
-        handles = axes[2].get_lines()
+        axes[-1].plot(*_series(evaluations, main), marker="o", color="tab:purple", label=LABELS.get(main, main))
+        axes[-1].set_ylabel(LABELS.get(main, main))
+        handles = axes[-1].get_lines()
         if main == "modes" and any("reverse_kl" in r for r in evaluations):
-            twin = axes[2].twinx()
+            twin = axes[-1].twinx()
             twin.plot(*_series(evaluations, "reverse_kl"), marker="s", color="tab:brown", label="reverse KL")
             twin.set_ylabel("reverse KL (nats)")
             handles = handles + twin.get_lines()
-        axes[2].legend(handles=handles, labels=[h.get_label() for h in handles], loc="center right")
+        axes[-1].legend(handles=handles, labels=[h.get_label() for h in handles], loc="center right")
         evaluator = evaluations[-1].get("evaluator")
         if evaluator:
-            axes[2].set_title(f"evaluator {evaluator}", fontsize=9)
+            axes[-1].set_title(f"evaluator {evaluator}", fontsize=9)
     axes[-1].set_xlabel("generator step")
     figure.tight_layout()
     try:  # written whole or not at all, like every file of a run

@@ -2,7 +2,8 @@
 
 Inception-v3 features mean little on 28x28 grey digits and need weights ganforge cannot download offline, so
 for a labelled image dataset ganforge trains its own classifier on that dataset's labelled data the first time
-it is needed, and caches it in ``$GANFORGE_CACHE_DIR/evaluators/`` as safetensors. Training is deterministic
+it is needed, and caches it in ``$GANFORGE_CACHE_DIR/evaluators/`` as safetensors, under a fingerprint of the data
+it learned from (a dataset's name alone does not say which data: every ``image-folder`` is called that). Training is deterministic
 (fixed seed, deterministic algorithms, one CPU thread, always on the CPU) so that the same data gives the same
 weights, and every score names the evaluator by the SHA-256 of its weights: two FIDs are comparable exactly when
 they name the same hash.
@@ -10,6 +11,11 @@ they name the same hash.
 Which data it learns from: the dataset's ``train`` split, tested on its ``test`` split. Where the train split is
 not available (MNIST's 60k training images are not always at hand), it learns from the first 80% of the test
 split and is tested on the remaining 20%; the evaluator's description says so, and its hash differs.
+
+MNIST's and Fashion-MNIST's evaluators ship with ganforge (``weights/``, 0.5 MB each), trained once this way:
+training reproduces its weights bit for bit on one machine, but other CPUs and torch builds round differently and
+learn other weights, so every installation loads the shipped ones and every user's FIDs name the same hash
+(:data:`SHIPPED`). Other labelled datasets get an evaluator trained on first use.
 """
 
 from __future__ import annotations
@@ -35,6 +41,12 @@ ARCHITECTURE = "ganforge-cnn/2"
 FEATURES = 128
 TRAIN_STEPS = 1200  # minibatches of 128: 2.6 epochs of a 60k train split, 19 of an 8k fallback
 BATCH = 128
+SHIPPED_DIR = Path(__file__).parent / "weights"
+# datasets whose evaluator ships with ganforge -> the SHA-256 of its weights (weights_sha256), checked on loading
+SHIPPED = {
+    "fashion-mnist": "922cf1f0578a9227b0725a417edf8d6b28869e15c9243f61c0d334c6f33a02de",
+    "mnist": "bb57479245e8c7e3711075d1cbf2171b807b799d704534ab2d52bf9f2d88e707",
+}
 FALLBACK_FRACTION = 0.8  # of the test split learned from when there is no train split
 SHIFT = 2  # training images are shifted by up to this many pixels, so that small misplacements do not matter
 
@@ -184,7 +196,7 @@ def _labelled_data(dataset: str, factory: Any, params: dict[str, Any]) -> list[L
         whole = lambda: factory(**base, split="test")  # noqa: E731
         preferred = [LabelledData("train", lambda: factory(**base, split="train"), whole, "train split", "test split")]
     else:
-        whole = lambda: factory(**params)  # noqa: E731
+        whole = lambda: factory(**{key: value for key, value in params.items() if key in options})  # noqa: E731
         preferred = []
     fallback = LabelledData(
         "test-fallback" if preferred else "fallback",
@@ -202,24 +214,46 @@ def _part(data: TensorData, start: float, stop: float) -> TensorData:
     return TensorData(data.data[first:last], data.spec, None if data.labels is None else data.labels[first:last])
 
 
-def evaluator_path(dataset: str, tag: str) -> Path:
-    return cache_dir() / "evaluators" / f"{dataset}-{tag}-{ARCHITECTURE.replace('/', '-')}.safetensors"
+def data_fingerprint(data: TensorData) -> str:
+    """SHA-256 over what an evaluator learns from and how: the examples and labels (shapes, dtypes, bytes), the
+    number of classes, the architecture and the training settings. Two datasets share an evaluator exactly when
+    they share this, whatever they are called (every ``image-folder``, whatever its ``--data-root``, is one name)."""
+    digest = hashlib.sha256(f"{ARCHITECTURE};{TRAIN_STEPS};{BATCH};{SHIFT};{data.spec.num_classes};".encode())
+    for tensor in (data.data, data.labels):
+        if tensor is not None:
+            tensor = tensor.detach().cpu().contiguous()
+            digest.update(f"{tuple(tensor.shape)}:{tensor.dtype};".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
-def load_evaluator(path: Path) -> Evaluator:
-    """An evaluator cached at ``path``, its weights checked against the hash recorded beside them."""
+def evaluator_path(dataset: str, tag: str, fingerprint: str) -> Path:
+    """Where the evaluator for ``dataset`` learned from the data of ``fingerprint`` (:func:`data_fingerprint`) is kept."""
+    name = f"{dataset}-{tag}-{fingerprint[:16]}-{ARCHITECTURE.replace('/', '-')}.safetensors"
+    return cache_dir() / "evaluators" / name
+
+
+def shipped_path(dataset: str) -> Path:
+    """Where the evaluator that ships with ganforge for ``dataset`` (a key of :data:`SHIPPED`) lies."""
+    return SHIPPED_DIR / f"{dataset}-{ARCHITECTURE.replace('/', '-')}.safetensors"
+
+
+def load_evaluator(path: Path, expected_sha256: str | None = None) -> Evaluator:
+    """An evaluator saved at ``path``, its weights checked against the hash recorded beside them (and against
+    ``expected_sha256``, for a shipped one)."""
+    what, remedy = ("ganforge's evaluator file", "reinstall ganforge") if expected_sha256 else ("evaluator cache file", "delete it and ganforge retrains it")
     try:
         saved = read_file(path)
     except GanforgeError as exc:
-        raise GanforgeError(f"evaluator cache file {path} is damaged ({exc}); delete it and ganforge retrains it") from None
+        raise GanforgeError(f"{what} {path} is damaged ({exc}); {remedy}") from None
     try:
         info = EvaluatorInfo(**saved.meta["evaluator"])
         network = EvaluatorCNN(int(saved.meta["channels"]), int(saved.meta["num_classes"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise GanforgeError(f"evaluator cache file {path} lacks its description ({exc}); delete it and ganforge retrains it") from None
+        raise GanforgeError(f"{what} {path} lacks its description ({exc}); {remedy}") from None
     load_network(network, "evaluator", saved.tensors, path)
-    if weights_sha256(network) != info.weights_sha256:
-        raise GanforgeError(f"evaluator cache file {path} does not match its recorded hash; delete it and ganforge retrains it")
+    if weights_sha256(network) != info.weights_sha256 or expected_sha256 not in (None, info.weights_sha256):
+        raise GanforgeError(f"{what} {path} does not match its recorded hash; {remedy}")
     return Evaluator(network, info)
 
 
@@ -230,14 +264,14 @@ def evaluator_for(
     say: Callable[[str], None] = lambda message: None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Evaluator:
-    """The evaluator for ``dataset`` (its factory and ``data.*`` settings): from the cache, else trained now,
-    telling ``say`` that it does and ``progress(done, total)`` how far it is."""
-    sources = _labelled_data(dataset, factory, params)
-    for source in sources:
-        if evaluator_path(dataset, source.tag).is_file():
-            return load_evaluator(evaluator_path(dataset, source.tag))
+    """The evaluator for ``dataset`` (its factory and ``data.*`` settings): the one shipped with ganforge (for the
+    official files, which the dataset checks by content), else from the cache when one was trained on the very same
+    data (:func:`data_fingerprint`), else trained now, telling ``say`` that it does and ``progress(done, total)``
+    how far it is."""
+    if dataset in SHIPPED:
+        return load_evaluator(shipped_path(dataset), SHIPPED[dataset])
     failures = []
-    for source in sources:
+    for source in _labelled_data(dataset, factory, params):
         try:
             train = source.train()
         except GanforgeError as exc:
@@ -245,6 +279,9 @@ def evaluator_for(
             continue
         if train.labels is None or train.spec.num_classes < 2:
             raise GanforgeError(f"dataset '{dataset}' has no class labels, so ganforge cannot train an evaluator for it; use --evaluator inception")
+        path = evaluator_path(dataset, source.tag, data_fingerprint(train))
+        if path.is_file():
+            return load_evaluator(path)
         test = source.test()
         say(f"Training the evaluator for {dataset} on its {source.trained_on}, {len(train):,} images (once; cached) ...")
         network = train_classifier(train.data, train.labels, train.spec.num_classes, TRAIN_STEPS, progress=progress)
@@ -256,6 +293,6 @@ def evaluator_for(
             weights_sha256=weights_sha256(network),
         )
         meta = {"evaluator": asdict(info), "architecture": ARCHITECTURE, "channels": train.spec.shape[0], "num_classes": train.spec.num_classes}
-        write_checkpoint(evaluator_path(dataset, source.tag), prefixed("network.evaluator", network.state_dict()), meta)
+        write_checkpoint(path, prefixed("network.evaluator", network.state_dict()), meta)
         return Evaluator(network, info)
     raise GanforgeError(f"no labelled data to train the evaluator for '{dataset}': {failures[-1]}")

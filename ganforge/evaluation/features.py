@@ -110,7 +110,7 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = KNN, chunk
     radius to that feature's k-th nearest neighbour. Precision is the share of fake features inside the real
     manifold (are the samples realistic?); recall is the share of real features inside the fake manifold (is
     all of the data's variety generated?). The radii depend on how densely each set is sampled, so pass sets of
-    the same size (the judges pass as many real features as there are samples).
+    the same size (the judges do: :func:`ganforge.evaluation.judges.precision_recall`).
     """
     fake = fake.to(real.device)
     precision = _covered(fake, real, _knn_radii(real, k, chunk), chunk).double().mean()

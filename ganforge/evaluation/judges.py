@@ -125,6 +125,16 @@ def _images(data: torch.Tensor) -> torch.Tensor:
     return data.float().div(127.5).sub(1)
 
 
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, seed: int) -> tuple[float, float]:
+    """Precision and recall of ``fake`` against ``real`` features on sets of equal size (the k-NN radii of each
+    set depend on its size): the first real features (already a random choice) or a random choice of the fake
+    ones, drawn with ``seed``, whichever set is larger."""
+    if len(fake) > len(real):
+        chosen = torch.randperm(len(fake), generator=torch.Generator().manual_seed(seed))[: len(real)]
+        fake = fake[chosen.to(fake.device)]
+    return feature_scores.precision_recall(real[: len(fake)], fake)
+
+
 def held_out(data: TensorData, dataset: str, params: dict[str, Any], registry) -> TensorData:
     """The data evaluation uses: for two-domain and captioned data, the dataset's test split where it has one and
     ``data`` is another split (translations are judged on images the model never saw, text-to-image on captions it
@@ -215,7 +225,7 @@ class ImageJudge(Judge):
         """The report, and the evaluator's class logits of the samples."""
         fake, logits = self.evaluator.features_and_logits(samples)
         kid, kid_std = feature_scores.kernel_distance(self.real, fake, seed)
-        precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
+        precision, recall = precision_recall(self.real, fake, seed)
         score, score_std = feature_scores.classifier_score(logits, seed)
         class_kl, smallest_class = feature_scores.class_histogram(logits)
         scores = {
@@ -280,7 +290,7 @@ class PointJudge(Judge):
 
     def score(self, samples: torch.Tensor, seed: int) -> Report:
         fake = samples.flatten(1)
-        precision, recall = feature_scores.precision_recall(self.real[: len(fake)], fake)
+        precision, recall = precision_recall(self.real, fake, seed)
         scores = {"frechet_distance": feature_scores.frechet_distance(self.real, fake), "precision": precision, "recall": recall}
         labels = {"frechet_distance": "Frechet distance (raw coordinates)", "precision": "precision (k=3)", "recall": "recall (k=3)"}
         return Report("points, raw coordinates", len(samples), scores, "frechet_distance", True, None, labels)
@@ -332,5 +342,6 @@ def judge_for(
             )
         evaluator = evaluator_for(protocol.target, registry.load("dataset", protocol.target), params, say, progress).to(torch.device(device))
         return ImageJudge(data, evaluator)
-    evaluator = evaluator_for(dataset, registry.load("dataset", dataset), params, say, progress).to(torch.device(device))
+    source = protocol.target or dataset  # a labelled dataset scored by another's evaluator, where it names one
+    evaluator = evaluator_for(source, registry.load("dataset", source), params, say, progress).to(torch.device(device))
     return ImageJudge(data, evaluator)

@@ -1,5 +1,6 @@
 """What a run does beside training, kept out of the loop: the generator's EMA, evaluation every ``eval.every``
-steps with a ``best`` checkpoint, and the curves picture at the end.
+steps with a ``best`` checkpoint, D's overfitting on a run that trains on part of its data, and the curves
+picture at the end.
 
 The trainer calls :meth:`RunMonitor.generator_stepped` after each step, asks :meth:`evaluation_due`, wraps
 sampling in :meth:`averaged`, adds :meth:`checkpoint_tensors` to each checkpoint, and calls :meth:`finished`.
@@ -18,6 +19,7 @@ from ganforge.data import TensorData
 from ganforge.evaluation.curves import plot_curves
 from ganforge.evaluation.ema import GeneratorAverage
 from ganforge.evaluation.judges import Judge, judge_for
+from ganforge.evaluation.overfit import OverfitProbe
 from ganforge.rundir import RunDir
 from ganforge.variant import Variant
 
@@ -46,9 +48,35 @@ class RunMonitor:
         if config.eval.every is not None:
             from ganforge.registry import get_registry
 
-            self.judge = judge_for(data, config.data.name, config.data.params, get_registry(), data.data.device)
+            registry = get_registry()
+            if config.data.core["fraction"] != 1.0:  # trained on a part: evaluation compares with all of the data
+                data = registry.get("dataset", config.data.name).build(config.data.params).to(data.data.device)
+            self.judge = judge_for(data, config.data.name, config.data.params, registry, data.data.device)
         self.best_rank: tuple[float, ...] | None = None  # of the best evaluation so far (smaller is better)
         self.last_evaluated = 0
+        self.overfit = self._overfit_probe(variant, data, config)
+
+    @staticmethod
+    def _overfit_probe(variant: Variant, data: TensorData, config: RunConfig) -> OverfitProbe | None:
+        """ADA's r_t on training and held-out reals, where the run trains on part of its data (``data.fraction``)."""
+        fraction = config.data.core.get("fraction", 1.0)
+        if fraction >= 1 or not data.spec.is_image or not OverfitProbe.applies(variant):
+            return None
+        from ganforge.registry import get_registry
+
+        whole = get_registry().get("dataset", config.data.name).build(config.data.params)
+        held_out = whole.rest(fraction, config.train.seed).to(data.data.device)
+        try:
+            return OverfitProbe(variant, data, held_out, config.train.batch_size, config.train.seed)
+        except ValueError:  # too few examples on one side for one minibatch: nothing to measure
+            return None
+
+    def overfitting(self) -> dict[str, float]:
+        """``rt_train``, ``rt_held_out`` and ``rt_gap`` now (see :mod:`ganforge.evaluation.overfit`), or nothing."""
+        if self.overfit is None:
+            return {}
+        with training_rng_kept(self.variant.device):  # the augmentation in front of D draws random numbers
+            return self.overfit.measure()
 
     @property
     def best_path(self) -> Path:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.inputs import Input
 from ganforge.spectral import spectral_normalised
 from ganforge_dcgan.models import DCGANDiscriminator, DCGANGenerator, image_shape
 from ganforge_vanilla.models import MLPDiscriminator, MLPGenerator
@@ -32,6 +33,7 @@ class ConditionalMLPGenerator(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)
         self.body = MLPGenerator(noise_dim + embed_dim, spec, hidden, depth)
+        self.inputs = (Input.vector("z", noise_dim), Input.labels("labels", num_classes))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([z, self.embed(labels)], dim=1))
@@ -54,6 +56,7 @@ class ConditionalMLPDiscriminator(nn.Module):
         self.embed = nn.Embedding(num_classes, embed_dim)
         self.scale = spec.scale  # x in units of the data's std, beside an embedding of unit scale
         self.body = MLPDiscriminator(DataSpec((spec.size + embed_dim,), is_image=False), hidden, depth, dropout=dropout)
+        self.inputs = (Input.data("x", spec), Input.labels("labels", num_classes))
         if spectral_norm:
             spectral_normalised(self)
 
@@ -75,6 +78,7 @@ class ConditionalDCGANGenerator(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)  # N(0, 1) codes: as loud as z, or G would ignore them
         self.body = DCGANGenerator(noise_dim + embed_dim, spec, width)
+        self.inputs = (Input.vector("z", noise_dim), Input.labels("labels", num_classes))
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.body(torch.cat([z, self.embed(labels)], dim=1))
@@ -96,6 +100,7 @@ class ConditionalDCGANDiscriminator(nn.Module):
         self.size = size
         self.embed = nn.Embedding(num_classes, size * size)
         self.body = DCGANDiscriminator(DataSpec((channels + 1, size, size), spec.num_classes), width, norm)
+        self.inputs = (Input.data("x", spec), Input.labels("labels", num_classes))
         if spectral_norm:
             spectral_normalised(self)
 

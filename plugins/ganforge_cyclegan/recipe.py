@@ -61,6 +61,7 @@ class CycleGAN(Variant):
     sections = {"cycle": CycleConfig, "optim": OptimConfig}
     domains = 2
     generators = ("generator_ab", "generator_ba")
+    discriminators = ("discriminator_a", "discriminator_b")
     defaults = {
         "generator.name": "resnet",
         "discriminator.name": "patchgan",
@@ -79,7 +80,7 @@ class CycleGAN(Variant):
             )
         for name in ("generator_ab", "generator_ba"):
             self.networks[name] = self.make("generator", spec=self.spec)
-        for name in ("discriminator_a", "discriminator_b"):
+        for name in self.discriminators:
             self.networks[name] = self.make("discriminator", spec=self.spec)
         self.loss = self.make("loss")
         self.pools = {name: ImagePool(self.config.cycle.pool_size) for name in ("a", "b")}
@@ -126,6 +127,8 @@ class CycleGAN(Variant):
         metrics = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "adversarial": adversarial.detach(), "cycle": cycle_loss.detach()}
         if cycle.identity_weight:
             metrics["identity"] = identity.detach()
+        if penalties[0] is not None:  # logged under the name every variant uses for it
+            metrics["penalty"] = (0.5 * (penalties[0] + penalties[1])).detach()
         both = lambda kind: torch.cat([logits[f"{kind}_a"].detach().flatten(), logits[f"{kind}_b"].detach().flatten()])  # noqa: E731
         return metrics | self.loss.report(both("real"), both("fake"))
 

@@ -3,13 +3,19 @@
 Files are looked for, in order, in the user's data root (``data.root``, else ``$GANFORGE_DATA_DIR``), the
 download cache and the system copy (``/usr/share/datasets``), each either directly or in a ``<dataset>/``
 subdirectory for the first, and gzipped or not. The first directory holding every file a split needs wins,
-so files of one split never mix sources. Only downloads are checked against the official MD5s: system copies
-(Debian's, for one) are re-compressed, so every file is instead validated structurally by :func:`read_idx`.
+so files of one split never mix sources. Downloads are checked against the official MD5s of the ``.gz`` files;
+system copies (Debian's, for one) are re-compressed, so every file, wherever it comes from, is validated
+structurally by :func:`read_idx` and then by its content: the SHA-256 of the decoded images and labels against
+those of the official releases (:data:`CONTENTS`). Files that hold another known split (MNIST's digits given as
+Fashion-MNIST) are refused with one line saying what they are; files that are no known release are used, with a
+warning that their scores are not comparable with published ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,7 +24,7 @@ import torch
 
 from ganforge.cache import cache_dir
 from ganforge.data import DataSpec, TensorData
-from ganforge.errors import GanforgeError
+from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge_datasets.download import fetch
 from ganforge_datasets.idx import read_idx
 
@@ -62,6 +68,42 @@ FASHION_MNIST = Source(
 )
 
 
+@dataclass(frozen=True)
+class Content:
+    """What one official split's files decode to: SHA-256 of the images' and the labels' bytes (None where
+    ganforge does not record it), and the number of examples of each class."""
+
+    images_sha256: str | None
+    labels_sha256: str
+    classes: tuple[int, ...]
+
+
+# (dataset, file prefix) -> the official content, measured on the decoded files of the official releases
+CONTENTS: dict[tuple[str, str], Content] = {
+    ("mnist", "train"): Content(
+        None,
+        "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+        (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+    ),
+    ("mnist", "t10k"): Content(
+        "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+        "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+        (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+    ),
+    ("fashion-mnist", "train"): Content(
+        "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012",
+        "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7",
+        (6000,) * 10,
+    ),
+    ("fashion-mnist", "t10k"): Content(
+        "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a",
+        "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9",
+        (1000,) * 10,
+    ),
+}
+PREFIX_SPLITS = {"train": "train", "t10k": "test"}
+
+
 def mnist(
     root: str | None = None,  # directory holding the IDX files (--data-root); None: $GANFORGE_DATA_DIR, cache, system copy
     split: Literal["train", "test", "all"] = "train",  # train: 60,000 images, test: 10,000, all: both
@@ -96,6 +138,8 @@ def _load(source: Source, root: str | None, split: str, mirror: str | None) -> T
     names = [f"{prefix}-{kind}" for prefix in SPLITS[split] for kind in _KINDS]
     paths = _locate(source, split, names, root, mirror)
     parts = [_read_pair(paths[i], paths[i + 1]) for i in range(0, len(paths), 2)]
+    for prefix, (images_path, labels_path), (images, labels) in zip(SPLITS[split], zip(paths[::2], paths[1::2]), parts):
+        _check_content(source, prefix, images_path, images, labels_path, labels)
     images, labels = (torch.cat(tensors) for tensors in zip(*parts))
     return TensorData(images.unsqueeze(1), DataSpec((1, 28, 28), num_classes=10, is_image=True), labels=labels.long())
 
@@ -159,3 +203,38 @@ def _read_pair(images_path: Path, labels_path: Path) -> tuple[torch.Tensor, torc
         raise GanforgeError(f"{labels_path} has label {int(labels.max())}, not 0-9; replace it with the official file")
     return images, labels
 
+
+
+def _sha256(tensor: torch.Tensor) -> str:
+    return hashlib.sha256(tensor.contiguous().numpy().tobytes()).hexdigest()
+
+
+def _check_content(
+    source: Source, prefix: str, images_path: Path, images: torch.Tensor, labels_path: Path, labels: torch.Tensor
+) -> None:
+    """Refuse files that hold another known split than the one asked for, saying which; warn about files that are
+    no known release. The official split passes silently."""
+    official = CONTENTS[(source.name, prefix)]
+    found = {"images": _sha256(images), "labels": _sha256(labels)}
+    expected = {"images": official.images_sha256, "labels": official.labels_sha256}
+    wanted = f"{source.title}'s {PREFIX_SPLITS[prefix]} split"
+    for kind, path in (("images", images_path), ("labels", labels_path)):
+        if found[kind] == expected[kind]:
+            continue
+        known = [key for key, content in CONTENTS.items() if found[kind] == (content.images_sha256 if kind == "images" else content.labels_sha256)]
+        if known:
+            name, other = known[0]
+            title = MNIST.title if name == MNIST.name else FASHION_MNIST.title
+            raise GanforgeError(
+                f"{path} holds {title}'s {PREFIX_SPLITS[other]} split, not {wanted}: pass --data "
+                f"{name} for those files, or a --data-root holding {source.title}'s own files"
+            )
+    if found["labels"] != official.labels_sha256 or (official.images_sha256 not in (None, found["images"])):
+        counts = tuple(torch.bincount(labels.long(), minlength=10).tolist())
+        warnings.warn(
+            f"{images_path.parent} holds {len(images):,} images that are not the official {source.title} "
+            f"{PREFIX_SPLITS[prefix]} split (classes of {', '.join(map(str, counts))} examples; the official split has "
+            f"{', '.join(map(str, official.classes))}): scores on them are not comparable with published ones",
+            GanforgeWarning,
+            stacklevel=2,
+        )

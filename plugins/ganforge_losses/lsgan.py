@@ -43,6 +43,10 @@ class LeastSquaresLoss(R1Option):
         """E[(D(G(z)) − c)²]."""
         return (fake_logits.float() - self.generator_target).square().mean()
 
+    def real_sign(self, real_logits: torch.Tensor) -> torch.Tensor:
+        """ADA's signal: D's output against the midpoint of its two targets (0.5), where it tells nothing apart."""
+        return torch.sign(real_logits - (self.real_target + self.fake_target) / 2)
+
     def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """Mean raw D(x) and D(G(z)), heading for (a + b)/2 at the equilibrium."""
         return {"d_real": real_logits.float().mean(), "d_fake": fake_logits.float().mean()}

@@ -66,6 +66,11 @@ class RelativisticAverageLoss(R1Option):
         real, fake = self._relative(_needed(real_logits, "ragan"), fake_logits.float())
         return F.softplus(-fake).mean() + F.softplus(real).mean()
 
+    def real_sign(self, real_logits: torch.Tensor) -> None:
+        """No ADA signal: D's offset is free (only differences of its outputs count), so its outputs on real data
+        alone do not say whether it overfits."""
+        return None
+
     def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """The relativistic D̃(x) and D̃(G(z)), both 1/2 at the equilibrium."""
         real, fake = self._relative(real_logits.float(), fake_logits.float())
@@ -97,6 +102,11 @@ class RelativisticPairingLoss(R1Option):
     def generator_loss(self, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
         """E softplus(C(x) − C(G(z))) = −E log σ(C(G(z)) − C(x))."""
         return F.softplus(self._gap(_needed(real_logits, "rpgan"), fake_logits.float())).mean()
+
+    def real_sign(self, real_logits: torch.Tensor) -> None:
+        """No ADA signal: D's offset is free (only differences of its outputs count), so its outputs on real data
+        alone do not say whether it overfits."""
+        return None
 
     def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """σ(C(x) − C(G(z))) over the pairs and its complement: how surely D ranks the real one first (1/2 at the

@@ -51,6 +51,11 @@ class WGANGPLoss(R1Option):
         zero_centred = super().penalty(discriminator, real, fake)
         return total if zero_centred is None else total + zero_centred
 
+    def real_sign(self, real_logits: torch.Tensor) -> None:
+        """No ADA signal: D's offset is free (only differences of its outputs count), so its outputs on real data
+        alone do not say whether it overfits."""
+        return None
+
     def report(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> dict[str, torch.Tensor]:
         """The critic's Wasserstein estimate E[D(x)] − E[D(G(z))]."""
         return {"wasserstein": real_logits.float().mean() - fake_logits.float().mean()}

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ganforge.data import DataSpec
+from ganforge.inputs import Input
 from ganforge.spectral import spectral_normalised
 from ganforge.errors import GanforgeError
 from ganforge_dcgan.models import conv_plan, image_shape, init_weights
@@ -83,6 +84,7 @@ class Stage1Generator(nn.Module):
         )
         init_weights(self.project, self.body)
         self.condition_dim = condition_dim
+        self.inputs = (Input.vector("z", noise_dim), Input.vector("embedding", embedding_dim))
 
     def forward(
         self, z: torch.Tensor, embedding: torch.Tensor, epsilon: torch.Tensor | None = None
@@ -131,6 +133,7 @@ class Stage2Generator(nn.Module):
         )
         init_weights(self.encode, self.join, self.body)
         self.condition_dim = condition_dim
+        self.inputs = (Input.data("low", stage1_spec), Input.vector("embedding", embedding_dim))
 
     def forward(
         self, low: torch.Tensor, embedding: torch.Tensor, epsilon: torch.Tensor | None = None
@@ -170,6 +173,7 @@ class StageDiscriminator(nn.Module):
             nn.Conv2d(widths[-1], 1, base),
         )
         init_weights(self.encode, self.judge)  # not the embedding's compression: see conditioning.py
+        self.inputs = (Input.data("x", spec), Input.vector("embedding", embedding_dim))
         if spectral_norm:
             spectral_normalised(self)
 

@@ -94,6 +94,7 @@ class StackGAN(Variant):
     }
     sections = {"noise": NoiseConfig, "stages": StageConfig, "optim": OptimConfig}
     generators = ("generator", "refiner")
+    discriminators = ("discriminator_1", "discriminator_2")
     defaults = {
         "generator.name": "stackgan-stage1",
         "refiner.name": "stackgan-stage2",

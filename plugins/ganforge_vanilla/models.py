@@ -151,5 +151,6 @@ class MLPDiscriminator(nn.Module):
                 f"the discriminator packs {self.pack} examples per input but got a batch of {len(x)}; "
                 f"use a --batch-size divisible by {self.pack}"
             )
-        features = self.each(x.reshape(len(x), -1) / self.scale)
-        return self.net(features.reshape(len(x) // self.pack, -1)).squeeze(1)
+        features = self.each(x.flatten(1) / self.scale)
+        # -1 for the batch: an exported (traced) D keeps its batch dimension free
+        return self.net(features.reshape(-1, self.pack * features.shape[1])).squeeze(1)
