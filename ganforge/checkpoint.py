@@ -52,6 +52,9 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
+    except IsADirectoryError:  # a directory where ganforge writes a file (status.json, say): not ours to remove
+        Path(temporary).unlink(missing_ok=True)
+        raise GanforgeError(f"{path} is a directory, where ganforge writes a file; move it away, then try again") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

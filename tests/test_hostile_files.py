@@ -361,3 +361,9 @@ def test_resume_does_not_append_through_a_linked_metrics_log(run, secret, tmp_pa
     (run / "metrics.jsonl").symlink_to(elsewhere)
     refused(["resume", str(run), "--epochs", "3", "--device", "cpu"], "metrics.jsonl", "link")
     assert secret.read_bytes() == SECRET and not (tmp_path / "created-through-a-link").exists()
+
+
+def test_resume_refuses_a_directory_where_status_json_goes_in_one_line(run):
+    (run / "status.json").unlink()
+    (run / "status.json").mkdir()
+    refused(["resume", str(run), "--epochs", "3", "--device", "cpu"], "status.json", "is a directory")
