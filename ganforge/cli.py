@@ -46,7 +46,7 @@ def _flags_show_no_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
 _typer_type_column = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flags_show_no_type  # type: ignore[method-assign]
 SEED_MAX = 2**63 - 1  # torch's generators take a signed 64-bit seed
-PERCENTAGES = {"high_quality", "precision", "recall", "class_agreement", "class_agreement_mismatched"}  # shares, shown as %
+PERCENTAGES = {"high_quality", "precision", "recall", "coverage", "class_agreement", "class_agreement_mismatched"}  # shares, shown as %
 
 
 def _version(value: bool) -> None:
@@ -514,6 +514,8 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(f"The run is now at generator step {result.steps:,} (epoch {result.epochs}); this session took {took}.")
     else:
         console.print(f"Trained {result.steps:,} generator steps over {result.epochs} epoch(s) in {took}.")
+    if result.stopped_early is not None:
+        console.print(escape(_early_stop_line(result.stopped_early)), soft_wrap=True, highlight=False)
     # paths whole, on lines of their own: a terminal narrower than a path lets it run on rather than break it
     if result.samples:
         console.print(f"  samples     {result.run_dir.samples_dir}/ (latest: {result.samples[-1].name})", soft_wrap=True, highlight=False, markup=False)
@@ -525,6 +527,17 @@ def _watch(training: Callable, resumed: bool) -> None:
         console.print(f"Translate images: ganforge sample {run_path} --input-dir DIR --out translated/", soft_wrap=True, highlight=False, markup=False)
     else:
         console.print(f"More samples: ganforge sample {run_path} -n 64 --out grid.png", soft_wrap=True, highlight=False, markup=False)
+
+
+def _early_stop_line(early: dict[str, Any]) -> str:
+    """``eval.patience`` ran out: one line saying when, and where the best generator is."""
+    value = early.get("value")
+    best = f"{early['metric']} {value:.4g}, " if isinstance(value, (int, float)) else ""
+    where = f"step {early['best_step']:,}" if isinstance(early.get("best_step"), int) else "an earlier step"
+    return (
+        f"Stopped early at step {early['step']:,}: {early['patience']} evaluation(s) in a row did not beat the best "
+        f"({best}{where}), kept in {early['best_checkpoint']}"
+    )
 
 
 def _translates(run_path: Path) -> bool:
@@ -553,10 +566,14 @@ def sample(
     captions_file: Optional[Path] = typer.Option(None, "--captions", help="A text file of captions, one per line: -n samples of each, a row each."),
     truncation: Optional[float] = typer.Option(None, "--truncation", help="Truncation trick: resample |z| > PSI (normal noise), or z scaled towards the mean by PSI (uniform; --truncation-mode mean)."),
     truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample (Brock et al. 2019; default for normal noise) or mean (default for uniform)."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="One PNG per seed into the --out directory (seed0000.png, ...): ranges and lists, e.g. 0-35 or 0-3,7; a seed always gives the same image."),
 ) -> None:
     """Draw samples from a saved generator into a PNG grid (a scatter plot for 2-D data), or translate images."""
     from ganforge import api
 
+    if seeds is not None:
+        _sample_seeds(path, seeds, out, device, label, ema, caption, captions_file, truncation, truncation_mode, input_dir)
+        return
     captions = list(caption) + ([] if captions_file is None else _read_captions(captions_file))
     if input_dir is not None:
         if out is None:
@@ -581,6 +598,26 @@ def sample(
     )
     written = samples.save(target)
     console.print(escape(f"Wrote {len(samples.values)} samples to {written}"), soft_wrap=True, highlight=False)
+
+
+def _sample_seeds(
+    path: Path, text: str, out: Path | None, device: str, label: int | None, ema: bool, captions: list[str],
+    captions_file: Path | None, truncation: float | None, truncation_mode: Optional[str], input_dir: Path | None,
+) -> None:  # fmt: skip
+    """``sample --seeds``: one image per seed into the directory ``out``."""
+    from ganforge.per_seed import parse_seeds, sample_seeds
+
+    seeds = parse_seeds(text)  # checked before the model is loaded
+    if out is None:
+        raise GanforgeError("--seeds needs --out DIR, the directory that receives seed0000.png, ...")
+    if input_dir is not None:
+        raise GanforgeError("--seeds draws from noise and --input-dir translates images; pass one of them")
+    if captions_file is not None or len(captions) > 1:
+        raise GanforgeError("--seeds draws one caption's images; pass a single --caption TEXT (and no --captions file)")
+    caption = captions[0] if captions else None
+    written = sample_seeds(path, seeds, out, device, label, caption, ema, truncation, truncation_mode)  # type: ignore[arg-type]
+    shown = f"seeds {seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else f"{len(seeds)} seeds"
+    console.print(escape(f"Wrote {len(written)} images ({shown}) to {out}/: {written[0].name} ... {written[-1].name}"), soft_wrap=True, highlight=False)
 
 
 def _read_captions(path: Path) -> list[str]:
@@ -668,19 +705,25 @@ def evaluate(
         warnings.warn("--samples is deprecated; use --count (-n)", GanforgeWarning, stacklevel=2)
         count = old_count
     from ganforge.console import StepProgress
+    from ganforge.evaluation.diagnosis import explain
+    from ganforge.rundir import find_checkpoint
 
     shown_on = err_console if as_json else console  # --json keeps stdout for the JSON
+    checkpoint = find_checkpoint(path)  # the file scored, and recorded with the scores
     with StepProgress(shown_on, "Training the evaluator") as progress:
         if truncation is not None or truncation_mode is not None:
             psis = _truncations(truncation, truncation_mode)
-            reports = api.evaluate_truncations(path, psis, truncation_mode, count, device, seed, ema, shown_on.print, evaluator, inception_weights, progress)
+            reports = api.evaluate_truncations(checkpoint, psis, truncation_mode, count, device, seed, ema, shown_on.print, evaluator, inception_weights, progress)
             _truncation_table(path, psis, reports, as_json)
+            _record_scores(checkpoint, list(zip(psis, reports)), seed, ema, shown_on)
             return
         report = api.evaluate(
-            path, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
+            checkpoint, count, device, seed, ema, say=shown_on.print, evaluator=evaluator, inception_weights=inception_weights, progress=progress
         )
+    notes = explain(report.scores)
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        typer.echo(json.dumps({**report.to_dict(), "notes": notes}, indent=2))
+        _record_scores(checkpoint, [(None, report)], seed, ema, shown_on)
         return
     console.print(f"{path}: {report.samples:,} samples, {report.protocol}", soft_wrap=True, highlight=False)
     table = Table()
@@ -698,6 +741,32 @@ def evaluate(
         accuracy = "" if info.accuracy is None else f"; accuracy {info.accuracy:.2%} on its {info.tested_on}"
         console.print(f"evaluator {info.name}: trained on {info.dataset} {info.trained_on}{accuracy}", soft_wrap=True, highlight=False)
         console.print(f"  weights sha256 {info.weights_sha256}", soft_wrap=True, highlight=False)
+    for note in notes:
+        console.print(escape(f"note: {note}."), soft_wrap=True, highlight=False)
+    _record_scores(checkpoint, [(None, report)], seed, ema, console)
+
+
+def _record_scores(checkpoint: Path, reports: list[tuple[float | None, Any]], seed: int, ema: bool, shown_on: Console) -> None:
+    """Append each report to its run's scores.jsonl and redraw the run's page; a checkpoint outside a run, or a
+    run that cannot be written, keeps its scores on the screen only (a warning says why)."""
+    from ganforge.evaluation.diagnosis import explain
+    from ganforge.evaluation.recorded import entry_for, record, run_of
+    from ganforge.report import write_report
+
+    run = run_of(checkpoint)
+    if run is None:
+        return
+    try:
+        for psi, report in reports:
+            written = record(run, entry_for(report, checkpoint, seed, ema, psi, explain(report.scores)))
+    except GanforgeError as exc:
+        warnings.warn(f"the scores are not kept with the run: {exc}", GanforgeWarning, stacklevel=2)
+        return
+    try:
+        page = f"{write_report(run)} show"
+    except GanforgeError as exc:
+        page = f"the run's page (not redrawn now: {exc}) will show"
+    shown_on.print(escape(f"Recorded in {written}; 'ganforge runs' and {page} them"), soft_wrap=True, highlight=False)
 
 
 def _truncations(text: str | None, mode: str | None) -> list[float | None]:

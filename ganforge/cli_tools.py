@@ -42,11 +42,24 @@ def interpolate(
     truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample or mean (default: by the noise)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
+    start: Optional[Path] = typer.Option(None, "--from", help="Walk from this z (projected_z.npy from 'ganforge project') to --to's."),
+    end: Optional[Path] = typer.Option(None, "--to", help="The z the --from walk ends at (.npy)."),
 ) -> None:
     """A latent walk as a GIF or MP4: the generator's outputs along a closed path through p_z (slerp for normal
-    noise, lerp for uniform), one row per class for class-conditional variants."""
+    noise, lerp for uniform), one row per class for class-conditional variants; or, with --from and --to, from one
+    projected image to another."""
     from ganforge import api
 
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise GanforgeError("--from and --to go together: the walk runs from one projected z to the other")
+        if seeds is not None or truncation is not None:
+            raise GanforgeError("--from/--to walk between two given z; drop --seeds and --truncation")
+        from ganforge.projection import walk_between
+
+        written, count_frames = walk_between(path, start, end, out, frames, fps, label, device, ema)
+        console.print(escape(f"Wrote {count_frames} frames ({start} -> {end}) to {written}"), highlight=False, soft_wrap=True)
+        return
     written, walk = api.interpolate(
         path, out, frames=frames, points=points, seeds=_seeds(seeds), count=count, fps=fps, label=label, seed=seed,
         truncation=truncation, truncation_mode=truncation_mode, device=device, ema=ema,
@@ -95,7 +108,8 @@ def list_runs(
     root: Path = typer.Argument(Path("runs"), help="The folder that holds the run directories."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """What did I train? The runs under a folder: variant, data, steps, last losses, best score, age and status."""
+    """What did I train? The runs under a folder: variant, data, steps, last losses, score (the latest 'ganforge eval',
+    else the best in training), age and status."""
     from ganforge.runs import age, list_runs as find
 
     found = find(root)
@@ -107,20 +121,53 @@ def list_runs(
         return
     table = Table(title=escape(f"runs in {root}"))
     for column, justify in (("run", "left"), ("variant", "left"), ("data", "left"), ("steps", "right"), ("loss_d", "right"),
-                            ("loss_g", "right"), ("best", "right"), ("age", "right"), ("status", "left")):  # fmt: skip
+                            ("loss_g", "right"), ("score", "right"), ("age", "right"), ("status", "left")):  # fmt: skip
         table.add_column(column, justify=justify)
     for s in found:
         losses = [f"{s.last[key]:.3f}" if key in s.last else "-" for key in ("loss_d", "loss_g")]
-        best = "-" if s.best is None else f"{s.best['metric']} {s.best['value']:.4g}"  # values from the run's files: shown as they are
+        # the latest 'ganforge eval' (deliberate, many samples), else the best in-training evaluation, marked
+        shown = s.scored or s.best
+        score = "-" if shown is None else f"{shown['metric']} {shown['value']:.4g}" + ("" if s.scored else "†")
         status = s.status + ("*" if s.problem else "")
         steps = "-" if s.steps is None else f"{s.steps:,}"
-        cells = [Path(s.path).name, s.variant or "-", s.data or "-", steps, *losses, best, age(s.modified), status]
-        table.add_row(*(escape(cell) for cell in cells))
+        cells = [Path(s.path).name, s.variant or "-", s.data or "-", steps, *losses, score, age(s.modified), status]
+        table.add_row(*(escape(cell) for cell in cells))  # values from the run's files: shown as they are
     console.print(table)
+    if any(s.best and not s.scored for s in found):
+        console.print("† the best in-training evaluation (--eval-every); other scores are the latest 'ganforge eval'", highlight=False)
     for s in found:
         if s.problem:
             console.print(escape(f"* {Path(s.path).name}: {s.problem}"), highlight=False, soft_wrap=True)
 
 
 # name -> command, in the order 'ganforge --help' lists them
-COMMANDS = {"interpolate": interpolate, "export": export, "report": report, "runs": list_runs}
+@reports_errors
+def project(
+    path: Path = typer.Argument(..., help="A run directory (its newest checkpoint) or a checkpoint file."),
+    target: Path = typer.Option(..., "--target", help="The image to find in the generator (resized to the model's size)."),
+    out: Path = typer.Option(..., "--out", help="Directory for projected.png, target.png, projected_z.npy and projection.json."),
+    steps: int = typer.Option(300, "--steps", help="Optimisation steps (per class tried, a quarter each, for conditional runs)."),
+    label: Optional[int] = typer.Option(None, "--class", help="Search this class only (class-conditional runs; default: try each)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the starting draws of z."),
+    perceptual: bool = typer.Option(True, "--perceptual/--pixels-only", help="Add the evaluator's feature distance to the pixel MSE."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    ema: bool = typer.Option(True, "--ema/--no-ema", help="Use the generator's EMA weights where the run kept them."),
+) -> None:
+    """Invert the generator: find the z (and class) whose image is closest to --target (StyleGAN2's projector:
+    evaluator-feature distance plus pixel MSE, z kept on p_z); writes the reconstruction, z as .npy and the distance."""
+    from ganforge.cli_output import err_console
+    from ganforge.console import StepProgress
+    from ganforge.projection import project as find
+
+    with StepProgress(err_console, "Projecting") as progress:
+        found = find(path, target, out, steps, label, seed, device, ema, perceptual, say=err_console.print, progress=progress)
+    chosen = "" if found.label is None else f", class {found.label}"
+    lines = [
+        f"Projected {target}{chosen}: distance {found.distance:.4f} (pixel MSE {found.pixel:.4f}"
+        + ("" if found.perceptual is None else f", features {found.perceptual:.4f}") + f"); a random z: {found.random_distance:.4f}",
+        f"Wrote {found.files['projected']}, {found.files['target']}, {found.files['z']} and {found.files['record']}",
+    ]
+    console.print(escape("\n".join(lines)), highlight=False, soft_wrap=True)
+
+
+COMMANDS = {"project": project, "interpolate": interpolate, "export": export, "report": report, "runs": list_runs}

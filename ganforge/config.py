@@ -83,6 +83,7 @@ class EvalConfig:
 
     every: int | None = at_least(1, None)  # generator steps between evaluations; None: only when asked
     samples: int | None = between(2, MAX_EVAL_SAMPLES, None)  # samples per evaluation; None: the protocol's (2,500 for mixtures)
+    patience: int | None = at_least(1, None)  # stop early when this many evaluations in a row have not beaten the best (best.safetensors keeps it); None: never
 
 
 @dataclass
@@ -450,6 +451,11 @@ def resolve_config(
         raise GanforgeError(
             "train.best_metric and eval.every both choose checkpoints/best.safetensors; set one of them "
             "(eval.every keeps the best evaluation)"
+        )
+    if sections["eval"].patience is not None and sections["eval"].every is None:
+        raise GanforgeError(
+            f"eval.patience={sections['eval'].patience} counts evaluations, and this run makes none; "
+            "add --eval-every N (eval.every) to score the generator every N steps"
         )
     return RunConfig(variant, sections, providers)
 

@@ -70,10 +70,25 @@ def _fitted(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
     return text[:fits].rstrip() + "…" if fits else ""
 
 
+SCATTER_MARGIN = (46, 12, 12, 34)  # left, top, right, bottom: room for the axes' numbers and their labels
+SAMPLE_RED, CENTRE_BLUE, AXIS_GREY = (200, 30, 30), (30, 60, 200), (90, 90, 90)
+
+
+def _ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round values between ``low`` and ``high`` for an axis: steps of 1, 2 or 5 times a power of ten."""
+    span = max(high - low, 1e-9)
+    raw = span / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(power * m for m in (1, 2, 5, 10) if power * m >= raw)
+    first = math.ceil(low / step) * step
+    return [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
+
+
 def scatter_plot(
     points: torch.Tensor, reference: torch.Tensor | None = None, size: int = 512, frame: torch.Tensor | None = None
 ) -> Image.Image:
-    """Generated 2-D ``points`` (red) over the ``reference`` points, such as the true mixture centres (blue).
+    """Generated 2-D ``points`` (red) over the ``reference`` points, such as the true mixture centres (blue), with
+    both axes numbered (x1, x2: the data's own coordinates) and a legend saying which is which.
 
     The axes fit ``frame`` (points) where given, so that the frames of an animation share them; else the points.
     """
@@ -81,20 +96,47 @@ def scatter_plot(
     everything = points if frame is None else frame.detach().float().cpu()[:, :2]
     everything = everything if reference is None else torch.cat([everything, reference.float().cpu()[:, :2]])
     low, high = everything.min(0).values, everything.max(0).values
-    span = (high - low).max().clamp(min=1e-6) * 1.1
+    span = float((high - low).max().clamp(min=1e-6) * 1.1)
     centre = (high + low) / 2
+    left, top, right, bottom = SCATTER_MARGIN
+    plot = min(size - left - right, size - top - bottom)  # a square plotting area: both axes on one scale
 
     def to_pixels(xy: torch.Tensor) -> list[tuple[float, float]]:
-        scaled = (xy - centre) / span * (size - 20) + size / 2
-        return [(x, size - y) for x, y in scaled.tolist()]
+        scaled = (xy - centre) / span * plot
+        return [(left + plot / 2 + x, top + plot / 2 - y) for x, y in scaled.tolist()]
 
     picture = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(picture)
     for x, y in to_pixels(points):  # dots of 3 pixels: single pixels vanish from sight at 64 samples
-        draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=(200, 30, 30))
+        draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=SAMPLE_RED)
     if reference is not None:
         for x, y in to_pixels(reference):
-            draw.ellipse((x - 5, y - 5, x + 5, y + 5), outline=(30, 60, 200), width=2)
+            draw.ellipse((x - 5, y - 5, x + 5, y + 5), outline=CENTRE_BLUE, width=2)
+    draw.rectangle((left, top, left + plot, top + plot), outline=AXIS_GREY)
+    for axis, middle in ((0, float(centre[0])), (1, float(centre[1]))):
+        for value in _ticks(middle - span / 2, middle + span / 2):
+            offset = (value - middle) / span * plot
+            text = f"{value:g}"
+            if axis == 0:
+                x = left + plot / 2 + offset
+                draw.line((x, top + plot, x, top + plot + 4), fill=AXIS_GREY)
+                draw.text((x - 3 * len(text), top + plot + 6), text, fill=AXIS_GREY)
+            else:
+                y = top + plot / 2 - offset
+                draw.line((left - 4, y, left, y), fill=AXIS_GREY)
+                draw.text((left - 8 - 6 * len(text), y - 5), text, fill=AXIS_GREY)
+    draw.text((left + plot / 2 - 6, top + plot + 20), "x1", fill=(0, 0, 0))
+    draw.text((4, top + plot / 2 - 20), "x2", fill=(0, 0, 0))
+    entries = [(SAMPLE_RED, "samples G(z)", True)] + ([(CENTRE_BLUE, "mixture centres (data)", False)] if reference is not None else [])
+    box_left, box_top = left + plot - 150, top + 6
+    draw.rectangle((box_left, box_top, left + plot - 6, box_top + 8 + 16 * len(entries)), fill="white", outline=AXIS_GREY)
+    for index, (colour, label, filled) in enumerate(entries):
+        y = box_top + 12 + 16 * index
+        if filled:
+            draw.ellipse((box_left + 8, y - 3, box_left + 14, y + 3), fill=colour)
+        else:
+            draw.ellipse((box_left + 6, y - 5, box_left + 16, y + 5), outline=colour, width=2)
+        draw.text((box_left + 22, y - 6), label, fill=(0, 0, 0))
     return picture
 
 

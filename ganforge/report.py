@@ -1,7 +1,7 @@
 """A run's page, ``report.html``: one self-contained HTML file (pictures inlined as data URIs) that shows what the
 run did: the sample grid of every epoch (a slider and a strip), the loss, D(x) and D(G(z)) curves, the evaluation
-scores, the config and the command that trains the same run again. Written at the end of every run, and by
-``ganforge report RUN``; it opens in any browser, offline, and can be mailed or archived as one file.
+scores (in training, and those ``ganforge eval`` recorded), the config and the command that trains the same run
+again. Written at the end of every run, by ``ganforge eval`` and by ``ganforge report RUN``; it opens in any browser, offline, and can be mailed or archived as one file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from ganforge.errors import GanforgeError
 from ganforge.evaluation.curves import CURVES_NAME, plot_curves, read_metrics
+from ganforge.evaluation.recorded import read_recorded
 from ganforge.files import describe, parse_json, read_regular, read_text
 from ganforge.rundir import RunDir, check_output_file
 
@@ -109,6 +110,30 @@ def _scores_table(evaluations: list[dict[str, Any]]) -> str:
     return f"<p>Main metric: <code>{html.escape(str(main))}</code>; the best evaluation so far in bold.</p><table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+def _recorded_table(entries: list[dict[str, Any]]) -> str:
+    """The scores ``ganforge eval`` recorded in the run (scores.jsonl), newest last, with what was noted on them."""
+    keys: list[str] = []
+    for entry in entries:
+        keys += [key for key, value in entry["scores"].items() if key not in keys and isinstance(value, (int, float)) and not key.endswith("_std")]
+    head = "".join(f"<th>{html.escape(key)}</th>" for key in ["when", "checkpoint", "samples", "evaluator", *keys])
+    rows, notes = [], []
+    for entry in entries:
+        evaluator = entry.get("evaluator")
+        name = evaluator.get("name", "") if isinstance(evaluator, dict) else ""
+        psi = entry.get("truncation")
+        checkpoint = f"{entry.get('checkpoint', '')}" + ("" if psi is None else f", truncation {psi}")
+        cells = [_number(entry.get("time")), _number(checkpoint), _number(entry.get("samples")), _number(name)]
+        cells += [_number(entry["scores"].get(key)) for key in keys]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+        notes += [note for note in entry.get("notes") or [] if isinstance(note, str) and note not in notes]
+    said = "".join(f"<li>{html.escape(note)}.</li>" for note in notes)
+    main = html.escape(str(entries[-1]["main"]))
+    return (
+        f"<h3>Scored with <code>ganforge eval</code></h3><p>Main metric: <code>{main}</code>.</p>"
+        f"<table id=recorded><tr>{head}</tr>{''.join(rows)}</table>" + (f"<ul class=notes>{said}</ul>" if said else "")
+    )
+
+
 def _number(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return html.escape("" if value is None else str(value))
@@ -183,7 +208,12 @@ def render(run_path: Path, registry: Any = None, curves_into_run: bool = True) -
         parts.append(f"<img id=curves alt='curves' src='{curves_uri}' style='max-width:100%'>")
     else:
         parts.append("<p>Nothing logged yet.</p>" if not training else "<p>The curves could not be drawn.</p>")
-    parts += ["<h2>Evaluation</h2>", _scores_table(evaluations)]
+    recorded = read_recorded(run.path)
+    parts.append("<h2>Evaluation</h2>")
+    if evaluations or not recorded:
+        parts.append(_scores_table(evaluations))
+    if recorded:
+        parts.append(_recorded_table(recorded))
     parts += ["<h2>Config</h2>", f"<pre>{html.escape(json.dumps(config, indent=2))}</pre>", "</body></html>"]
     return "\n".join(parts)
 

@@ -33,6 +33,7 @@ class RunSummary:
     epoch: int | None = None
     last: dict[str, float] = field(default_factory=dict)  # loss_d, loss_g, d_real, d_fake of the last log line
     best: dict[str, Any] | None = None  # {"metric", "value", "step"} of the best evaluation
+    scored: dict[str, Any] | None = None  # {"metric", "value", "step", "samples"} of the latest 'ganforge eval'
     modified: float | None = None  # when the run last wrote anything (seconds since the epoch)
     problem: str | None = None  # why a run is damaged, or what else the directory is
 
@@ -108,6 +109,7 @@ def summarise(path: Path) -> RunSummary:
         summary.modified = max(p.lstat().st_mtime for p in files)
     except OSError:
         pass
+    summary.scored = _latest_scores(path)
     if not os.path.lexists(run.metrics_path):
         return summary
     try:
@@ -133,6 +135,17 @@ def summarise(path: Path) -> RunSummary:
         summary.steps, summary.epoch = max(record["step"], step or 0), epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
         summary.last = {k: record[k] for k in ("loss_d", "loss_g", "d_real", "d_fake") if isinstance(record.get(k), (int, float))}
     return summary
+
+
+def _latest_scores(path: Path) -> dict[str, Any] | None:
+    """The main metric of the latest ``ganforge eval`` recorded in the run (scores.jsonl), if any."""
+    from ganforge.evaluation.recorded import read_recorded
+
+    for entry in reversed(read_recorded(path)):
+        value = entry["scores"].get(entry["main"])
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return {"metric": entry["main"], "value": value, "step": entry.get("step"), "samples": entry.get("samples")}
+    return None
 
 
 def list_runs(root: Path) -> list[RunSummary]:

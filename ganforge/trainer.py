@@ -79,6 +79,7 @@ class RunResult:
     last_metrics: dict[str, Any] = field(default_factory=dict)
     curves: Path | None = None  # the loss, D(x)/D(G(z)) and evaluation curves
     report: Path | None = None  # the run's page, report.html
+    stopped_early: dict[str, Any] | None = None  # eval.patience ran out: {"step", "patience", "best_step", "metric", "value"}
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ class Trainer:
                 self.write_report()
             self.hooks.finish(None, error)
             raise
-        self.mark("finished", step=result.steps)
+        self.mark("finished", step=result.steps, **({} if result.stopped_early is None else {"stopped_early": result.stopped_early}))
         result.report = self.write_report()
         self.hooks.finish(result, None)
         return result
@@ -345,8 +346,9 @@ class Trainer:
                 if logged:  # a cut (train.max_steps) mid-interval logs it, and its checkpoint keeps the sums
                     cut = end < run.steps_per_epoch and at.position == end and at.step % train.log_every != 0
                     result.last_metrics = self.log(run, keep=cut)
-                if self.monitor.evaluation_due(at.step, last=at.step == run.total_steps):
-                    self.evaluate()
+                if self.monitor.evaluation_due(at.step, last=at.step == run.total_steps) and self.evaluate():
+                    result.stopped_early = self.early_stop()
+                    break
                 stop = self.stop_signal(signals, logged)
                 if at.position < end and (stop or (train.checkpoint_every and at.step % train.checkpoint_every == 0)):
                     result.checkpoint = self.save_checkpoint()
@@ -361,9 +363,12 @@ class Trainer:
             self.hooks.call("on_epoch_end", epoch=epoch, step=at.step, sample_path=sample_path, checkpoint_path=result.checkpoint)
             if stop and at.step < run.total_steps:  # the epoch's last step is always logged, so all agree on it
                 raise TrainingInterrupted(stop, at.step, result.checkpoint, self.run_dir.path)
+            if result.stopped_early is not None:
+                return
 
-    def evaluate(self) -> None:
-        """Rank 0 scores the generator; every rank saves its part of a new best checkpoint."""
+    def evaluate(self) -> bool:
+        """Rank 0 scores the generator; every rank saves its part of a new best checkpoint. True when the run is to
+        stop early (``eval.patience`` evaluations without improvement), as rank 0 decides for all."""
         at = self.progress
         if self.job.is_main:
             improved = self.monitor.evaluate(at.step, at.epoch)
@@ -371,6 +376,19 @@ class Trainer:
             improved, self.monitor.last_evaluated = False, at.step
         if self.job.broadcast(improved):
             self.save_checkpoint(self.run_dir.best_path)
+        return bool(self.job.broadcast(self.monitor.out_of_patience() if self.job.is_main else False))
+
+    def early_stop(self) -> dict[str, Any]:
+        """What status.json and the closing line say about a run that ``eval.patience`` stopped."""
+        best = self.monitor.best or {}
+        return {
+            "step": self.progress.step,
+            "patience": self.config.eval.patience,
+            "best_step": best.get("step"),
+            "metric": best.get("metric"),
+            "value": best.get("value"),
+            "best_checkpoint": str(self.run_dir.best_path),
+        }
 
     def stop_signal(self, signals: StopSignals, logged: bool) -> int | None:
         """The signal to stop on after this step, if any.

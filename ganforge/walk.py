@@ -10,6 +10,8 @@ row per class.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import torch
@@ -43,7 +45,7 @@ class Walk:
     """The frames of a latent walk, and how to lay each out."""
 
     frames: list[torch.Tensor]  # each (N, C, H, W) images in [-1, 1] or (N, D) points, on the CPU
-    columns: int | None  # the grid's width: the number of walks for class rows, None for a square grid
+    columns: int  # the grid's width: the number of walks (class rows), or a width whose rows they fill
     path: str  # slerp or lerp
 
 
@@ -88,4 +90,10 @@ def latent_walk(
             z = move(start, end, index / frames_between).repeat(rows, 1)
             inputs = variant.noise_inputs(z, labels, torch.Generator().manual_seed(seed))  # same extra draws every frame
             frames.append(variant.generate(inputs).float().cpu())
-    return Walk(frames, walks if variant.conditional and label is None else None, move.__name__)
+    return Walk(frames, walks if variant.conditional and label is None else full_rows(walks), move.__name__)
+
+
+def full_rows(count: int) -> int:
+    """Columns for ``count`` walks that fill every row (no empty cell in any frame): the divisor of ``count``
+    nearest above its square root, 4 for 8 walks (two rows of 4), ``count`` itself (one row) for a prime."""
+    return next(columns for columns in range(math.isqrt(count - 1) + 1, count + 1) if count % columns == 0)

@@ -169,7 +169,7 @@ def random_argv(rng: random.Random, world: World) -> Case:
     for index, arg in enumerate(argv):
         if arg == "--out" and index + 1 < len(argv):
             writable.append(Path(argv[index + 1]))
-    if name in ("resume", "plot", "run", "report") or "--resume" in argv:  # report: RUN/report.html by default
+    if name in ("resume", "plot", "run", "report", "eval") or "--resume" in argv:  # report: RUN/report.html; eval records its scores in the run
         writable += [world.run]
     return Case("argv", argv, writable)
 
@@ -320,7 +320,7 @@ def mutated_argv(rng: random.Random, world: World) -> Case:
         argv[1:1] = option_value(rng, rng.choice(options), world) if options else [hostile(rng)]
     writable = [world.cwd, world.root / "out", world.root / "new"]
     writable += [Path(argv[i + 1]) for i, arg in enumerate(argv[:-1]) if arg == "--out"]
-    if argv[0] in ("run", "resume", "plot", "report"):
+    if argv[0] in ("run", "resume", "plot", "report", "eval"):
         writable.append(world.run)
     return Case("mutated", argv, writable)
 
@@ -419,7 +419,7 @@ def sizes(rng: random.Random, world: World) -> Case:
         lines = [rng.choice(["a thin one", "[/]", "é💥", "x" * 100_000, ""]) for _ in range(rng.choice([1, 3, 5000]))]
         captions.write_text("\n".join(lines))
         argv = ["sample", run, "--device", "cpu", "--out", str(out / "s.png"), "--captions", str(captions), "-n", pick()]
-    return Case("sizes", argv, [out, world.cwd])
+    return Case("sizes", argv, [out, world.cwd, *([world.run] if argv[0] == "eval" else [])])  # eval records its scores in the run
 
 
 def lock_attack(rng: random.Random, world: World) -> Case:

@@ -263,9 +263,9 @@ def test_the_plugin_guides_csv_logger_works_as_shown(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "csv_logger", module)  # as if imported: its dataclass needs its module
     exec(compile(code, "docs/plugins.md", "exec"), module.__dict__)
     registry = testing.registry_with(module, builtins=True)
-    settings = {**TINY, "data.size": 64, "train.max_steps": 4, "train.log_every": 2, "csv.enabled": "true"}
+    settings = {**TINY, "data.size": 64, "train.max_steps": 4, "train.log_every": 2, "my_csv.enabled": "true"}
     ganforge.train("vanilla", "ring8", settings=settings, out=tmp_path, registry=registry)
-    lines = (tmp_path / "metrics.csv").read_text().splitlines()
+    lines = (tmp_path / "my_metrics.csv").read_text().splitlines()
     assert lines[0].startswith("step,epoch,") and len(lines) >= 3
     assert module._files == {}  # closed at the run's end
 

@@ -45,6 +45,7 @@ RUN_ELSEWHERE = {
     "ganforge list loss my-loss": "test_cli_plugins.py::test_generated_packages_install_with_pip_pass_their_tests_and_train",
     "ganforge run vanilla --data ring8 --set loss.name=my-loss": "test_cli_plugins.py::test_generated_packages_install_with_pip_pass_their_tests_and_train",
     "ganforge run vanilla --data ring8 --set tensorboard.enabled=true": "test_tensorboard_plugin.py::test_writes_scalars_config_and_samples_per_epoch",
+    "ganforge run vanilla --data ring8 --set mlflow.enabled=true --set mlflow.tracking_uri=http://127.0.0.1:5000": "test_mlflow_plugin.py::test_a_run_is_tracked_and_a_resume_continues_the_same_mlflow_run",
     "ganforge run vanilla --data ring8 --nproc 2 --checkpoint-every 45 --out runs/r2": "test_scale_out.py::test_a_two_process_job_killed_at_a_random_step_resumes_bit_identical",
     "ganforge resume runs/r2 --nproc 2": "test_scale_out.py::test_a_two_process_job_killed_at_a_random_step_resumes_bit_identical",
     "torchrun --standalone --nproc_per_node=2 -m ganforge run vanilla --data ring8 --device cpu": "test_distributed.py::test_two_processes_hold_identical_weights_after_every_step",

@@ -218,7 +218,8 @@ def test_extend(variant, data_root, tmp_path):
     """The documented schedule (docs/reliability.md): 2 epochs (8 steps) at rates falling linearly from the start
     to 20%, extended to 4 epochs (16 steps): step s of the first run at position s/8; after the extension,
     linearly from step 7's position 7/8 to 1 at step 16. Stages only go forward."""
-    result = train(variant, data_root, tmp_path / "run", **{"train.epochs": 2, "schedule.hold": 0.0, "schedule.final": 0.2, "schedule.d_final": None})
+    settings = {"train.epochs": 2, "schedule.hold": 0.0, "schedule.final": 0.2, "schedule.d_final": None, "schedule.shape": "linear"}
+    result = train(variant, data_root, tmp_path / "run", **settings)
     ganforge.resume(result.run_dir.path, settings={"train.epochs": 4}, registry=REGISTRY)
     logged = [record for record in records(result.run_dir.path) if not record.get("eval")]
     assert [record["step"] for record in logged] == list(range(1, 17))

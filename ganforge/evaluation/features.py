@@ -3,7 +3,8 @@
 FID (Heusel et al. 2017), KID (Binkowski et al. 2018) and the Inception-Score form (Salimans et al. 2016) come from
 torchmetrics, fed with features computed once here (torchmetrics accepts any feature extractor; it is handed an
 identity, so the evaluator runs once per image for all the scores). torchmetrics has no generative precision and
-recall, so :func:`precision_recall` implements Kynkaanniemi et al. (2019) directly.
+recall, so :func:`precision_recall` implements Kynkaanniemi et al. (2019) directly, and :func:`density_coverage`
+Naeem et al. (2020).
 """
 
 from __future__ import annotations
@@ -110,9 +111,33 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = KNN, chunk
     radius to that feature's k-th nearest neighbour. Precision is the share of fake features inside the real
     manifold (are the samples realistic?); recall is the share of real features inside the fake manifold (is
     all of the data's variety generated?). The radii depend on how densely each set is sampled, so pass sets of
-    the same size (the judges do: :func:`ganforge.evaluation.judges.precision_recall`).
+    the same size (the judges do: :func:`ganforge.evaluation.judges.equal_sets`).
     """
     fake = fake.to(real.device)
     precision = _covered(fake, real, _knn_radii(real, k, chunk), chunk).double().mean()
     recall = _covered(real, fake, _knn_radii(fake, k, chunk), chunk).double().mean()
     return float(precision), float(recall)
+
+
+DENSITY_KNN = 5  # Naeem et al.'s k for density and coverage
+
+
+def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = DENSITY_KNN, chunk: int = 1024) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020, "Reliable Fidelity and Diversity Metrics for Generative Models").
+
+    Both use only the real features' k-NN balls B(x_i, r_i), r_i the distance from x_i to its k-th nearest other
+    real feature, which makes them robust to the outliers among the fake features that inflate recall:
+
+    - density = 1/(kM) sum_j sum_i 1[y_j in B(x_i, r_i)]: how many real balls each of the M samples lies in,
+      over k. About 1 when samples follow the data; above 1 when they crowd where the data is densest.
+    - coverage = 1/N sum_i 1[some y_j in B(x_i, r_i)]: the share of the N real features with a sample nearby. For
+      samples from the data's own distribution and M = N, about 1 - 1/2^k (0.97 for k = 5).
+    """
+    fake = fake.to(real.device)
+    radii = _knn_radii(real, k, chunk)
+    inside_count = torch.zeros(len(real), dtype=torch.float64, device=real.device)  # samples per real ball
+    for part in fake.split(chunk):
+        inside_count += (torch.cdist(part, real) <= radii.unsqueeze(0)).sum(dim=0).double()
+    density = float(inside_count.sum() / (k * len(fake)))
+    coverage = float((inside_count > 0).double().mean())
+    return density, coverage

@@ -15,7 +15,8 @@ data                                   scores                                   
 Gaussian mixture (``ring8``, ...)      modes captured, % high quality, reverse KL         modes, then reverse KL
 images whose channels are digits       modes captured of 10^C, KL of the mode histogram    modes, then KL
 (``stacked-mnist``)
-labelled images (``mnist``, ...)       FID, KID, precision, recall, classifier score       FID
+labelled images (``mnist``, ...)       FID, KID, precision, recall, density, coverage,     FID
+                                       classifier score
 captioned images (``captioned-mnist``)  the same, and for a text-conditioned run text-     FID
                                        image agreement (class, attribute correlations),
                                        beside a mismatched-caption baseline
@@ -125,14 +126,14 @@ def _images(data: torch.Tensor) -> torch.Tensor:
     return data.float().div(127.5).sub(1)
 
 
-def precision_recall(real: torch.Tensor, fake: torch.Tensor, seed: int) -> tuple[float, float]:
-    """Precision and recall of ``fake`` against ``real`` features on sets of equal size (the k-NN radii of each
-    set depend on its size): the first real features (already a random choice) or a random choice of the fake
-    ones, drawn with ``seed``, whichever set is larger."""
+def equal_sets(real: torch.Tensor, fake: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``real`` and ``fake`` features cut to sets of equal size, as the k-NN scores (precision, recall, density,
+    coverage) need, since the k-NN radii of each set depend on its size: the first real features (already a random
+    choice) or a random choice of the fake ones, drawn with ``seed``, whichever set is larger."""
     if len(fake) > len(real):
         chosen = torch.randperm(len(fake), generator=torch.Generator().manual_seed(seed))[: len(real)]
         fake = fake[chosen.to(fake.device)]
-    return feature_scores.precision_recall(real[: len(fake)], fake)
+    return real[: len(fake)], fake
 
 
 def held_out(data: TensorData, dataset: str, params: dict[str, Any], registry) -> TensorData:
@@ -225,7 +226,9 @@ class ImageJudge(Judge):
         """The report, and the evaluator's class logits of the samples."""
         fake, logits = self.evaluator.features_and_logits(samples)
         kid, kid_std = feature_scores.kernel_distance(self.real, fake, seed)
-        precision, recall = precision_recall(self.real, fake, seed)
+        real, fake_equal = equal_sets(self.real, fake, seed)
+        precision, recall = feature_scores.precision_recall(real, fake_equal)
+        density, coverage = feature_scores.density_coverage(real, fake_equal)
         score, score_std = feature_scores.classifier_score(logits, seed)
         class_kl, smallest_class = feature_scores.class_histogram(logits)
         scores = {
@@ -234,6 +237,8 @@ class ImageJudge(Judge):
             "kid_std": kid_std,
             "precision": precision,
             "recall": recall,
+            "density": density,
+            "coverage": coverage,
             "classifier_score": score,
             "classifier_score_std": score_std,
             "class_kl": class_kl,
@@ -244,6 +249,8 @@ class ImageJudge(Judge):
             "kid": "KID (raw MMD², unscaled)",  # papers often print it ×100 or ×1000: say which
             "precision": "precision (k=3)",
             "recall": "recall (k=3)",
+            "density": "density (k=5)",
+            "coverage": "coverage (k=5)",
             "classifier_score": "classifier score (IS form)",
             "class_kl": "class histogram KL to uniform",
             "smallest_class": "smallest class's share",
@@ -290,9 +297,23 @@ class PointJudge(Judge):
 
     def score(self, samples: torch.Tensor, seed: int) -> Report:
         fake = samples.flatten(1)
-        precision, recall = precision_recall(self.real, fake, seed)
-        scores = {"frechet_distance": feature_scores.frechet_distance(self.real, fake), "precision": precision, "recall": recall}
-        labels = {"frechet_distance": "Frechet distance (raw coordinates)", "precision": "precision (k=3)", "recall": "recall (k=3)"}
+        real, fake_equal = equal_sets(self.real, fake, seed)
+        precision, recall = feature_scores.precision_recall(real, fake_equal)
+        density, coverage = feature_scores.density_coverage(real, fake_equal)
+        scores = {
+            "frechet_distance": feature_scores.frechet_distance(self.real, fake),
+            "precision": precision,
+            "recall": recall,
+            "density": density,
+            "coverage": coverage,
+        }
+        labels = {
+            "frechet_distance": "Frechet distance (raw coordinates)",
+            "precision": "precision (k=3)",
+            "recall": "recall (k=3)",
+            "density": "density (k=5)",
+            "coverage": "coverage (k=5)",
+        }
         return Report("points, raw coordinates", len(samples), scores, "frechet_distance", True, None, labels)
 
 

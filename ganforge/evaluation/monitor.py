@@ -53,6 +53,8 @@ class RunMonitor:
                 data = registry.get("dataset", config.data.name).build(config.data.params).to(data.data.device)
             self.judge = judge_for(data, config.data.name, config.data.params, registry, data.data.device)
         self.best_rank: tuple[float, ...] | None = None  # of the best evaluation so far (smaller is better)
+        self.best: dict[str, Any] | None = None  # {"metric", "value", "step"} of the best evaluation so far
+        self.since_best = 0  # evaluations since the best one (eval.patience stops the run when it reaches it)
         self.last_evaluated = 0
         self.overfit = self._overfit_probe(variant, data, config)
 
@@ -113,9 +115,16 @@ class RunMonitor:
         improved = self.best_rank is None or report.rank() < self.best_rank
         if improved:
             self.best_rank = report.rank()
+            self.best = {"metric": report.main, "value": report.scores[report.main], "step": step}
+        self.since_best = 0 if improved else self.since_best + 1
         record["best"] = improved
         self.run_dir.log_metrics(record)
         return improved
+
+    def out_of_patience(self) -> bool:
+        """Whether ``eval.patience`` evaluations in a row have not improved on the best (Lightning's EarlyStopping)."""
+        patience = self.config.eval.patience
+        return patience is not None and self.since_best >= patience
 
     def checkpoint_tensors(self) -> dict[str, torch.Tensor]:
         tensors = {}
@@ -124,6 +133,9 @@ class RunMonitor:
             tensors[UPDATES_KEY] = torch.tensor(list(self.average.updates.values()), dtype=torch.int64)  # each ramp-up's t
         if self.best_rank is not None:  # so that a resumed run keeps the best checkpoint unless it beats it
             tensors["monitor.best_rank"] = torch.tensor(self.best_rank, dtype=torch.float64)
+            tensors["monitor.since_best"] = torch.tensor(self.since_best, dtype=torch.int64)  # patience goes on counting
+            if self.best is not None:
+                tensors["monitor.best_step"] = torch.tensor(self.best["step"], dtype=torch.int64)
         return tensors
 
     def restore(self, tensors: dict[str, torch.Tensor], step: int) -> None:
@@ -137,6 +149,10 @@ class RunMonitor:
             self.average.updates = dict(zip(names, counts if len(counts) == len(names) else counts[:1] * len(names)))
         if "monitor.best_rank" in tensors:
             self.best_rank = tuple(tensors["monitor.best_rank"].tolist())
+        if "monitor.since_best" in tensors:
+            self.since_best = int(tensors["monitor.since_best"])
+        if "monitor.best_step" in tensors:
+            self.best = {"metric": None, "value": None, "step": int(tensors["monitor.best_step"])}
 
     def finished(self) -> Path:
         """Draw ``curves.png``."""

@@ -81,7 +81,7 @@ class OverfitProbe:
         return {"rt_train": train, "rt_held_out": held_out, "rt_gap": train - held_out}
 
     def _rt(self, data: TensorData) -> float:
-        discriminators = self.variant.discriminators
+        discriminators = self.variant.discriminator_networks()
         signs = []
         with statistics_frozen(*discriminators):
             for start in range(0, len(data), self.batch_size):

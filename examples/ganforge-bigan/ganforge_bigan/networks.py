@@ -58,7 +58,7 @@ class JointDiscriminator(nn.Module):
         hidden: int = 512,  # units of every layer
         depth: int = 2,  # layers of the x path, and of the joint path
         norm: Literal["batch", "none"] = "batch",  # batch: BatchNorm in the x path after its first layer
-        dropout: float = 0.2,  # dropout probability before each joint layer (ALI's D uses dropout)
+        dropout: float = 0.0,  # dropout probability before each joint layer (ALI's D uses some; BiGAN's none)
         spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
     ):
         super().__init__()

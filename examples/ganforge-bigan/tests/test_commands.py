@@ -38,7 +38,8 @@ def test_lists_its_components():
 def test_run_eval_resume_sample(run, tmp_path):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 16 and {"loss_d", "loss_g", "d_real", "d_fake"} <= set(records[-1])
-    scored = json.loads(ganforge_command("eval", run, "-n", "256", "--device", "cpu", "--json"))
+    shown = ganforge_command("eval", run, "-n", "256", "--device", "cpu", "--json")
+    scored = json.JSONDecoder().raw_decode(shown[shown.index("{") :])[0]  # the report; notes may follow on stderr
     assert scored["samples"] == 256
     ganforge_command("resume", run, "--epochs", "3")
     assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 24
