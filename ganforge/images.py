@@ -95,6 +95,9 @@ def scatter_plot(
     points = points.detach().float().cpu()[:, :2]
     everything = points if frame is None else frame.detach().float().cpu()[:, :2]
     everything = everything if reference is None else torch.cat([everything, reference.float().cpu()[:, :2]])
+    everything = everything[torch.isfinite(everything).all(1)]  # a diverged G's NaN points are not drawn
+    if len(everything) == 0:
+        everything = torch.tensor([[-1.0, -1.0], [1.0, 1.0]])
     low, high = everything.min(0).values, everything.max(0).values
     span = float((high - low).max().clamp(min=1e-6) * 1.1)
     centre = (high + low) / 2
@@ -102,7 +105,7 @@ def scatter_plot(
     plot = min(size - left - right, size - top - bottom)  # a square plotting area: both axes on one scale
 
     def to_pixels(xy: torch.Tensor) -> list[tuple[float, float]]:
-        scaled = (xy - centre) / span * plot
+        scaled = (xy[torch.isfinite(xy).all(1)] - centre) / span * plot
         return [(left + plot / 2 + x, top + plot / 2 - y) for x, y in scaled.tolist()]
 
     picture = Image.new("RGB", (size, size), "white")
