@@ -28,6 +28,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--first", type=int, default=0, help="index of the first case (to split one seed's cases over processes)")
     parser.add_argument("--seconds", type=float, default=60.0, help="time limit of one case")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -37,7 +38,7 @@ def main() -> int:
     errors: Counter[str] = Counter()  # how the refused cases were refused: their error line's first words
     with tempfile.TemporaryDirectory(prefix="ganforge-attack-") as scratch:
         trained = train_tiny_run(Path(scratch) / "trained")
-        for index in range(args.cases):
+        for index in range(args.first, args.first + args.cases):
             rng = random.Random(args.seed * 1_000_003 + index)
             world = attack_world(trained, Path(scratch) / f"case{index}")
             case = make_case(rng, world)
@@ -47,9 +48,10 @@ def main() -> int:
             counts["clean"] += outcome.clean
             counts["tracebacks"] += bool(outcome.traceback)
             counts["changed outside"] += bool(outcome.outside)
+            counts["lost"] += any(str(world.precious) in path for path in outcome.outside)
             counts["hung"] += outcome.hung
             counts["not one line"] += outcome.messy
-            counts["other exit codes"] += not outcome.hung and not outcome.traceback and outcome.exit_code not in (0, 2)
+            counts["other exit codes"] += not outcome.hung and not outcome.traceback and not outcome.expected_exit
             counts["exit 0"] += outcome.exit_code == 0
             counts["exit 2"] += outcome.exit_code == 2
             errors[" ".join(outcome.output.strip().splitlines()[-1].split()[:5]) if outcome.exit_code == 2 and outcome.output.strip() else "-"] += 1
@@ -59,11 +61,11 @@ def main() -> int:
 
             shutil.rmtree(world.root, ignore_errors=True)
     minutes = (time.perf_counter() - started) / 60
-    print(f"\npython benchmarks/attack.py --cases {args.cases} --seed {args.seed}  ({minutes:.1f} min)")
-    print("| cases tried | clean | tracebacks | files changed outside | refused in more than one line | hung | other exit codes | exit 0 / exit 2 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"\npython benchmarks/attack.py --cases {args.cases} --seed {args.seed} --first {args.first}  ({minutes:.1f} min)")
+    print("| cases tried | clean | tracebacks | files changed outside | of them a user's file | refused in more than one line | hung | other exit codes | exit 0 / exit 2 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(
-        f"| {counts['tried']:,} | {counts['clean']:,} | {counts['tracebacks']} | {counts['changed outside']} | {counts['not one line']} | "
+        f"| {counts['tried']:,} | {counts['clean']:,} | {counts['tracebacks']} | {counts['changed outside']} | {counts['lost']} | {counts['not one line']} | "
         f"{counts['hung']} | {counts['other exit codes']} | {counts['exit 0']:,} / {counts['exit 2']:,} |"
     )
     print("cases by kind: " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))

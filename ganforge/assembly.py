@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from ganforge import distributed
 from ganforge.acceleration import accelerate
@@ -87,6 +88,13 @@ def prepare_training(
     """The config's variant ready to train: built, sped up as ``train.*`` asks (:mod:`ganforge.acceleration`), with
     its optimizers."""
     variant = build_variant(config, spec, device, registry)
+    if config.train.batch_size < 2:  # batch norm in training mode has no statistics of one example to normalise by
+        normalised = [name for name, network in variant.networks.items() if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules())]
+        if normalised:
+            raise GanforgeError(
+                f"train.batch_size {config.train.batch_size}: the batch norm in {', '.join(normalised)} needs minibatches of "
+                "at least 2; pass --batch-size 2 or more (or settings without batch norm, such as generator.norm=none for vanilla)"
+            )
     accelerate(variant, config.train, job)
     try:
         variant.configure_optimizers()

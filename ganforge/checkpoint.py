@@ -52,6 +52,9 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, path)
+    except IsADirectoryError:  # a directory where ganforge writes a file (status.json, say): not ours to remove
+        Path(temporary).unlink(missing_ok=True)
+        raise GanforgeError(f"{path} is a directory, where ganforge writes a file; move it away, then try again") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -108,6 +111,8 @@ def _raw_metadata(path: Path) -> dict[str, str]:
             raw = handle.metadata() or {}
     except FileNotFoundError:
         raise GanforgeError(f"checkpoint {path} does not exist") from None
+    except PermissionError as exc:
+        raise GanforgeError(f"checkpoint {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
     except (SafetensorError, OSError, ValueError) as exc:
         raise GanforgeError(f"checkpoint {path} is corrupt or not a safetensors file ({exc}); use another checkpoint") from None
     found = raw.get("format")

@@ -217,9 +217,9 @@ def run(
     if compile and cuda_graphs:
         raise GanforgeError("--compile and --cuda-graphs choose two compile modes; pass one (--cuda-graphs compiles too, with CUDA graphs)")
     _check_minutes(minutes, epochs, assignments)
-    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
-        raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
-
+    launching = (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ
+    if launching:
+        _check_nproc(nproc)
     flags = {
         "data.name": data,
         "data.root": None if data_root is None else str(data_root),
@@ -240,10 +240,49 @@ def run(
         if out is not None or overwrite or config_file is not None:
             raise GanforgeError("--resume continues the run in its own directory, with its own config; leave out --out, --overwrite and --config")
         settings = _command_line_settings(assignments, flags)
-        _resume(resume, settings if ema else _no_average(settings, assignments), variant)
+        settings = settings if ema else _no_average(settings, assignments)
+        if launching:  # every process would meet the same bad setting, and --max-restarts would relaunch them all
+            _check_resume(resume, settings)
+            raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
+        _resume(resume, settings, variant)
         return
     variant, settings = _settings(variant, config_file, assignments, flags)
-    _train(variant, settings if ema else _no_average(settings, assignments), out, overwrite)
+    settings = settings if ema else _no_average(settings, assignments)
+    if launching:
+        _check_start(variant, settings, out, overwrite)
+        raise typer.Exit(_launch_torchrun("run", nproc, max_restarts))
+    _train(variant, settings, out, overwrite)
+
+
+def _check_nproc(nproc: int) -> None:
+    """Refuse more processes than the machine has GPUs (or, without one, CPU cores): they would only share them."""
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    cores = os.cpu_count() or 1
+    available, what = (gpus, f"{gpus} GPU(s)") if gpus else (cores, f"{cores} CPU core(s) and no GPU")
+    if nproc > available:
+        raise GanforgeError(f"--nproc {nproc} is more processes than this machine has ({what}); pass --nproc {available} or fewer")
+
+
+def _check_start(variant: str, settings: dict[str, Any], out: Path | None, overwrite: bool) -> None:
+    """Everything a start checks before training, checked once, before any process is launched."""
+    from ganforge import api
+    from ganforge.rundir import RunDir
+
+    api.configure(variant, None, settings)
+    if out is not None:
+        RunDir.check_writable(out, overwrite)
+
+
+def _check_resume(run_dir: Path, settings: dict[str, Any]) -> None:
+    """A resume's run directory and settings, checked once before any process is launched."""
+    from ganforge.resuming import _resume_config
+    from ganforge.registry import get_registry
+    from ganforge.rundir import RunDir
+
+    checkpoint = RunDir.existing(run_dir).latest_good_checkpoint(set_aside=False)
+    _resume_config(checkpoint, settings, get_registry())
 
 
 def _check_minutes(minutes: float | None, epochs: int | None, assignments: list[str]) -> None:
@@ -353,8 +392,9 @@ def resume_run(
     max_restarts: int = typer.Option(0, "--max-restarts", min=0, help="Restart the job from its latest checkpoint up to K times when a process fails."),
 ) -> None:
     """Continue a run from its newest intact checkpoint, exactly where it stopped (crash, Ctrl-C or its end)."""
-    if (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ:
-        raise typer.Exit(_launch_torchrun("resume", nproc, max_restarts))
+    launching = (nproc > 1 or max_restarts > 0) and "WORLD_SIZE" not in os.environ
+    if launching:
+        _check_nproc(nproc)
     flags = {
         "train.epochs": epochs,
         "train.max_steps": max_steps,
@@ -364,7 +404,11 @@ def resume_run(
         "train.keep_checkpoints": keep,
         "data.root": None if data_root is None else str(data_root),
     }
-    _resume(run_dir, _command_line_settings(assignments, flags), None)
+    settings = _command_line_settings(assignments, flags)
+    if launching:
+        _check_resume(run_dir, settings)
+        raise typer.Exit(_launch_torchrun("resume", nproc, max_restarts))
+    _resume(run_dir, settings, None)
 
 
 def _launch_torchrun(command: str, nproc: int, max_restarts: int) -> int:
@@ -450,6 +494,15 @@ def _watch(training: Callable, resumed: bool) -> None:
         for line in (f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", f"Continue with: ganforge resume {stop.run_path}"):
             err_console.print(escape(line), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
+    except KeyboardInterrupt as stop:  # a second Ctrl-C before the first one's checkpoint, or one before training began
+        from ganforge.interrupt import StoppedAtOnce
+
+        if isinstance(stop, StoppedAtOnce):
+            said = "stopped at once by a second interrupt, without saving the step under way; 'ganforge resume RUN' goes on from the run's last checkpoint"
+        else:
+            said = "interrupted before training began; nothing of this session was saved"
+        err_console.print(said, highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(128 + getattr(stop, "signal_number", signal.SIGINT)) from None
     except Exception as exc:  # the sizes asked for, not a bug: one line (the checkpoints written so far stay)
         if not is_out_of_memory(exc):
             raise
@@ -535,6 +588,11 @@ def sample(
 
     target = output_file(out, Path(api.SAMPLES_NAME), IMAGE_SUFFIXES)  # checked before the model is loaded
     api.check_sample_count(count)
+    if captions and count * len(captions) > api.MAX_SAMPLES:
+        raise GanforgeError(
+            f"{len(captions):,} caption(s) x -n {count:,} is {count * len(captions):,} samples: at most {api.MAX_SAMPLES:,} in one "
+            "picture; pass fewer captions or a smaller -n"
+        )
     samples = api.sample(
         path, count, device, seed, label, ema=ema, truncation=truncation, truncation_mode=truncation_mode, captions=captions or None
     )
@@ -564,10 +622,12 @@ def _sample_seeds(
 
 def _read_captions(path: Path) -> list[str]:
     """The non-blank lines of ``path``, each a caption."""
+    from ganforge.files import describe, read_text
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_text(path).splitlines()  # a regular file of at most 1 MB: never a FIFO's wait or /dev/zero
     except (OSError, UnicodeDecodeError) as exc:
-        raise GanforgeError(f"cannot read captions from {path} ({exc}); pass a UTF-8 text file with one caption per line") from None
+        raise GanforgeError(f"cannot read captions from {path} ({describe(exc)}); pass a UTF-8 text file with one caption per line") from None
     captions = [line.strip() for line in lines if line.strip()]
     if not captions:
         raise GanforgeError(f"{path} holds no caption; write one caption per line")

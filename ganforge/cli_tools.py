@@ -37,7 +37,7 @@ def interpolate(
     count: int = typer.Option(8, "-n", "--count", help="Walks side by side in each frame (per class row for conditional variants)."),
     fps: float = typer.Option(12.0, "--fps", help="Frames per second."),
     label: Optional[int] = typer.Option(None, "--class", help="Walk in this class only (class-conditional variants)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the random points."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**63 - 1, help="Seed of the random points (torch takes a signed 64-bit one)."),
     truncation: Optional[float] = typer.Option(None, "--truncation", help="Truncate the points' p_z, as in 'sample --truncation'."),
     truncation_mode: Optional[str] = typer.Option(None, "--truncation-mode", help="resample or mean (default: by the noise)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
@@ -130,7 +130,8 @@ def list_runs(
         score = "-" if shown is None else f"{shown['metric']} {shown['value']:.4g}" + ("" if s.scored else "†")
         status = s.status + ("*" if s.problem else "")
         steps = "-" if s.steps is None else f"{s.steps:,}"
-        table.add_row(escape(Path(s.path).name), s.variant or "-", s.data or "-", steps, *losses, escape(score), age(s.modified), escape(status))
+        cells = [Path(s.path).name, s.variant or "-", s.data or "-", steps, *losses, score, age(s.modified), status]
+        table.add_row(*(escape(cell) for cell in cells))  # values from the run's files: shown as they are
     console.print(table)
     if any(s.best and not s.scored for s in found):
         console.print("† the best in-training evaluation (--eval-every); other scores are the latest 'ganforge eval'", highlight=False)

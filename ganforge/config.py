@@ -125,7 +125,7 @@ class AugmentConfig:
 class DistConfig:
     """Settings of the ``dist`` section: a data-parallel job under torchrun (see docs/scaling.md)."""
 
-    timeout_s: float = at_least(1.0, 1800.0)  # seconds one process waits for the others before the job stops (see docs/scaling.md)
+    timeout_s: float = between(1.0, 7 * 86400.0, 1800.0)  # seconds one process waits for the others before the job stops, at most a week (see docs/scaling.md)
 
 
 # The core's own sections, present in every run's config.

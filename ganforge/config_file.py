@@ -13,6 +13,7 @@ from typing import Any
 
 from ganforge.config import RunConfig
 from ganforge.errors import GanforgeError
+from ganforge.files import MAX_NESTING, check_nesting, describe, parse_json, read_text
 
 
 def read_config_file(path: Path) -> tuple[str | None, dict[str, Any]]:
@@ -20,14 +21,21 @@ def read_config_file(path: Path) -> tuple[str | None, dict[str, Any]]:
     if path.suffix not in (".toml", ".json"):
         raise GanforgeError(f"config file {path} must end in .toml or .json (the format it is written in)")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)  # a regular file of at most 1 MB: never a FIFO's endless wait or /dev/zero's endless read
     except FileNotFoundError:
         raise GanforgeError(f"config file {path} does not exist; pass an existing .toml or .json file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise GanforgeError(f"config file {path} cannot be read: {exc}") from None
+        raise GanforgeError(f"config file {path} cannot be read: {describe(exc)}; pass a regular .toml or .json file") from None
     toml = _toml(path) if path.suffix == ".toml" else None
     try:
-        data = toml.loads(text) if toml is not None else json.loads(text)
+        if toml is None:
+            data = parse_json(text)
+        else:
+            try:
+                data = toml.loads(text)
+            except RecursionError:
+                raise ValueError(f"nested deeper than {MAX_NESTING} levels") from None
+            check_nesting(data)
     except (ValueError, json.JSONDecodeError) as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise GanforgeError(f"config file {path} is not valid {path.suffix[1:].upper()}: {exc}") from None
     if not isinstance(data, dict):

@@ -5,6 +5,10 @@ class GanforgeError(Exception):
     """Bad user input or environment: the message says what was wrong and how to fix it."""
 
 
+class OutOfMemory(GanforgeError):
+    """A :class:`GanforgeError` for memory that ran out: callers that know where the sizes came from say so."""
+
+
 class GanforgeWarning(UserWarning):
     """Something went wrong but was worked around (a corrupt checkpoint skipped, say); the CLI shows one line."""
 
@@ -26,13 +30,13 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and any(text in str(exc).lower() for text in MEMORY_MESSAGES)
 
 
-def out_of_memory_error(what: str, exc: BaseException) -> GanforgeError:
+def out_of_memory_error(what: str, exc: BaseException) -> OutOfMemory:
     """One line for running out of memory while doing ``what``: the settings that size it are the fix."""
     detail = message_of(exc)
     at = next((detail.lower().find(text) for text in MEMORY_MESSAGES if text in detail.lower()), -1)
     sentence = detail.rfind(". ", 0, at) if at > 0 else -1  # from the sentence that says so, past allocator internals
     found = (detail[sentence + 2 :] if sentence >= 0 else detail) or type(exc).__name__
-    return GanforgeError(
+    return OutOfMemory(
         f"{what} ran out of memory ({found[:160]}); lower the sizes the settings ask for (e.g. generator.hidden, "
         "discriminator.hidden, train.batch_size, data.size) or use a device with more memory"
     )

@@ -31,7 +31,7 @@ from torch import nn
 
 from ganforge.errors import GanforgeError
 from ganforge.inputs import Input, declared_inputs
-from ganforge.loading import load
+from ganforge.loading import load_with_checkpoint, refuse_if_not_finite
 from ganforge.registry import Registry
 from ganforge.rundir import check_output_file
 from ganforge.noise import sample_noise
@@ -39,6 +39,7 @@ from ganforge.variant import Variant
 
 Format = Literal["onnx", "torchscript"]
 FORMATS = ("onnx", "torchscript")
+MAX_BATCH = 10_000  # a fixed batch is traced and checked with that many examples, in memory
 TOLERANCE = 1e-4  # outputs are in [-1, 1]; float32 kernels of two runtimes differ in the last bits only
 EXTRA = "pip install 'ganforge[export]' (onnx and onnxruntime)"
 
@@ -68,6 +69,14 @@ class Exported:
     output: list[int | str]
     difference: float  # the largest |exported - PyTorch| over the check's outputs
     checked_batch: int
+
+
+def check_batch(batch: int | None) -> None:
+    """Refuse a fixed batch size that is none, or more examples than the export can trace and check at once."""
+    if batch is not None and batch < 1:
+        raise GanforgeError(f"--batch {batch} is not a batch size; pass at least 1, or leave it out for a free batch dimension")
+    if batch is not None and batch > MAX_BATCH:
+        raise GanforgeError(f"--batch {batch:,} is larger than {MAX_BATCH:,}, the most an export is traced and checked with; leave it out for a free batch dimension")
 
 
 def example_inputs(variant: Variant, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
@@ -116,7 +125,11 @@ def export(
     with a free batch dimension unless ``batch`` is given, checked against PyTorch as this module describes."""
     out = Path(out)
     check_format(format, out)
-    variant = load(path, "cpu", registry, ema)
+    check_batch(batch)
+    variant, checkpoint = load_with_checkpoint(path, "cpu", registry, ema)
+    refused = network or "generator"  # NaN weights export a file that computes NaN
+    if refused in variant.networks:
+        refuse_if_not_finite(variant.networks[refused], refused, checkpoint.path, "exported")
     return export_variant(variant, format, out, batch, network=network)
 
 
@@ -161,8 +174,7 @@ def export_variant(
     """Write ``variant``'s generator side (or its network ``network`` alone) to ``out`` in ``format``, with a free
     batch dimension unless ``batch`` is given, and check the written file against PyTorch on fresh inputs."""
     check_format(format, out)
-    if batch is not None and batch < 1:
-        raise GanforgeError(f"--batch {batch} is not a batch size; pass at least 1, or leave it out for a free batch dimension")
+    check_batch(batch)
     if network is not None:
         inputs = network_inputs(variant, network)
         sampler: nn.Module = NetworkAlone(variant.networks[network], network).eval()

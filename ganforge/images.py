@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
@@ -51,16 +52,24 @@ def captioned_rows(grid: Image.Image, rows: int, captions: list[str]) -> Image.I
     for row in range(rows):
         top, bottom = round(row * row_height), round((row + 1) * row_height)
         out.paste(grid.crop((0, top, grid.width, bottom)), (0, top + row * line))
-        text = _fitted(captions[row] if row < len(captions) else "", grid.width - 8, draw, font)
+        text = _fitted(draw, captions[row] if row < len(captions) else "", font, grid.width - 8)
         pen.text((4, bottom + row * line + 2), text, fill=ink, font=font)
     return out
 
 
-def _fitted(text: str, width: float, draw: ImageDraw.ImageDraw, font: ImageFont.ImageFont) -> str:
-    """``text`` cut with an ellipsis to fit ``width`` pixels."""
-    while text and draw.textlength(text, font=font) > width:
-        text = text[:-2].rstrip() + "…" if len(text) > 2 else ""
-    return text
+def _fitted(draw: ImageDraw.ImageDraw, text: str, font: Any, width: int) -> str:
+    """``text``, or its longest beginning that fits ``width`` pixels with an ellipsis: found by halving, so a caption
+    of 100,000 characters is measured a few dozen times, not once per character."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    fits, tries = 0, len(text) - 1  # text[:fits] + "…" fits; text[:tries + 1] + "…" is the first that may not
+    while fits < tries:
+        middle = (fits + tries + 1) // 2
+        if draw.textlength(text[:middle].rstrip() + "…", font=font) <= width:
+            fits = middle
+        else:
+            tries = middle - 1
+    return text[:fits].rstrip() + "…" if fits else ""
 
 
 LABEL_MARGIN_MAX = 160  # pixels: the widest left margin row labels get; longer labels are cut with an ellipsis
@@ -79,7 +88,7 @@ def labelled_rows(grid: Image.Image, rows: int, labels: list[str], top: int = 0)
     pen = ImageDraw.Draw(out)
     row_height = (grid.height - top) / rows
     for row, label in enumerate(labels[:rows]):
-        pen.text((margin - 6, top + (row + 0.5) * row_height), _fitted(label, margin - 10, draw, font), fill=ink, font=font, anchor="rm")
+        pen.text((margin - 6, top + (row + 0.5) * row_height), _fitted(draw, label, font, margin - 10), fill=ink, font=font, anchor="rm")
     return out
 
 
@@ -95,7 +104,7 @@ def titled_columns(grid: Image.Image, columns: int, titles: list[str]) -> Image.
     pen = ImageDraw.Draw(out)
     column_width = grid.width / columns
     for column, title in enumerate(titles[:columns]):
-        text = _fitted(title, column_width - 4, draw, font)
+        text = _fitted(draw, title, font, int(column_width) - 4)
         pen.text(((column + 0.5) * column_width, line / 2), text, fill=ink, font=font, anchor="mm")
     return out
 
@@ -125,6 +134,9 @@ def scatter_plot(
     points = points.detach().float().cpu()[:, :2]
     everything = points if frame is None else frame.detach().float().cpu()[:, :2]
     everything = everything if reference is None else torch.cat([everything, reference.float().cpu()[:, :2]])
+    everything = everything[torch.isfinite(everything).all(1)]  # a diverged G's NaN points are not drawn
+    if len(everything) == 0:
+        everything = torch.tensor([[-1.0, -1.0], [1.0, 1.0]])
     low, high = everything.min(0).values, everything.max(0).values
     span = float((high - low).max().clamp(min=1e-6) * 1.1)
     centre = (high + low) / 2
@@ -132,7 +144,7 @@ def scatter_plot(
     plot = min(size - left - right, size - top - bottom)  # a square plotting area: both axes on one scale
 
     def to_pixels(xy: torch.Tensor) -> list[tuple[float, float]]:
-        scaled = (xy - centre) / span * plot
+        scaled = (xy[torch.isfinite(xy).all(1)] - centre) / span * plot
         return [(left + plot / 2 + x, top + plot / 2 - y) for x, y in scaled.tolist()]
 
     picture = Image.new("RGB", (size, size), "white")

@@ -26,6 +26,14 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.run_path = run_path
 
 
+class StoppedAtOnce(KeyboardInterrupt):
+    """A second signal stopped training at once, without a checkpoint of the step under way."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(f"stopped at once by a second signal {signal_number}")
+        self.signal_number = signal_number
+
+
 class StopSignals:
     """While active (in the main thread only), the first of :data:`SIGNALS` sets :attr:`received` instead of stopping."""
 
@@ -44,5 +52,5 @@ class StopSignals:
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
         if self.received is not None:  # asked twice: stop now, as without us
-            raise KeyboardInterrupt
+            raise StoppedAtOnce(number)
         self.received = number

@@ -13,7 +13,7 @@ from ganforge.checkpoint import Checkpoint, load_network, read_checkpoint, unpre
 from ganforge.config import RunConfig, resolve_config
 from ganforge.data import DataSpec
 from ganforge.device import resolve_device
-from ganforge.errors import GanforgeError, GanforgeWarning
+from ganforge.errors import GanforgeError, GanforgeWarning, OutOfMemory
 from ganforge.evaluation.ema import load_average
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import find_checkpoint
@@ -54,7 +54,13 @@ def load_with_checkpoint(path: str | Path, device: str, registry: Registry | Non
         raise GanforgeError(f"checkpoint {checkpoint.path} lacks its run config ({exc}); it was not written by this ganforge") from None
     flat["train.device"] = device
     config = resolve_config(registry, variant_name, flat, plugin_settings=False)
-    variant = build_variant(config, spec, resolve_device(device), registry)
+    try:
+        variant = build_variant(config, spec, resolve_device(device), registry)
+    except OutOfMemory:  # the sizes are the checkpoint's, not settings this command was given
+        raise GanforgeError(
+            f"the networks that checkpoint {checkpoint.path} describes (for data of shape {tuple(spec.shape)}) do not fit "
+            "in this device's memory; use a device with more memory (--device), or another checkpoint"
+        ) from None
     for name, network in variant.networks.items():
         load_network(network, name, checkpoint.tensors, checkpoint.path)
         network.eval()
@@ -77,6 +83,17 @@ def _read_newest(path: Path, attempts: int = 3) -> Checkpoint:
                 raise
         found = find_checkpoint(path)
     return read_checkpoint(found)
+
+
+def refuse_if_not_finite(network: torch.nn.Module, name: str, source: Path, what: str) -> None:
+    """Refuse weights holding NaN or infinity: everything drawn or learned from them would be NaN."""
+    tensors = [t for t in network.state_dict().values() if t.is_floating_point()]
+    bad = sum(int((~torch.isfinite(t)).sum()) for t in tensors)
+    if bad:
+        raise GanforgeError(
+            f"checkpoint {source}: {bad:,} of the {sum(t.numel() for t in tensors):,} values of network '{name}' are NaN or "
+            f"infinite, so it cannot be {what}; use an earlier checkpoint of the run (checkpoints/)"
+        )
 
 
 def _warn_if_not_finite(variant: Variant, source: Path) -> None:

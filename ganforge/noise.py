@@ -40,6 +40,7 @@ def _draw(config: NoiseConfig, shape: tuple[int, ...], device: torch.device | st
 
 
 TruncationMode = Literal["resample", "mean"]
+MIN_RESAMPLE_PSI = 0.01  # a component lands in [-0.01, 0.01] about once in 125 draws: a 10,000-sample grid still takes a moment
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class Truncation:
             raise GanforgeError(f"--truncation-mode {mode!r} is not one of: resample, mean")
         if mode == "resample" and not psi > 0:
             raise GanforgeError(f"--truncation {psi:g} is not a threshold: resampling keeps |z| <= PSI, so PSI must be above 0")
+        if mode == "resample" and psi < MIN_RESAMPLE_PSI:
+            raise GanforgeError(
+                f"--truncation {psi:g} is too small to resample: below {MIN_RESAMPLE_PSI:g} hardly a draw lands inside "
+                f"[-PSI, PSI], so drawing would take practically forever; pass {MIN_RESAMPLE_PSI:g} or more, or --truncation-mode mean"
+            )
         if mode == "mean" and not 0 <= psi <= 1:
             raise GanforgeError(f"--truncation {psi:g} is outside [0, 1]: the mean form moves z a fraction PSI of the way from the mean")
         return cls(float(psi), mode)

@@ -10,6 +10,7 @@ import base64
 import html
 import json
 import shlex
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ from typing import Any
 from ganforge.errors import GanforgeError
 from ganforge.evaluation.curves import CURVES_NAME, plot_curves, read_metrics
 from ganforge.evaluation.recorded import read_recorded
+from ganforge.files import describe, parse_json, read_regular, read_text
 from ganforge.rundir import RunDir, check_output_file
+
+MAX_PICTURE_BYTES = 64 << 20  # a grid ganforge writes is a few hundred kilobytes
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }
@@ -41,8 +45,21 @@ figures.forEach((f, i) => f.addEventListener("click", () => show(i)));
 """
 
 
-def data_uri(path: Path) -> str:
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+def data_uri(path: Path, run: Path | None = None) -> str:
+    """``path`` inlined; ``run``: the file must be a regular file inside it, links resolved (an OSError if not)."""
+    return "data:image/png;base64," + base64.b64encode(read_regular(path, MAX_PICTURE_BYTES, inside=run)).decode("ascii")
+
+
+def _grids(run: RunDir) -> list[tuple[str, str]]:
+    """(name, data URI) of each epoch's grid that is a picture of this run: a link out of the run, a FIFO, a
+    directory or a device named like a grid is left out."""
+    found = []
+    for path in sorted(run.samples_dir.glob("epoch_*.png")):
+        try:
+            found.append((path.stem.replace("_", " "), data_uri(path, run.path)))
+        except OSError:
+            continue
+    return found
 
 
 def reproduce_command(config: dict[str, Any], registry: Any = None) -> str:
@@ -68,11 +85,15 @@ def reproduce_command(config: dict[str, Any], registry: Any = None) -> str:
 
 
 def _status(run: RunDir) -> str:
+    """The run's state as status.json records it; "unknown" when the file is missing or damaged."""
     try:
-        state = json.loads(run.status_path.read_text())
+        state = parse_json(read_text(run.status_path))
     except (OSError, ValueError):
         return "unknown"
-    return str(state.get("state", "unknown")) + (f": {state['error']}" if state.get("error") else "")
+    if not isinstance(state, dict) or not isinstance(state.get("state", "unknown"), str):
+        return "unknown"
+    error = state.get("error")
+    return state.get("state", "unknown") + (f": {error}" if error else "")
 
 
 def _scores_table(evaluations: list[dict[str, Any]]) -> str:
@@ -119,21 +140,40 @@ def _number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
 
 
-def render(run_path: Path, registry: Any = None) -> str:
-    """The HTML page of the run directory ``run_path``."""
-    run = RunDir(run_path)
+def _config(run: RunDir) -> dict[str, Any]:
+    """The run's config.json, or one line saying why it is not a run config."""
     if not run.config_path.is_file():
-        raise GanforgeError(f"{run_path} holds no config.json; pass a run directory written by 'ganforge run'")
+        raise GanforgeError(f"{run.path} holds no config.json; pass a run directory written by 'ganforge run'")
     try:
-        config = json.loads(run.config_path.read_text())
-        variant, data = config["variant"], config["data"]["name"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise GanforgeError(f"{run.config_path} is not a run config ({exc}); the run directory is damaged") from None
-    training, evaluations = read_metrics(run.metrics_path) if run.metrics_path.is_file() else ([], [])
-    grids = sorted(run.samples_dir.glob("epoch_*.png"))
-    curves = run.path / CURVES_NAME
-    if training and not curves.is_file():
-        curves = plot_curves(run.path)
+        config = parse_json(read_text(run.config_path))
+    except (OSError, ValueError) as exc:
+        raise GanforgeError(f"{run.config_path} cannot be read as a run config ({describe(exc)}); the run directory is damaged") from None
+    if not isinstance(config, dict) or not isinstance(config.get("variant"), str) or not isinstance(config.get("data"), dict) or not isinstance(config["data"].get("name"), str):
+        raise GanforgeError(f"{run.config_path} is not a run config (no variant or data name); the run directory is damaged")
+    return config
+
+
+def _command(config: dict[str, Any], registry: Any) -> str:
+    """:func:`reproduce_command`, or why a damaged config gives none."""
+    try:
+        return reproduce_command(config, registry)
+    except (GanforgeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        return f"(no command: the run's config.json does not resolve: {exc})"
+
+
+def render(run_path: Path, registry: Any = None, curves_into_run: bool = True) -> str:
+    """The HTML page of the run directory ``run_path``. ``curves_into_run``: a missing curves.png is drawn into the
+    run (else into a temporary file, so that a page written elsewhere leaves the run as it was)."""
+    run = RunDir(run_path)
+    config = _config(run)
+    variant, data = config["variant"], config["data"]["name"]
+    damage = None
+    try:
+        training, evaluations = read_metrics(run.metrics_path) if run.metrics_path.is_file() else ([], [])
+    except GanforgeError as exc:
+        training, evaluations, damage = [], [], str(exc)
+    grids = _grids(run)
+    curves_uri = _curves(run, curves_into_run) if training else None
     last = training[-1] if training else {}
     title = html.escape(run.path.resolve().name)
     parts = [
@@ -142,14 +182,14 @@ def render(run_path: Path, registry: Any = None) -> str:
         f"<p class=meta><b>{html.escape(str(variant))}</b> on <b>{html.escape(str(data))}</b> · {html.escape(_status(run))} · "
         f"step {_number(last.get('step', 0))}, epoch {_number(last.get('epoch', 0))} · page written {time.strftime('%Y-%m-%d %H:%M')}</p>",
         "<h2>Train it again</h2>",
-        f"<pre id=command>{html.escape(reproduce_command(config, registry))}</pre>",
+        f"<pre id=command>{html.escape(_command(config, registry))}</pre>",
         f"<p>or, from this run's own settings: <code id=from-config>{html.escape(shlex.join(['ganforge', 'run', '--config', str(run.config_path)]))}</code> "
         "(add <code>--out DIR</code> for a directory of its own)</p>",
         "<h2>Samples, epoch by epoch</h2>",
     ]
     if grids:
         # every value below is text from the run's files: escaped, quotes too (attributes are in quotes)
-        sources = [{"name": html.escape(path.stem.replace("_", " ")), "src": data_uri(path)} for path in grids]
+        sources = [{"name": html.escape(name, quote=True), "src": src} for name, src in grids]
         parts += [
             f"<p><input type=range id=epoch min=0 max={len(grids) - 1} value={len(grids) - 1} style='width:60%'> "
             f"<span id=label>{sources[-1]['name']}</span></p>",
@@ -162,7 +202,12 @@ def render(run_path: Path, registry: Any = None) -> str:
     else:
         parts.append("<p>No sample grids yet (they are written at the end of every epoch).</p>")
     parts.append("<h2>Curves</h2>")
-    parts.append(f"<img id=curves alt='curves' src='{data_uri(curves)}' style='max-width:100%'>" if training else "<p>Nothing logged yet.</p>")
+    if damage is not None:
+        parts.append(f"<p>{html.escape(damage)}</p>")
+    elif curves_uri is not None:
+        parts.append(f"<img id=curves alt='curves' src='{curves_uri}' style='max-width:100%'>")
+    else:
+        parts.append("<p>Nothing logged yet.</p>" if not training else "<p>The curves could not be drawn.</p>")
     recorded = read_recorded(run.path)
     parts.append("<h2>Evaluation</h2>")
     if evaluations or not recorded:
@@ -173,16 +218,32 @@ def render(run_path: Path, registry: Any = None) -> str:
     return "\n".join(parts)
 
 
+def _curves(run: RunDir, into_run: bool) -> str | None:
+    """The curves' picture as a data URI: the run's curves.png, else drawn anew; None when neither works."""
+    try:
+        return data_uri(run.path / CURVES_NAME, run.path)
+    except OSError:
+        pass
+    try:
+        if into_run:
+            return data_uri(plot_curves(run.path))
+        with tempfile.TemporaryDirectory(prefix="ganforge-report-") as scratch:
+            return data_uri(plot_curves(run.path, Path(scratch) / CURVES_NAME))
+    except (GanforgeError, OSError):
+        return None
+
+
 def write_report(run_path: Path, out: Path | None = None, registry: Any = None) -> Path:
     """Write the page of the run at ``run_path`` to ``out`` (default ``RUN/report.html``)."""
     from ganforge.checkpoint import write_atomic
 
     target = Path(out) if out is not None else RunDir(run_path).report_path
-    page = render(Path(run_path), registry)
+    page = render(Path(run_path), registry, curves_into_run=out is None)
     check_output_file(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(target, lambda temporary: temporary.write_text(page))
     except OSError as exc:
-        raise GanforgeError(f"cannot write {target} ({exc.strerror or exc}); choose another --out") from None
+        where = "choose another --out" if out is not None else "pass --out FILE to write the page elsewhere"
+        raise GanforgeError(f"cannot write {target} ({exc.strerror or exc}); {where}") from None
     return target

@@ -17,7 +17,7 @@ from ganforge.config import RunConfig, resolve_config
 from ganforge.data import TensorData
 from ganforge.device import Precision
 from ganforge.errors import GanforgeError, GanforgeWarning
-from ganforge.loading import saved_spec
+from ganforge.loading import refuse_if_not_finite, saved_spec
 from ganforge.registry import Registry, get_registry
 from ganforge.rundir import RunDir, disk_full_error, is_disk_full
 from ganforge.runlock import RunLock
@@ -64,8 +64,9 @@ def resume(
     registry = registry or get_registry()
     run_dir = RunDir.existing(Path(run))
     writer = os.environ.get("RANK", "0") == "0"  # one writer per run directory; under torchrun, rank 0
-    RunDir.check_writable(run_dir.path, overwrite=True, writer=writer)
-    lock = RunLock(run_dir.path)
+    fix = "resume writes into the run; make it writable, or copy it (cp -r) and resume the copy"
+    RunDir.check_writable(run_dir.path, overwrite=True, writer=writer, fix=fix)
+    lock = RunLock(run_dir.path, fix)
     try:
         if writer:
             lock.acquire()
@@ -104,6 +105,8 @@ def _resume_locked(
     precision = Precision.for_device(device, config.train.amp, job, config.train.amp_dtype)
     own = ranks.own_state(checkpoint, job.rank)  # None: a rank the saved run did not have, which starts as rank 0
     progress = restore(own or checkpoint, model, precision)
+    for name, network in model.networks.items():  # every update of NaN weights is skipped: the run would only pretend
+        refuse_if_not_finite(network, name, checkpoint.path, "resumed")
     per_step = config.train.batch_size * model.batches_per_step
     progress = ranks.carried_over(progress, checkpoint.path, job.world_size, lambda n: len(dataset) // n // per_step)
     if progress.step >= plan(config.train, len(dataset) // job.world_size, model.batches_per_step, progress).total_steps:

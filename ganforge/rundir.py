@@ -52,17 +52,18 @@ class RunDir:
         return path
 
     @classmethod
-    def check_writable(cls, path: Path, overwrite: bool, writer: bool = True) -> None:
+    def check_writable(cls, path: Path, overwrite: bool, writer: bool = True, fix: str = "choose another --out") -> None:
         """Refuse a run directory that holds another run (unless ``overwrite``), anything but a ganforge run (even
         with ``overwrite``), a run another process is writing, or one that cannot be written. Not ``writer``: a
-        process of a torchrun job other than rank 0, which writes and holds the lock for all of them."""
+        process of a torchrun job other than rank 0, which writes and holds the lock for all of them. ``fix``: what the
+        user can do about a directory that cannot be written (``run`` and ``resume`` differ)."""
         path = Path(path)
         if path.exists() and not path.is_dir():
-            raise GanforgeError(f"output path {path} is a file, not a directory; choose another --out")
+            raise GanforgeError(f"output path {path} is a file, not a directory; {fix}")
         if path.is_dir():
             cls(path).check_replaceable(overwrite)
             if overwrite and writer:
-                RunLock(path).acquire().release()  # a run being trained there is refused now, not after loading
+                RunLock(path, fix).acquire().release()  # a run being trained there is refused now, not after loading
         existing = next(parent for parent in [path, *path.parents] if parent.exists())
         if not existing.is_dir():
             raise GanforgeError(f"cannot create {path}: {existing} is a file; choose another --out")
@@ -70,7 +71,7 @@ class RunDir:
             with tempfile.TemporaryFile(dir=existing):
                 pass
         except OSError as exc:
-            raise GanforgeError(f"cannot write to {existing} ({exc.strerror or exc}); choose another --out") from None
+            raise GanforgeError(f"cannot write to {existing} ({exc.strerror or exc}); {fix}") from None
 
     def check_replaceable(self, overwrite: bool) -> None:
         """Accept an empty directory, or a ganforge run when ``overwrite``; refuse anything else, naming an entry."""
@@ -184,6 +185,8 @@ class RunDir:
     def existing(cls, path: Path) -> "RunDir":
         """The run directory at ``path``, which must hold checkpoints (to resume it)."""
         run = cls(path)
+        if run.path.exists() and not run.path.is_dir():
+            raise GanforgeError(f"{path} is a file, and resume needs a run directory (the --out of an earlier run, the folder holding checkpoints/)")
         if not run.path.is_dir():
             raise GanforgeError(f"run directory {path} does not exist; pass the --out of an earlier run")
         if not run.checkpoints():
@@ -293,15 +296,18 @@ class RunDir:
 
     def rewind(self, step: int) -> None:
         """Forget what happened after ``step``: later lines of the metrics log, and a line cut short."""
+        if self.metrics_path.is_symlink():  # the log is appended to: through a link it would be written outside the run
+            raise GanforgeError(f"{self.metrics_path} is a link; ganforge appends its log there and never through a link: replace it with the file, then resume the run")
         if not self.metrics_path.exists():
             return
         if not self.metrics_path.is_file():
             raise GanforgeError(f"{self.metrics_path} is not a regular file; move it away, then resume the run")
         kept = []
-        for line in self.metrics_path.read_text().splitlines():
+        for raw in self.metrics_path.read_bytes().splitlines():
             try:
+                line = raw.decode("utf-8")
                 record = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short when the process was killed
+            except (ValueError, RecursionError):  # a line cut short when the process was killed, or damaged
                 continue
             if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
                 kept.append(line + "\n")
@@ -311,10 +317,14 @@ class RunDir:
 def find_checkpoint(path: Path) -> Path:
     """``path`` itself if it is a checkpoint file, else the newest checkpoint of the run directory ``path``."""
     path = Path(path)
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise GanforgeError(f"{path} does not exist; pass a run directory or a checkpoint file") from None
+    except OSError as exc:  # a folder on the way that may not be searched, say
+        raise GanforgeError(f"{path} cannot be read ({exc.strerror or exc}); check its permissions and its folders'") from None
     if path.is_file():
         return path
-    if not path.exists():
-        raise GanforgeError(f"{path} does not exist; pass a run directory or a checkpoint file")
     if not path.is_dir():
         raise GanforgeError(f"{path} is not a regular file (a FIFO or device?); pass a run directory or a checkpoint file")
     run = RunDir(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -29,8 +30,9 @@ except ImportError:  # Windows: no flock; runs there are not protected against a
 class RunLock:
     """The write lock of the run directory ``directory``: :meth:`acquire`, then :meth:`release` (or ``with``)."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, fix: str = "choose another --out"):
         self.path = Path(directory) / LOCK_NAME
+        self.fix = fix  # what the user can do when the lock file cannot be created: depends on the command
         self._fd: int | None = None
 
     def acquire(self) -> "RunLock":
@@ -38,10 +40,18 @@ class RunLock:
         if fcntl is None or self._fd is not None:
             return self
         while True:
+            # never through a link (it could point at a user's file, which the holder line would overwrite, or
+            # out of the run), never blocking (a FIFO named like the lock)
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                fd = os.open(self.path, flags, 0o644)
             except OSError as exc:
-                raise GanforgeError(f"cannot create the lock file {self.path} ({exc.strerror or exc}); choose another --out") from None
+                if self.path.is_symlink() or (self.path.exists() and not self.path.is_file()):
+                    raise self._not_a_file() from None
+                raise GanforgeError(f"cannot create the lock file {self.path} ({exc.strerror or exc}); {self.fix}") from None
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise self._not_a_file()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -60,6 +70,12 @@ class RunLock:
         self._fd = fd
         _write_holder(fd)
         return self
+
+    def _not_a_file(self) -> GanforgeError:
+        return GanforgeError(
+            f"the lock file {self.path} is not a regular file (a link, a FIFO or a directory); ganforge writes its lock "
+            "there and never through a link: remove it, then try again"
+        )
 
     def release(self) -> None:
         """Let the next writer in. The file stays: removing it would race with a writer that just opened it."""

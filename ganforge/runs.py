@@ -6,6 +6,7 @@ a hundred runs takes a moment. A directory that is not a run, or a run whose fil
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import time
@@ -14,7 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ganforge.errors import GanforgeError
+from ganforge.files import describe, parse_json, read_regular, read_text
 from ganforge.rundir import RunDir
+
+MAX_PID = 2**31 - 1  # what a kernel hands out fits here; a larger "pid" in status.json is damage
 
 
 @dataclass
@@ -34,7 +38,18 @@ class RunSummary:
     problem: str | None = None  # why a run is damaged, or what else the directory is
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The summary as JSON can hold it: a logged NaN or infinity (which JSON has no word for) is null."""
+        return _finite(asdict(self))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _alive(pid: int) -> bool:
@@ -47,51 +62,65 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _state(run: RunDir) -> tuple[str, int | None]:
+def _state(run: RunDir) -> tuple[str, int | None, str | None]:
     """What ``status.json`` says and the step it names, with a "running" run whose process is gone on this host
-    called "killed"."""
-    if not run.status_path.is_file():
-        return "unknown", None  # written before ganforge recorded it
+    called "killed"; and what is wrong with the file, if anything."""
+    if not os.path.lexists(run.status_path):
+        return "unknown", None, None  # written before ganforge recorded it
     try:
-        status = json.loads(run.status_path.read_text())
-        state, step = str(status["state"]), status.get("step")
-    except (OSError, ValueError, KeyError, TypeError):
-        return "unknown", None
-    if state == "running" and status.get("host") == socket.gethostname() and isinstance(status.get("pid"), int):
-        state = "running" if _alive(status["pid"]) else "killed"
-    return state, step if isinstance(step, int) else None
+        status = parse_json(read_text(run.status_path))
+    except (OSError, ValueError) as exc:
+        return "unknown", None, f"status.json cannot be read ({describe(exc)})"
+    if not isinstance(status, dict) or not isinstance(status.get("state"), str):
+        return "unknown", None, "status.json names no state"
+    state, step, pid = status["state"], status.get("step"), status.get("pid")
+    if state == "running" and status.get("host") == socket.gethostname() and isinstance(pid, int) and not isinstance(pid, bool):
+        if not 0 < pid <= MAX_PID:
+            return "unknown", None, f"status.json names no process that can exist (pid {str(pid)[:20]})"
+        state = "running" if _alive(pid) else "killed"
+    return state, step if isinstance(step, int) and not isinstance(step, bool) else None, None
 
 
 def summarise(path: Path) -> RunSummary:
     """The summary of the directory ``path``: a run, a damaged run, or something else."""
     run = RunDir(path)
     shown = str(path)
-    if not run.config_path.exists():
-        if run.metrics_path.exists() or run.checkpoints_dir.is_dir():
-            return RunSummary(shown, "damaged", problem="config.json is missing")
-        return RunSummary(shown, "not a run", problem="no config.json, metrics.jsonl or checkpoints/")
     try:
-        config = json.loads(run.config_path.read_text())
-        state, step = _state(run)
-        summary = RunSummary(shown, state, str(config["variant"]), str(config["data"]["name"]), step)
-    except (OSError, ValueError) as exc:
-        return RunSummary(shown, "damaged", problem=f"config.json is not JSON ({getattr(exc, 'msg', exc)})")
-    except (KeyError, TypeError) as exc:
-        return RunSummary(shown, "damaged", problem=f"config.json lacks the variant or data ({exc})")
-    files = [p for p in (run.config_path, run.metrics_path, run.status_path) if p.exists()]
-    summary.modified = max(p.stat().st_mtime for p in files)
+        os.listdir(path)
+        has_config = os.path.lexists(run.config_path)
+        if not has_config:
+            if run.metrics_path.exists() or run.checkpoints_dir.is_dir():
+                return RunSummary(shown, "damaged", problem="config.json is missing")
+            return RunSummary(shown, "not a run", problem="no config.json, metrics.jsonl or checkpoints/")
+    except OSError as exc:
+        return RunSummary(shown, "damaged", problem=f"the folder cannot be read ({describe(exc)})")
+    try:
+        config = parse_json(read_text(run.config_path))
+    except OSError as exc:
+        return RunSummary(shown, "damaged", problem=f"config.json cannot be read ({describe(exc)})")
+    except ValueError as exc:
+        return RunSummary(shown, "damaged", problem=f"config.json is not JSON ({getattr(exc, 'msg', None) or describe(exc)})")
+    if not isinstance(config, dict) or not isinstance(config.get("variant"), str) or not isinstance(config.get("data"), dict) or not isinstance(config["data"].get("name"), str):
+        return RunSummary(shown, "damaged", problem="config.json lacks the variant or data name")
+    state, step, problem = _state(run)
+    summary = RunSummary(shown, "damaged" if problem else state, config["variant"], config["data"]["name"], step, problem=problem)
+    try:
+        files = [p for p in (run.config_path, run.metrics_path, run.status_path) if os.path.lexists(p)]
+        summary.modified = max(p.lstat().st_mtime for p in files)
+    except OSError:
+        pass
     summary.scored = _latest_scores(path)
-    if not run.metrics_path.exists():
+    if not os.path.lexists(run.metrics_path):
         return summary
     try:
-        lines = run.metrics_path.read_text().splitlines()
+        lines = read_regular(run.metrics_path, limit=None).splitlines()
     except OSError as exc:
-        summary.status, summary.problem = "damaged", f"metrics.jsonl cannot be read ({exc.strerror})"
+        summary.status, summary.problem = "damaged", f"metrics.jsonl cannot be read ({describe(exc)})"
         return summary
     for number, line in enumerate(lines, 1):
         try:
-            record = json.loads(line)
-        except ValueError:
+            record = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):
             if number < len(lines):  # a last line cut short by a kill is expected; one in the middle is damage
                 summary.problem = f"metrics.jsonl line {number} is not JSON"
             continue
@@ -99,10 +128,11 @@ def summarise(path: Path) -> RunSummary:
             continue
         if record.get("eval"):
             main = record.get("main")
-            if record.get("best") and isinstance(record.get(main), (int, float)):
+            if record.get("best") and isinstance(main, str) and isinstance(record.get(main), (int, float)):
                 summary.best = {"metric": main, "value": record[main], "step": record["step"]}
             continue
-        summary.steps, summary.epoch = max(record["step"], step or 0), record.get("epoch")
+        epoch = record.get("epoch")
+        summary.steps, summary.epoch = max(record["step"], step or 0), epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
         summary.last = {k: record[k] for k in ("loss_d", "loss_g", "d_real", "d_fake") if isinstance(record.get(k), (int, float))}
     return summary
 
@@ -123,9 +153,13 @@ def list_runs(root: Path) -> list[RunSummary]:
     root = Path(root)
     if not root.is_dir():
         raise GanforgeError(f"{root} is not a directory; pass the folder that holds your runs (ganforge run writes to runs/)")
-    if RunDir(root).config_path.exists():
+    if os.path.lexists(RunDir(root).config_path):
         return [summarise(root)]
-    found = [summarise(path) for path in root.iterdir() if path.is_dir() and not path.name.startswith(".")]
+    try:
+        entries = list(root.iterdir())
+    except OSError as exc:
+        raise GanforgeError(f"{root} cannot be read ({describe(exc)}); pass a folder you can read") from None
+    found = [summarise(path) for path in entries if path.is_dir() and not path.name.startswith(".")]
     return sorted(found, key=lambda s: (s.modified is None, -(s.modified or 0), s.path))
 
 

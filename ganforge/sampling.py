@@ -21,6 +21,10 @@ from ganforge.video import check_target, write_animation
 from ganforge.walk import Walk, latent_walk
 
 SAMPLES_NAME = "samples.png"  # what 'ganforge sample' writes when --out is left out, or is a directory
+MAX_WALK_FRAMES = 3_600  # five minutes at 12 frames a second
+MAX_WALK_PICTURES = 100_000  # frames x walks: every frame's pictures are held until the file is written
+MIN_FPS, MAX_FPS = 0.1, 100.0  # a GIF stores each frame's time in hundredths of a second, at most 655 s
+SEED_MAX = 2**63 - 1  # torch's generators take a signed 64-bit seed
 MAX_SAMPLES = 10_000  # samples drawn at once (all in memory, one picture): a grid of 100 x 100 is as many as one reads
 
 
@@ -152,10 +156,26 @@ def interpolate(
     for name, value, least in (("--frames", frames, 1), ("--count", count, 1), ("--points", points, 2)):
         if value < least:
             raise GanforgeError(f"{name} {value} is too small; pass at least {least}")
-    if not fps > 0:
-        raise GanforgeError(f"--fps {fps:g} must be above 0")
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise GanforgeError(f"--fps {fps:g} is outside [{MIN_FPS:g}, {MAX_FPS:g}], the frame rates a GIF can hold")
     if seeds is not None and len(seeds) < 2:
         raise GanforgeError(f"--seeds names {len(seeds)} point(s); a walk needs at least 2, e.g. --seeds 0,1,2")
+    for chosen_seed in [seed, *(seeds or [])]:
+        if not 0 <= chosen_seed <= SEED_MAX:
+            raise GanforgeError(f"{'--seeds' if seeds and chosen_seed in seeds else '--seed'} {chosen_seed} is outside [0, 2^63 - 1], the seeds torch takes")
+    stops = len(seeds) if seeds is not None else points
+    if count > MAX_SAMPLES:
+        raise GanforgeError(f"--count {count:,} walks side by side is more than one frame holds: at most {MAX_SAMPLES:,}")
+    if frames * stops > MAX_WALK_FRAMES:
+        raise GanforgeError(
+            f"--frames {frames:,} x {stops:,} points is {frames * stops:,} frames: at most {MAX_WALK_FRAMES:,} "
+            f"(--points, --seeds) in one walk; pass fewer --frames or --points"
+        )
+    if frames * stops * count > MAX_WALK_PICTURES:
+        raise GanforgeError(
+            f"{frames * stops:,} frames of --count {count:,} walks are {frames * stops * count:,} pictures: at most "
+            f"{MAX_WALK_PICTURES:,} (all are held in memory); pass a smaller --count, --frames or --points"
+        )
     variant, checkpoint = load_with_checkpoint(path, device, registry, ema)
     variant.require_prior("a latent walk")
     chosen = chosen_truncation(variant, truncation, truncation_mode)

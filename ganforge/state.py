@@ -118,7 +118,7 @@ def restore(checkpoint: Checkpoint, variant: Variant, precision: Precision) -> P
             clock=saved.get("clock"),  # None in checkpoints written before the clock: a fresh one from that step
             world_size=_world_size(saved.get("world_size")),
         )
-    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError, OverflowError) as exc:  # OverflowError: a numpy state past its range
         raise GanforgeError(
             f"checkpoint {source} lacks part of the training state ({type(exc).__name__}: {exc}); "
             "it can be sampled from but not resumed, use another checkpoint"

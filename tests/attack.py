@@ -35,6 +35,8 @@ CASE_SECONDS = 60.0
 # --nproc and --max-restarts start torchrun on this process's own argv, which in-process is pytest's or the
 # benchmark's: they are tested through real processes in test_distributed.py
 LAUNCHER_OPTIONS = ("nproc", "max_restarts")
+# torch.compile on a CPU takes minutes, past a case's time limit; test_acceleration.py compiles for real
+LEFT_OUT_OPTIONS = (*LAUNCHER_OPTIONS, "compile", "cuda_graphs")
 TINY_SETTINGS = ["generator.hidden=16", "generator.depth=2", "discriminator.hidden=16", "discriminator.depth=2", "noise.dim=8", "data.size=64"]
 VARIANTS = ["vanilla", "pacgan", "dcgan", "cgan", "gf-twin", "vanila", "", "ganforge:vanilla", "nope:vanilla"]
 POINT_DATA = ["ring8", "grid25", "ring", "mnist-but-not", ""]
@@ -90,6 +92,7 @@ class Case:
     kind: str
     argv: list[str]
     writable: list[Path]
+    signals: list[tuple[float, int]] = field(default_factory=list)  # (seconds after the previous, signal) sent to the process
 
 
 # --- making cases -------------------------------------------------------------------------------------------------
@@ -156,7 +159,7 @@ def random_argv(rng: random.Random, world: World) -> Case:
             if isinstance(param, typer.core.TyperArgument) or param.param_type_name == "argument":
                 if rng.random() < 0.9:
                     argv.append(positional(rng, name, world))
-        options = [p for p in command.params if p.param_type_name == "option" and p.name not in LAUNCHER_OPTIONS]
+        options = [p for p in command.params if p.param_type_name == "option" and p.name not in LEFT_OUT_OPTIONS]
         for option in rng.sample(options, k=min(len(options), rng.randint(0, 4))):
             argv += option_value(rng, option, world)
         if name in ("run", "resume"):  # short and small, so that a case that trains ends in a second
@@ -166,7 +169,7 @@ def random_argv(rng: random.Random, world: World) -> Case:
     for index, arg in enumerate(argv):
         if arg == "--out" and index + 1 < len(argv):
             writable.append(Path(argv[index + 1]))
-    if name in ("resume", "plot", "run") or "--resume" in argv:
+    if name in ("resume", "plot", "run", "report", "eval") or "--resume" in argv:  # report: RUN/report.html; eval records its scores in the run
         writable += [world.run]
     return Case("argv", argv, writable)
 
@@ -313,16 +316,174 @@ def mutated_argv(rng: random.Random, world: World) -> Case:
         del argv[rng.randrange(1, len(argv))]
     else:
         command = typer.main.get_group(app).commands[argv[0]]
-        options = [p for p in command.params if p.param_type_name == "option" and p.name not in LAUNCHER_OPTIONS]
+        options = [p for p in command.params if p.param_type_name == "option" and p.name not in LEFT_OUT_OPTIONS]
         argv[1:1] = option_value(rng, rng.choice(options), world) if options else [hostile(rng)]
     writable = [world.cwd, world.root / "out", world.root / "new"]
     writable += [Path(argv[i + 1]) for i, arg in enumerate(argv[:-1]) if arg == "--out"]
-    if argv[0] in ("run", "resume", "plot"):
+    if argv[0] in ("run", "resume", "plot", "report", "eval"):
         writable.append(world.run)
     return Case("mutated", argv, writable)
 
 
-MAKERS = {"mutated": mutated_argv, "argv": random_argv, "set": random_set, "checkpoint": damaged_checkpoint, "config": damaged_config, "metrics": damaged_metrics}
+# --- the newer surface: hostile files in and around the run, sizes, walks, exports, captions, the lock, signals,
+# --nproc ------------------------------------------------------------------------------------------------------------
+
+DEEP_JSON = "[" * 100_000 + "]" * 100_000
+
+
+def hostile_thing(rng: random.Random, path: Path, world: World) -> None:
+    """Put something hostile at ``path`` (removing what is there): a link to a user's file or out of the sandbox,
+    a FIFO, /dev/zero, a directory, deep JSON, non-UTF-8 bytes, hostile JSON, markup."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+    how = rng.choice(["link-precious", "link-dangling", "fifo", "zero", "dir", "deep", "bytes", "json", "markup", "huge"])
+    if how == "link-precious":
+        path.symlink_to(world.precious / "thesis.tex")
+    elif how == "link-dangling":
+        path.symlink_to(world.precious / "created-through-a-link")  # a file appearing there is a write outside
+    elif how == "fifo" and hasattr(os, "mkfifo"):
+        os.mkfifo(path)
+    elif how == "zero":
+        path.symlink_to("/dev/zero")
+    elif how == "dir":
+        path.mkdir()
+    elif how == "deep":
+        path.write_text(DEEP_JSON)
+    elif how == "bytes":
+        path.write_bytes(rng.randbytes(rng.randint(0, 200)) + b"\xff\xfe")
+    elif how == "markup":
+        path.write_text(json.dumps({"variant": "[/]", "data": {"name": "[bold red]x[/]"}, "state": "failed", "error": "<script>x</script> [/]", "step": 1, "epoch": "<b>"}))
+    elif how == "huge":
+        path.write_text(json.dumps({"pad": "x" * (3 << 20)}))
+    else:
+        path.write_text(json.dumps(mutated_meta(rng, rng.choice([[1, 2], {"state": "running", "pid": 10**30, "host": os.uname().nodename}, {"main": ["modes"], "step": 1, "eval": True, "best": True}, 7]))))
+
+
+def hostile_run_files(rng: random.Random, world: World) -> Case:
+    """One of the run's own files (config.json, status.json, metrics.jsonl, a sample grid, curves.png, the lock)
+    replaced by something hostile, then a command that reads the run: report, runs, plot, resume, sample, eval."""
+    names = ["config.json", "status.json", "metrics.jsonl", "samples/epoch_001.png", "samples/epoch_999.png", "curves.png", ".ganforge.lock", "report.html"]
+    for name in rng.sample(names, k=rng.randint(1, 2)):
+        hostile_thing(rng, world.run / name, world)
+    out = world.root / "out" / "page.html"
+    argv = rng.choice([
+        ["report", str(world.run)], ["report", str(world.run), "--out", str(out)], ["runs", str(world.root)], ["runs", str(world.root), "--json"],
+        ["runs", str(world.run), "--json"], ["plot", str(world.run), "--out", str(world.root / "out" / "c.png")],
+        ["resume", str(world.run), "--epochs", "3", "--device", "cpu"], ["sample", str(world.run), "-n", "4", "--out", str(world.root / "out" / "s.png"), "--device", "cpu"],
+    ])  # fmt: skip
+    writable = [world.root / "out", world.cwd]
+    if argv[0] == "resume" or argv == ["report", str(world.run)]:
+        writable.append(world.run)
+    return Case("run-files", argv, writable)
+
+
+def hostile_settings_file(rng: random.Random, world: World) -> Case:
+    """``--config`` (run or config) or ``--captions`` given a FIFO, /dev/zero, a directory, deep or huge JSON/TOML."""
+    path = world.root / rng.choice(["settings.json", "settings.toml", "captions.txt"])
+    hostile_thing(rng, path, world)
+    if path.suffix == ".toml" and rng.random() < 0.5 and path.is_file() and not path.is_symlink():
+        path.write_text("a = " + "[" * 50_000 + "]" * 50_000)
+    if path.name == "captions.txt":
+        argv = ["sample", str(world.run), "--captions", str(path), "-n", "2", "--out", str(world.root / "out" / "s.png"), "--device", "cpu"]
+    elif rng.random() < 0.5:
+        argv = ["config", "vanilla", "--config", str(path)]
+    else:
+        argv = ["run", "vanilla", "--config", str(path), *sum((["--set", s] for s in TINY_SETTINGS), []), "--max-steps", "2", "--out", str(world.root / "out" / "fresh")]
+    return Case("settings-file", argv, [world.root / "out", world.cwd])
+
+
+BIG = ["0", "-1", "1e9", str(10**9), str(10**12), str(2**63), "1e23", "0.001", "1e-9", "1e-300", "nan", "inf", "-inf", "5e-324"]
+
+
+def sizes(rng: random.Random, world: World) -> Case:
+    """sample, interpolate, eval and export with sizes at and past every bound: counts, frames, points, batches,
+    frame rates, seeds and truncations; or a captions file of thousands of lines, or one enormous caption."""
+    out = world.root / "out"
+    run = str(world.run)
+    pick = lambda: rng.choice(BIG) if rng.random() < 0.8 else hostile(rng)  # noqa: E731
+    command = rng.choice(["sample", "interpolate", "interpolate", "eval", "export", "captions"])
+    if command == "sample":
+        argv = ["sample", run, "--device", "cpu", "--out", str(out / "s.png"), *rng.choice([["-n", pick()], ["--truncation", pick()], ["--seed", pick()], ["-n", "4", "--truncation", pick(), "--truncation-mode", rng.choice(["resample", "mean", "x"])]])]
+    elif command == "interpolate":
+        options = [["--frames", pick()], ["--points", pick()], ["-n", pick()], ["--fps", pick()], ["--seed", pick()], ["--truncation", pick()], ["--seeds", ",".join(pick() for _ in range(rng.randint(1, 3)))]]
+        chosen = sum(rng.sample(options, k=rng.randint(1, 2)), [])
+        argv = ["interpolate", run, "--device", "cpu", "--frames", "2", "--points", "2", "-n", "2", *chosen, "--out", str(out / rng.choice(["w.gif", "w.mp4", "w.png", "w"]))]
+    elif command == "eval":
+        argv = ["eval", run, "--device", "cpu", "-n", rng.choice(["64", pick()]), *rng.choice([[], ["--truncation", ",".join(pick() for _ in range(rng.randint(1, 2)))]])]
+    elif command == "export":
+        argv = ["export", run, "--format", rng.choice(["torchscript", "onnx", "x"]), "--out", str(out / rng.choice(["g.pt", "g.onnx", "g"])), "--batch", pick()]
+    else:
+        captions = out.parent / "captions.txt"
+        lines = [rng.choice(["a thin one", "[/]", "é💥", "x" * 100_000, ""]) for _ in range(rng.choice([1, 3, 5000]))]
+        captions.write_text("\n".join(lines))
+        argv = ["sample", run, "--device", "cpu", "--out", str(out / "s.png"), "--captions", str(captions), "-n", pick()]
+    return Case("sizes", argv, [out, world.cwd, *([world.run] if argv[0] == "eval" else [])])  # eval records its scores in the run
+
+
+def lock_attack(rng: random.Random, world: World) -> Case:
+    """The run lock (or a fresh --out's) made a link to a user's file, a dangling link, a FIFO or a directory, then
+    run, resume or report."""
+    target = world.run if rng.random() < 0.7 else world.root / "out" / "fresh"
+    target.mkdir(parents=True, exist_ok=True)
+    lock = target / ".ganforge.lock"
+    lock.unlink(missing_ok=True)
+    how = rng.choice(["precious", "dangling", "fifo", "dir", "zero"])
+    if how == "precious":
+        lock.symlink_to(world.precious / "thesis.tex")
+    elif how == "dangling":
+        lock.symlink_to(world.precious / "created-through-the-lock")
+    elif how == "fifo" and hasattr(os, "mkfifo"):
+        os.mkfifo(lock)
+    elif how == "dir":
+        lock.mkdir()
+    else:
+        lock.symlink_to("/dev/zero")
+    tiny = sum((["--set", s] for s in TINY_SETTINGS), [])
+    if target == world.run:
+        argv = rng.choice([["resume", str(world.run), "--epochs", "3", "--device", "cpu"], ["run", "vanilla", "--data", "ring8", *tiny, "--max-steps", "2", "--out", str(world.run), "--overwrite"]])
+    else:
+        argv = ["run", "vanilla", "--data", "ring8", *tiny, "--max-steps", "2", "--out", str(target)]
+    return Case(f"lock-{how}", argv, [target, world.cwd])
+
+
+def signals(rng: random.Random, world: World) -> Case:
+    """resume (or a fresh run) interrupted by SIGINT or SIGTERM, once or twice in quick succession: an exit code of
+    128 + the signal is expected, with a line saying so."""
+    tiny = sum((["--set", s] for s in TINY_SETTINGS), [])
+    if rng.random() < 0.5:
+        argv = ["resume", str(world.run), "--epochs", "100", "--device", "cpu"]
+        writable = [world.run, world.cwd]
+    else:
+        out = world.root / "out" / "fresh"
+        argv = ["run", "vanilla", "--data", "ring8", *tiny, "--epochs", "100", "--out", str(out)]
+        writable = [out, world.cwd]
+    number = rng.choice([signal.SIGINT, signal.SIGTERM])
+    case = Case("signal", argv, writable)
+    case.signals = [(rng.uniform(0.3, 1.5), number)] + ([(rng.uniform(0.01, 0.2), number)] if rng.random() < 0.4 else [])
+    return case
+
+
+def distributed(rng: random.Random, world: World) -> Case:
+    """--nproc and --max-restarts with hostile values, or with a bad setting elsewhere on the command line: refused
+    before any process is launched (real launches of good commands are tests/test_distributed.py's)."""
+    tiny = sum((["--set", s] for s in TINY_SETTINGS), [])
+    bad = rng.choice([["--set", "optim.lr=" + rng.choice(["abc", "-1", "nan", "[]"])], ["--set", "optim.lr=abc"], ["--set", "dist.timeout_s=1e15"], ["--set", "dist.timeout_s=" + rng.choice(["0", "-1", "nan", "inf", "1e999", "x"])], ["--batch-size", rng.choice(["0", "-1", "abc"])], ["--data", "nope"], ["--config", str(world.root / "missing.toml")]])
+    nproc = rng.choice(["2", "1000", "0", "-1", "99999999999", "abc"])
+    restarts = rng.choice([[], ["--max-restarts", rng.choice(["1", "3", "-1", hostile(rng)])]])
+    out = world.root / "out" / "fresh"
+    if rng.random() < 0.6:
+        argv = ["run", "vanilla", "--data", "ring8", *tiny, "--max-steps", "2", "--out", str(out), "--nproc", nproc, *restarts, *bad]
+    else:
+        argv = ["resume", str(world.run), "--max-steps", "6", "--nproc", nproc, *restarts, *bad]
+    return Case("nproc", argv, [out, world.run, world.cwd])
+
+
+MAKERS = {
+    "mutated": mutated_argv, "argv": random_argv, "set": random_set, "checkpoint": damaged_checkpoint, "config": damaged_config, "metrics": damaged_metrics,
+    "run-files": hostile_run_files, "settings-file": hostile_settings_file, "sizes": sizes, "lock": lock_attack, "signal": signals, "nproc": distributed,
+}  # fmt: skip
 
 
 def make_case(rng: random.Random, world: World) -> Case:
@@ -394,8 +555,15 @@ class Outcome:
         return len(lines) != 1 or not lines[0].startswith("error: ")
 
     @property
+    def expected_exit(self) -> bool:
+        """0 or 2; for a case that sends signals also 128 + the signal, with a line on stderr saying what happened."""
+        if self.exit_code in (0, 2):
+            return True
+        return any(self.exit_code == 128 + number for _, number in self.case.signals) and bool(self.stderr.strip())
+
+    @property
     def clean(self) -> bool:
-        return self.exit_code in (0, 2) and not self.traceback and not self.outside and not self.hung and not self.messy
+        return self.expected_exit and not self.traceback and not self.outside and not self.hung and not self.messy
 
     def describe(self) -> str:
         if self.hung:
@@ -411,13 +579,47 @@ class Outcome:
         return f"[{self.case.kind}] ganforge {' '.join(repr(a) if (' ' in a or not a) else a for a in self.case.argv)}\n    -> {problem}"
 
 
+@contextlib.contextmanager
+def sending(plan: list[tuple[float, int]]) -> Iterator[None]:
+    """Send this process the signals of ``plan`` while the block runs (as a user's Ctrl-C or a scheduler's
+    SIGTERM would); a signal that arrives after the block, or before ganforge handles it (while the run loads), is
+    ignored, and the case trains to its end (100 epochs of 2 steps: seconds)."""
+    import threading
+
+    if not plan:
+        yield
+        return
+    numbers = {number for _, number in plan}
+    previous = {number: signal.signal(number, lambda *_: None) for number in numbers}
+    done = threading.Event()
+
+    def send() -> None:
+        for delay, number in plan:
+            if done.wait(delay):
+                return
+            os.kill(os.getpid(), number)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    try:
+        yield
+    finally:
+        done.set()
+        sender.join()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def run_case(case: Case, world: World, seconds: float = CASE_SECONDS) -> Outcome:
+    import sys
+
     before = snapshot(world.root)
-    here = os.getcwd()
+    here, argv = os.getcwd(), sys.argv
     os.chdir(world.cwd)
+    sys.argv = ["ganforge", *case.argv]  # what --nproc relaunches under torchrun, as from a shell
     hung = False
     try:
-        with time_limit(seconds):
+        with time_limit(seconds), sending(case.signals):
             result = CliRunner().invoke(app, case.argv, prog_name="ganforge")
         exit_code, output, stderr = result.exit_code, result.output, result.stderr
         error = result.exception
@@ -428,6 +630,7 @@ def run_case(case: Case, world: World, seconds: float = CASE_SECONDS) -> Outcome
         exit_code, output, stderr, trace, hung = None, "", "", "", True
     finally:
         os.chdir(here)
+        sys.argv = argv
     return Outcome(case, exit_code, trace, changed_outside(before, snapshot(world.root), case.writable), hung, output, stderr)
 
 

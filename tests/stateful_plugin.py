@@ -18,7 +18,8 @@ class Stateful(Vanilla):
     """Vanilla, plus rates that fall from the start, a CycleGAN-style pool of past fakes as extra state, and Python
     and numpy draws."""
 
-    defaults = {**Vanilla.defaults, "schedule.hold": 0.0, "schedule.final": 0.3}
+    # G draws one fake at a time for the pool, which batch norm in training mode cannot normalise
+    defaults = {**Vanilla.defaults, "schedule.hold": 0.0, "schedule.final": 0.3, "generator.norm": "none"}
 
     def configure_optimizers(self) -> None:
         super().configure_optimizers()

@@ -117,7 +117,7 @@ def test_without_an_encoder_an_mp4_is_refused_before_any_work(runs, tmp_path, mo
     (["--frames", "0"], "--frames 0 is too small"),
     (["--seeds", "3"], "a walk needs at least 2"),
     (["--seeds", "3,x"], "not a list of whole numbers"),
-    (["--fps", "0"], "--fps 0 must be above 0"),
+    (["--fps", "0"], r"--fps 0 is outside \[0.1, 100\]"),
     (["--class", "2"], "not class-conditional"),
     (["--class", "9"], "--class 9 is not a class of this model"),
     (["--out", "{tmp}/walk.gif/inside.gif"], "walk.gif is a file"),

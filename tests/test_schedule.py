@@ -132,7 +132,7 @@ def test_runs_saved_with_the_variants_own_decay_keys_are_sampled_and_resumed(tmp
     assert ganforge.sample(tmp_path / "run", count=3, device="cpu").values.shape == (3, 2)
     resumed = ganforge.resume(tmp_path / "run", settings={"train.epochs": 3})
     config = read_checkpoint(resumed.checkpoint).meta["config"]
-    assert config["schedule"] == {"hold": 0.5, "final": 0.0, "d_final": 0.3} and "decay_start" not in config["optim"]
+    assert config["schedule"] == {"hold": 0.5, "final": 0.0, "d_final": 0.3, "shape": "linear"} and "decay_start" not in config["optim"]
 
 
 def test_a_stackgan_saved_with_stage1_epochs_keeps_its_stage_one_length(tmp_path):

@@ -28,17 +28,22 @@ def read_metrics(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     """Training records and evaluation records (those marked ``"eval": true``) of a ``metrics.jsonl``."""
     if not path.is_file():
         raise GanforgeError(f"{path} does not exist; pass a run directory written by 'ganforge run'")
+    from ganforge.files import describe, read_regular
+
     training, evaluations = [], []
-    text = path.read_text()
-    lines = text.splitlines()
-    if lines and not text.endswith("\n"):  # being written right now, or cut short by a kill: not a record yet
+    try:
+        data = read_regular(path, limit=None)  # a regular file: a FIFO named metrics.jsonl would wait forever
+    except OSError as exc:
+        raise GanforgeError(f"{path} cannot be read ({describe(exc)})") from None
+    lines = data.splitlines()
+    if lines and not data.endswith(b"\n"):  # being written right now, or cut short by a kill: not a record yet
         lines.pop()
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
         try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+            record = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise GanforgeError(f"{path} line {number} is not JSON; the file is corrupt") from None
         problem = _problem(record)
         if problem:

@@ -24,6 +24,7 @@ StackGAN's stage II at stage-I 32, or 256 for the paper's.
 from __future__ import annotations
 
 import io
+import os
 import pickle
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -32,6 +33,7 @@ import torch
 
 from ganforge.data import Captions, DataSpec, TensorData
 from ganforge.errors import GanforgeError
+from ganforge.files import describe, read_regular, read_text
 from ganforge.images import read_image
 from ganforge_datasets.folder import EXTENSIONS
 
@@ -45,15 +47,24 @@ class _ListsOfStrings(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to load the global {module}.{name}")
 
 
+MAX_LIST_BYTES = 64 << 20  # a split list of a million names is a few tens of megabytes
+
+
 def read_names_pickle(path: Path) -> list[str]:
     """The list of strings pickled in ``path``, read without running any code from it."""
     try:
-        value = _ListsOfStrings(io.BytesIO(path.read_bytes()), encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-        raise GanforgeError(f"{path} is not a plain pickled list of file names ({exc}); write the names into filenames.txt instead") from None
+        value = _ListsOfStrings(io.BytesIO(read_regular(path, MAX_LIST_BYTES)), encoding="latin1").load()
+    except OSError as exc:
+        raise GanforgeError(f"{path} cannot be read ({describe(exc)}); write the names into filenames.txt instead") from None
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError, KeyError, AttributeError, MemoryError, OverflowError, RecursionError) as exc:
+        # a length field of 2^40 asks for memory no list of names needs: damaged data, not a size to lower
+        raise GanforgeError(f"{path} is damaged: not a plain pickled list of file names ({type(exc).__name__}: {str(exc)[:100]}); write the names into filenames.txt instead") from None
     if not isinstance(value, list) or not all(isinstance(item, (str, bytes)) for item in value):
         raise GanforgeError(f"{path} holds a {type(value).__name__}, not a list of file names; write the names into filenames.txt instead")
-    return [item.decode("utf-8") if isinstance(item, bytes) else item for item in value]
+    try:
+        return [item.decode("utf-8") if isinstance(item, bytes) else item for item in value]
+    except UnicodeDecodeError as exc:
+        raise GanforgeError(f"{path} lists a name that is not UTF-8 ({describe(exc)}); write the names into filenames.txt as UTF-8") from None
 
 
 def _safe_name(name: str, source: Path) -> str:
@@ -67,7 +78,10 @@ def split_names(root: Path, split: str) -> list[str]:
     """The image names of ``split`` from ``root/<split>/filenames.txt`` (preferred) or ``filenames.pickle``."""
     text, pickled = root / split / "filenames.txt", root / split / "filenames.pickle"
     if text.is_file():
-        lines = [line for line in text.read_text(encoding="utf-8").splitlines() if line.strip()]
+        try:
+            lines = [line for line in read_text(text, MAX_LIST_BYTES).splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GanforgeError(f"{text} cannot be read as a list of names ({describe(exc)}); save it as UTF-8 text, one name per line") from None
         names = [_safe_name(line, text) for line in lines]
         source = text
     elif pickled.is_file():
@@ -89,10 +103,16 @@ def _index(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
 
 
 def _caption_file(name: str, texts: dict[str, Path], by_stem: dict[str, list[str]], text_dir: Path) -> tuple[Path, str]:
-    """The caption file of image ``name`` and its path relative to the caption folder."""
+    """The caption file of image ``name`` and its path relative to the caption folder.
+
+    Only a flat image (no class folder in its name, as Oxford-102's) is matched by basename: an image in a class
+    folder whose own caption file is missing would otherwise borrow another class's captions."""
     if name in texts:
         return texts[name], name
-    found = by_stem.get(PurePosixPath(name).name, [])
+    own = text_dir / f"{name}.txt"
+    if os.path.lexists(own):
+        raise GanforgeError(f"the captions of image {name}, {own}, are not a regular file (a FIFO, a directory or a broken link); replace them with a text file")
+    found = by_stem.get(PurePosixPath(name).name, []) if len(PurePosixPath(name).parts) == 1 else []
     if len(found) == 1:
         return texts[found[0]], found[0]
     where = f"{len(found)} files named {PurePosixPath(name).name}.txt" if found else "no such file"
@@ -101,13 +121,21 @@ def _caption_file(name: str, texts: dict[str, Path], by_stem: dict[str, list[str
 
 def _read_captions(path: Path) -> list[str]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_text(path).splitlines()  # a regular file: a FIFO would wait forever
     except (OSError, UnicodeDecodeError) as exc:
-        raise GanforgeError(f"cannot read the captions in {path} ({exc}); save it as UTF-8 text, one caption per line") from None
+        raise GanforgeError(f"cannot read the captions in {path} ({describe(exc)}); save it as UTF-8 text, one caption per line") from None
     captions = [" ".join(line.split()) for line in lines if line.strip()]
     if not captions:
         raise GanforgeError(f"{path} holds no caption; write one caption per line")
     return captions
+
+
+def _has_captions(name: str, texts: dict[str, Path], by_stem: dict[str, list[str]], text_dir: Path) -> bool:
+    try:
+        _caption_file(name, texts, by_stem, text_dir)
+    except GanforgeError:
+        return False
+    return True
 
 
 def _class_of(name: str) -> str | None:
@@ -143,7 +171,7 @@ def captioned_folder(
     for key in texts:
         by_stem.setdefault(PurePosixPath(key).name, []).append(key)
     if split == "all":
-        names = [name for name in pictures if name in texts or len(by_stem.get(PurePosixPath(name).name, [])) == 1]
+        names = [name for name in pictures if _has_captions(name, texts, by_stem, text_dir)]
         if not names:
             raise GanforgeError(f"no image under {image_dir} has a caption file under {text_dir}; see the layout in 'ganforge list dataset captioned-folder'")
     else:
