@@ -581,7 +581,7 @@ def sample(
         if truncation is not None:
             raise GanforgeError("--truncation truncates noise, and translating images draws none; drop one of them")
         written = api.translate(path, input_dir, out, device, ema=ema)
-        console.print(f"Translated {len(written)} images from {input_dir} into {out}")
+        console.print(f"Translated {len(written)} images from {input_dir} into {out}; side by side in {out / 'index.html'}")
         return
     from ganforge.images import IMAGE_SUFFIXES
     from ganforge.outputs import output_file

@@ -183,7 +183,7 @@ def test_sample_translates_a_folder(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["sample", str(tmp_path / "run"), "--input-dir", str(photos), "--out", str(tmp_path / "out"), "--device", "cpu"])
     assert result.exit_code == 0, result.output
-    assert "Translated 2 images" in result.stdout
+    assert "Translated 2 images" in result.stdout and "index.html" in result.stdout
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["grey.png", "index.html", "real", "reconstructed", "red.png"]
     assert Image.open(tmp_path / "out" / "red.png").size == (16, 16) and Image.open(tmp_path / "out" / "red.png").mode == "RGB"
     again = runner.invoke(app, ["sample", str(tmp_path / "run"), "--input-dir", str(photos), "--out", str(tmp_path / "out")])
