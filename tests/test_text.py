@@ -82,7 +82,7 @@ class Boom:
 def test_a_pickled_split_list_that_names_any_code_is_refused(tmp_path, capsys):
     root = release_folder(tmp_path / "birds")
     (root / "test" / "filenames.pickle").write_bytes(pickle.dumps([Boom()]))
-    with pytest.raises(GanforgeError, match=r"filenames.pickle is not a plain pickled list of file names .*refusing to load the global builtins.print"):
+    with pytest.raises(GanforgeError, match=r"filenames.pickle is damaged: not a plain pickled list of file names .*refusing to load the global builtins.print"):
         captioned_folder(str(root), "test")
     assert "must never run" not in capsys.readouterr().out
     (root / "test" / "filenames.pickle").write_bytes(pickle.dumps({"a": 1}))
