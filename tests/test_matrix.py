@@ -538,6 +538,11 @@ def test_augment(variant, data_root, tmp_path, monkeypatch):
             self.handles += [d.register_forward_hook(lambda module, inputs, output: seen[id(module)].append(inputs[0])) for d in args[1]]
 
     monkeypatch.setattr(trainer_module, "Augmentation", Spied)
+    from ganforge import augment as augment_module
+
+    applied: list[int] = []  # one entry per augmentation of a minibatch
+    original = augment_module.augment
+    monkeypatch.setattr(augment_module, "augment", lambda x, *args, **kwargs: applied.append(len(x)) or original(x, *args, **kwargs))
     data, values = tiny(variant, data_root, **{"augment.policy": "color,translation,cutout", "train.epochs": 1})
     if data not in ("image-folder", "unpaired-folders"):  # a recipe made for points: the same on images
         data, values = "image-folder", {**values, "data.name": "image-folder", "data.root": str(data_root / "labelled")}
@@ -547,6 +552,8 @@ def test_augment(variant, data_root, tmp_path, monkeypatch):
     for calls in seen.values():
         for images in calls:
             assert (images.detach().flatten(1) == 0).any(1).all()
+    # each call of D augments its images once: not twice, not never
+    assert sorted(applied) == sorted(len(images) for calls in seen.values() for images in calls)
 
 
 @pytest.mark.slow
