@@ -6,9 +6,7 @@ in a moment."""
 from __future__ import annotations
 
 import shutil
-import signal
 import time
-from contextlib import contextmanager
 
 import pytest
 from PIL import Image
@@ -17,6 +15,7 @@ from typer.testing import CliRunner
 from ganforge.cli import app
 
 from attack import train_tiny_run
+from hang_guard import within
 
 runner = CliRunner()
 
@@ -24,24 +23,6 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     return train_tiny_run(tmp_path_factory.mktemp("bounds") / "trained")
-
-
-class StillRunning(Exception):
-    """Not an OSError (as TimeoutError is), so that code catching OSError cannot mistake a hang for a bad file."""
-
-
-@contextmanager
-def within(seconds: float):
-    def stop(signum, frame):
-        raise StillRunning(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def refused(argv: list[str], *words: str, seconds: float = 20) -> str:

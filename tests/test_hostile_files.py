@@ -8,8 +8,6 @@ import base64
 import json
 import os
 import shutil
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from typer.testing import CliRunner
 from ganforge.cli import app
 
 from attack import train_tiny_run
+from hang_guard import within
 
 runner = CliRunner()
 SECRET = b"my ssh key, never to be shown\n"
@@ -41,24 +40,6 @@ def secret(tmp_path):
     path = tmp_path / "secret"
     path.write_bytes(SECRET)
     return path
-
-
-class StillRunning(Exception):
-    """Not an OSError (as TimeoutError is), so that code catching OSError cannot mistake a hang for a bad file."""
-
-
-@contextmanager
-def within(seconds: float):
-    def stop(signum, frame):
-        raise StillRunning(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def invoke(argv: list[str], seconds: float = 60):
