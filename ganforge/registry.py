@@ -311,7 +311,9 @@ def build_registry(
     selection = Selection.from_env() if selection is None else selection
     if sources is None:
         sources = installed_sources()
-    sources = [PluginSource.from_entry_point(s) if isinstance(s, EntryPoint) else s for s in sources]
+    # not isinstance(s, EntryPoint): once a package installs importlib_metadata's finder (mlflow does), the
+    # standard library's entry_points() hands out that backport's EntryPoint class instead
+    sources = [s if isinstance(s, PluginSource) else PluginSource.from_entry_point(s) for s in sources]
     return Registry(plugin_manager, load_plugins(plugin_manager, sources, selection, strict), strict)
 
 

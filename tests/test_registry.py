@@ -371,3 +371,19 @@ def test_registry_with_names_only_the_given_plugins_and_raises_on_broken_ones():
     assert "bce" in testing.registry_with("ganforge_losses.plugin", builtins=True).names("loss")  # not twice
     with pytest.raises(GanforgeError, match="unknown hook 'register_los'"):
         testing.registry_with(type("Typo", (), {"register_los": hookimpl(lambda self, register: None)})())
+
+
+def test_entry_points_of_another_importlib_metadata_class_are_plugins_too():
+    """Once a package installs importlib_metadata's finder (mlflow does), the standard library's entry_points() hands
+    out the backport's EntryPoint class: build_registry takes any object shaped like an entry point."""
+
+    class BackportEntryPoint:  # not importlib.metadata.EntryPoint, as the backport's is not
+        name, value, group, dist = "stateful", "stateful_plugin", "ganforge", None
+
+        def load(self):
+            import stateful_plugin
+
+            return stateful_plugin
+
+    registry = build_registry([BackportEntryPoint()], selection=Selection(), strict=True)
+    assert registry.get("variant", "stateful").name == "stateful"
