@@ -480,6 +480,15 @@ def _resume(run_dir: Path, settings: dict[str, Any], variant: str | None) -> Non
     _watch(lambda reporter: api.resume(run_dir, settings=settings, variant=variant, reporter=reporter), resumed=True)
 
 
+def _stopping() -> None:
+    """The command is ending on a stop signal, its run saved: another Ctrl-C (or SIGTERM, SIGHUP) while it says so
+    is ignored, not a KeyboardInterrupt that would kill the process halfway through its last lines."""
+    from ganforge.interrupt import SIGNALS
+
+    for number in SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+
+
 def _watch(training: Callable, resumed: bool) -> None:
     """Run ``training(reporter)`` under progress bars and report where its run ended (or was interrupted)."""
     from ganforge.console import ProgressReporter
@@ -491,11 +500,14 @@ def _watch(training: Callable, resumed: bool) -> None:
         with ProgressReporter(console) as reporter:
             result = training(reporter)
     except TrainingInterrupted as stop:
+        _stopping()
         for line in (f"Interrupted at step {stop.step:,}; checkpoint saved to {stop.checkpoint}", f"Continue with: ganforge resume {stop.run_path}"):
             err_console.print(escape(line), highlight=False, soft_wrap=True)
         raise typer.Exit(128 + stop.signal_number) from None
     except KeyboardInterrupt as stop:  # a second Ctrl-C before the first one's checkpoint, or one before training began
         from ganforge.interrupt import StoppedAtOnce
+
+        _stopping()
 
         if isinstance(stop, StoppedAtOnce):
             said = "stopped at once by a second interrupt, without saving the step under way; 'ganforge resume RUN' goes on from the run's last checkpoint"

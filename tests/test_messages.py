@@ -133,6 +133,36 @@ def test_two_quick_ctrl_c_print_a_line(tmp_path):
     assert stderr.strip(), "two Ctrl-C ended the run without a word"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_ctrl_c_while_the_interrupted_run_says_so_still_exits_130(monkeypatch, tmp_path):
+    """The second of two quick Ctrl-C can land after training saved its checkpoint, while the command prints where
+    it stopped: the command still ends with its lines and 130, not killed by the signal halfway through them."""
+    import typer
+
+    from ganforge import cli
+    from ganforge.interrupt import SIGNALS, TrainingInterrupted
+
+    said = []
+
+    def print_then_ctrl_c(*args, **kwargs):
+        said.append(args[0])
+        if len(said) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # delivered before the next line of Python runs
+
+    def interrupted(reporter):
+        raise TrainingInterrupted(signal.SIGINT, 7, tmp_path / "step_7.safetensors", tmp_path)
+
+    monkeypatch.setattr(cli.err_console, "print", print_then_ctrl_c)
+    previous = {number: signal.getsignal(number) for number in SIGNALS}
+    try:
+        with pytest.raises(typer.Exit) as stopped:
+            cli._watch(interrupted, resumed=False)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    assert stopped.value.exit_code == 130 and len(said) == 2 and "Continue with: ganforge resume" in said[1]
+
+
 def test_a_numpy_state_past_its_range_is_one_line_on_resume(run):
     checkpoint = newest(run)
     saved = read_file(checkpoint)
