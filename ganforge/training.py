@@ -11,7 +11,7 @@ from typing import Any, Callable
 from ganforge.assembly import configure, join, prepare_training, training_data
 from ganforge.device import Precision
 from ganforge.distributed import Distributed
-from ganforge.errors import GanforgeWarning
+from ganforge.errors import GanforgeError, GanforgeWarning
 from ganforge.interrupt import TrainingInterrupted
 from ganforge.registry import Registry, get_registry
 from ganforge.resuming import resume
@@ -87,12 +87,21 @@ def train(
 
 def _fit(trainer: Callable[[Reporter | None], Trainer], reporter: Reporter | None, progress: bool) -> RunResult:
     """Build the trainer with ``reporter`` (the CLI's progress bars when ``progress``) and train."""
-    if not progress:
-        return trainer(reporter).fit()
-    from ganforge.console import ProgressReporter
+    try:
+        if not progress:
+            return trainer(reporter).fit()
+        from ganforge.console import ProgressReporter
 
-    with ProgressReporter() as bars:
-        return trainer(bars).fit()
+        with ProgressReporter() as bars:
+            return trainer(bars).fit()
+    except RuntimeError as exc:
+        if "does not currently support double backward" not in str(exc):
+            raise
+        # R1, R2 and the WGAN gradient penalty differentiate D's gradient, which torch.compile's autograd cannot
+        raise GanforgeError(
+            "train.compile cannot train a loss whose penalty needs the gradient of D's gradient (R1, R2, the gradient "
+            "penalty): torch.compile does not support double backward; pass --set train.compile=off"
+        ) from None
 
 
 def _restart(run_dir: RunDir) -> str | None:

@@ -18,7 +18,7 @@ def test_variant_defaults_fill_every_section():
     assert config.noise.dim == 100 and config.noise.dist == "normal"
     assert config.optim.d_steps is None  # None: the loss's own count (bce: 1)
     # the Quickstart's measured defaults (benchmarks/README.md, image quality): every digit drawn on MNIST
-    assert (config.train.batch_size, config.train.epochs, config.generator.params["norm"]) == (32, 20, "batch")
+    assert (config.train.batch_size, config.train.epochs, config.generator.params["norm"]) == (32, 20, "images")
 
 
 def test_command_line_strings_are_converted_to_the_declared_types():

@@ -272,8 +272,8 @@ def test_the_plugin_guides_csv_logger_works_as_shown(tmp_path, monkeypatch):
 
 def test_the_fgan_commands_and_code_run_as_shown(tmp_path, monkeypatch, short_runs):
     pytest.importorskip("ganforge_fgan", reason="the example plugin is not installed: pip install -e examples/ganforge-fgan")
-    for shown in ("ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl",
-                  "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --set generator.name=mlp-residual"):  # fmt: skip
+    for shown in ("ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --batch-size 64",
+                  "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --batch-size 64 --set generator.name=mlp-residual"):  # fmt: skip
         assert shown in README + PLUGINS_GUIDE
         out = tmp_path / f"run{len(shown)}"
         tiny = [flag for flag in TINY_FLAGS if "mlp-residual" not in shown or "generator.depth" not in flag]  # it has blocks
@@ -353,7 +353,7 @@ def test_the_fgan_reverse_kl_command_trains_with_sensible_losses(tmp_path):
     import torch
 
     pytest.importorskip("ganforge_fgan", reason="the example plugin is not installed: pip install -e examples/ganforge-fgan")
-    shown = "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl"
+    shown = "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --batch-size 64"
     assert shown in README
     result = runner.invoke(app, [*shlex.split(shown)[1:], "--max-steps", "1000", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output

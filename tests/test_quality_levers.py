@@ -264,8 +264,10 @@ def test_bench_quality_quick_prints_the_issues_table_with_the_evaluator_on_every
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    measured = [line for line in lines if line.strip().startswith("vanilla, MNIST test split") and "not measured" not in line]
-    assert len(measured) == 2 and all(f"evaluator ganforge-cnn/2:mnist@{SHIPPED['mnist'][:12]}" in line for line in measured)
+    evaluator = f"evaluator ganforge-cnn/2:mnist@{SHIPPED['mnist'][:12]}"
+    rows = [line for line in lines if line.startswith("   vanilla, MNIST test split") and "not measured" not in line]  # the table's
+    per_seed = [line for line in lines if line.startswith("vanilla, MNIST test split") and ": seed 0 FID" in line]  # as each seed ends
+    assert len(rows) == 2 and len(per_seed) == 2 and all(evaluator in line for line in rows + per_seed)
     assert f"hashes {SHIPPED['mnist'][:12]}, {SHIPPED['mnist'][:12]} (threads 1, 2)" in done.stdout
     assert "today: smallest class 0.0-0.01%, recall 0.0 (collapsed)" in done.stdout
     assert "PacDCGAN2 1,000 modes, KL 0.06" in done.stdout and "R3GAN (Huang et al. 2024)" in done.stdout

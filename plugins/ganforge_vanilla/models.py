@@ -22,6 +22,7 @@ class MLPGenerator(nn.Module):
 
     ``norm="batch"`` puts BatchNorm before each activation (as in DCGAN and PacGAN's 2-D generator): it keeps
     every layer's units active and lets G cut sharply between the regions of z that go to different modes.
+    ``norm="images"`` does so on image data only: on the 2-D mixtures its noise scatters G's points off the modes.
     ``slope`` 0 makes the LeakyReLUs plain ReLUs. Images come out through tanh, into the [-1, 1] range the data
     is scaled to; points come out unbounded, in units of the data's std (``spec.scale``), so that a network of
     the same init and learning rate fits a mixture of radius 1 and one of radius 4 alike.
@@ -40,7 +41,7 @@ class MLPGenerator(nn.Module):
         depth: int = 3,  # hidden layers
         slope: float = 0.2,  # negative slope of the LeakyReLUs; 0: ReLU
         growth: int = 2,  # factor between the widths of consecutive hidden layers
-        norm: Literal["none", "batch"] = "none",  # batch: BatchNorm before each activation (DCGAN, PacGAN's 2-D G)
+        norm: Literal["none", "batch", "images"] = "none",  # batch: BatchNorm before each activation (DCGAN, PacGAN's 2-D G); images: on image data only
         init: Literal["default", "kaiming"] = "default",  # kaiming: He et al.'s init, G's first samples spread at the data's scale
     ):
         super().__init__()
@@ -48,9 +49,10 @@ class MLPGenerator(nn.Module):
         self.spec = spec
         self.scale = spec.scale
         widths = [noise_dim] + [hidden * growth**i for i in range(depth)]
+        batch_norm = norm == "batch" or (norm == "images" and spec.is_image)
         layers: list[nn.Module] = []
         for width_in, width_out in zip(widths, widths[1:]):
-            if norm == "batch":  # the norm's shift makes the linear layer's bias redundant
+            if batch_norm:  # the norm's shift makes the linear layer's bias redundant
                 layers += [nn.Linear(width_in, width_out, bias=False), nn.BatchNorm1d(width_out)]
             else:
                 layers.append(nn.Linear(width_in, width_out))
@@ -102,7 +104,7 @@ class MLPDiscriminator(nn.Module):
     good example looks like once rather than separately for each position in the pack.
 
     ``dropout`` drops hidden units and ``input_dropout`` input values in training, as Goodfellow et al.'s MNIST
-    discriminator did (0.5 and 0.2). ``spectral_norm`` divides every layer's weight by its largest singular value
+    discriminator did (0.5 and 0.2); ``dropout_on="images"`` keeps them to image data. ``spectral_norm`` divides every layer's weight by its largest singular value
     (Miyato et al. 2018, see :mod:`ganforge.spectral`).
     """
 
@@ -119,9 +121,12 @@ class MLPDiscriminator(nn.Module):
         shared: int = 0,  # with pack > 1: the first s hidden layers see each example alone, with shared weights
         input_dropout: float = 0.0,  # dropout probability on the input values (Goodfellow et al.: 0.2)
         spectral_norm: bool = False,  # Miyato et al. 2018: every layer's weight over its largest singular value
+        dropout_on: Literal["any", "images"] = "any",  # images: the dropouts on image data only (not the 2-D mixtures)
     ):
         super().__init__()
         _check_widths(hidden, depth, growth)
+        if dropout_on == "images" and not spec.is_image:  # on the mixtures dropout keeps D from finding the modes
+            dropout = input_dropout = 0.0
         if not (0.0 <= dropout < 1.0 and 0.0 <= input_dropout < 1.0):
             raise ValueError("dropout and input_dropout must be in [0, 1)")
         if pack < 1 or maxout < 1:
