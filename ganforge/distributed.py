@@ -181,8 +181,27 @@ def from_environment(device: str, timeout_s: float = 1800.0) -> Distributed:
             dist.init_process_group(backend, store=store, rank=job.rank, world_size=world_size, timeout=timeout)
         except (RuntimeError, ValueError) as exc:
             raise GanforgeError(f"could not join the torchrun job as rank {job.rank} of {world_size}: {exc}") from None
-        atexit.register(dist.destroy_process_group)
+        atexit.register(_leave_group)
     return job
+
+
+# How long a process waits at exit for gloo's worker threads to let go of the last collective's tensors
+RELEASE_WAIT_S = 0.25
+
+
+def _leave_group() -> None:
+    """At exit, while the interpreter is still whole: let the backend's threads finish, then leave the group.
+
+    A backend thread drops a finished collective's tensors a moment after the caller's wait returns, and dropping
+    a tensor that Python has seen takes the GIL. A thread that takes the GIL while the interpreter finalizes is
+    ended from inside C++, which aborts the process ("terminate called without an active exception", SIGABRT), so
+    torchrun reports a failed job although every rank had finished. ``destroy_process_group`` alone does not join
+    those threads: the group outlives it while other references to it remain. The pause (the GIL released) lets
+    the threads drop what they hold first.
+    """
+    if dist.is_initialized():
+        time.sleep(RELEASE_WAIT_S)
+        dist.destroy_process_group()
 
 
 def local_device(job: Distributed, device: torch.device) -> torch.device:

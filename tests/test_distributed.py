@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -108,3 +109,39 @@ def test_epoch_end_averages_batchnorm_statistics_over_the_ranks(tmp_path):
     assert ranks[0] == ranks[1]
     assert ranks[0]["running_mean"] == [0.5] * 3 and ranks[0]["running_var"] == [2.0] * 3
     assert ranks[0]["num_batches_tracked"] == 7
+
+
+# Each process joins the job, makes some collective calls and exits as soon as the last returns.
+EXIT_WORKER = r"""
+import torch
+from ganforge import distributed
+
+job = distributed.from_environment("cpu", 60)
+group = torch.distributed.group.WORLD  # a script may hold the group: it then outlives destroy_process_group
+job.gather({"rank": job.rank})
+job.broadcast_parameters([torch.nn.BatchNorm1d(4), torch.nn.Linear(3, 4)])
+"""
+
+
+@pytest.mark.slow  # starts 12 jobs of two processes
+def test_every_rank_of_a_finished_job_exits_cleanly(tmp_path):
+    """A rank that ends right after a collective call exits 0, every time.
+
+    Without a pause at exit, gloo's threads could still be dropping that call's tensors when the interpreter
+    finalized, and the process aborted ("terminate called without an active exception"). The abort needs a busy
+    machine, so each job starts while the one before is still running.
+    """
+    worker = tmp_path / "worker.py"
+    worker.write_text(EXIT_WORKER)
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(worker)]
+    failed: list[tuple[int, list[str]]] = []
+    running: list[tuple[int, subprocess.Popen]] = []
+    for attempt in range(12):
+        running.append((attempt, subprocess.Popen(launch, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
+        time.sleep(1.0)
+        while len(running) > 1 or (attempt == 11 and running):
+            number, job = running.pop(0)
+            _, stderr = job.communicate(timeout=120)
+            if job.returncode != 0:
+                failed.append((number, [line for line in stderr.splitlines() if "terminate" in line or "exitcode" in line]))
+    assert not failed, failed
