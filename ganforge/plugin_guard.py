@@ -24,6 +24,7 @@ import sys
 import threading
 from typing import Any, Callable, Iterator, TypeVar
 
+from ganforge.alarm import time_limit
 from ganforge.errors import GanforgeError
 
 TIMEOUT_VARIABLE = "GANFORGE_PLUGIN_TIMEOUT"
@@ -58,7 +59,7 @@ def guarded(work: Callable[[], T], timeout: float) -> T:
     :class:`PluginBailed`. A Ctrl-C pressed meanwhile still raises KeyboardInterrupt."""
     ctrl_c = {"pressed": True}
     try:
-        with _stdout_to_stderr(), _noting_ctrl_c() as ctrl_c, _timer(timeout):
+        with _stdout_to_stderr(), _noting_ctrl_c() as ctrl_c, time_limit(timeout, _OutOfTime):
             return work()
     except _OutOfTime:  # caught out here too: the timer may fire just as the work returns
         raise PluginBailed(f"did not finish loading within {timeout:g} s ({TIMEOUT_VARIABLE}={timeout:g})") from None
@@ -115,22 +116,3 @@ def _noting_ctrl_c() -> Iterator[dict[str, bool]]:
         yield noted
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _timer(seconds: float) -> Iterator[None]:
-    """Raise :class:`_OutOfTime` into the running code after ``seconds`` (POSIX main thread, no other timer set)."""
-    if not (hasattr(signal, "setitimer") and _in_main_thread()) or signal.getitimer(signal.ITIMER_REAL)[0] > 0:
-        yield
-        return
-
-    def out_of_time(signum: int, frame: Any) -> None:
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, out_of_time)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)

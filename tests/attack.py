@@ -29,6 +29,7 @@ from typing import Any, Iterator
 import typer
 from typer.testing import CliRunner
 
+from ganforge.alarm import time_limit
 from ganforge.cli import app
 
 CASE_SECONDS = 60.0
@@ -521,20 +522,6 @@ class Hung(BaseException):
     pass
 
 
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    def stop(signum: int, frame: Any) -> None:
-        raise Hung
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 @dataclass
 class Outcome:
     case: Case
@@ -619,7 +606,7 @@ def run_case(case: Case, world: World, seconds: float = CASE_SECONDS) -> Outcome
     sys.argv = ["ganforge", *case.argv]  # what --nproc relaunches under torchrun, as from a shell
     hung = False
     try:
-        with time_limit(seconds), sending(case.signals):
+        with time_limit(seconds, Hung), sending(case.signals):
             result = CliRunner().invoke(app, case.argv, prog_name="ganforge")
         exit_code, output, stderr = result.exit_code, result.output, result.stderr
         error = result.exception

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import signal
 from contextlib import contextmanager
+from typing import Iterator
+
+from ganforge.alarm import time_limit
 
 
 class StillRunning(Exception):
@@ -11,16 +13,8 @@ class StillRunning(Exception):
 
 
 @contextmanager
-def within(seconds: float):
-    """Raise :class:`StillRunning` in the block if it runs longer than ``seconds`` (SIGALRM: main thread only)."""
-
-    def stop(signum, frame):
-        raise StillRunning(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
+def within(seconds: float) -> Iterator[None]:
+    """Raise :class:`StillRunning` in the block if it runs longer than ``seconds``."""
+    with time_limit(seconds, lambda: StillRunning(f"still running after {seconds} s")) as limited:
+        assert limited, "no time limit could be set (not the main thread, or another limit running)"
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
