@@ -10,7 +10,9 @@ from torch import nn
 
 import ganforge
 from ganforge.data import DataSpec, TensorData
-from ganforge.evaluation.overfit import OverfitProbe, real_boundary, real_sign
+from ganforge.evaluation.overfit import OverfitProbe, real_sign
+from ganforge.loss import complete
+from ganforge.registry import get_registry
 
 from conftest import TINY
 
@@ -67,13 +69,21 @@ def test_the_probe_scores_whole_minibatches_of_fixed_examples():
         probe(Brightness(), train, images(20, seed=1))
 
 
-def test_the_loss_says_which_side_is_real():
+LOSSES = [component.name for component in get_registry().components("loss")]
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_the_probe_reads_real_as_adaptive_augmentation_does(name):
+    """One verdict for "D says real": the loss's own real_sign, which ADA reads; the output's sign where it has none."""
+    loss = complete(get_registry().load("loss", name)())
     outputs = torch.tensor([-0.5, 0.4, 0.6, 2.0])
-    assert real_boundary(SimpleNamespace()) == 0.0  # logistic, hinge, Wasserstein: the sign of the output
-    assert real_sign(SimpleNamespace(), outputs).tolist() == [-1, 1, 1, 1]
-    least_squares = SimpleNamespace(real_target=1.0, fake_target=0.0)  # nearer b than a is "real"
-    assert real_sign(least_squares, outputs).tolist() == [-1, -1, 1, 1]
-    assert real_sign(SimpleNamespace(real_boundary=1.0), outputs).tolist() == [-1, -1, -1, 1]
+    own = loss.real_sign(outputs)
+    assert real_sign(loss, outputs).tolist() == (torch.sign(outputs) if own is None else own).tolist()
+
+
+def test_least_squares_reads_real_nearer_its_real_target():
+    least_squares = complete(get_registry().load("loss", "lsgan")())
+    assert real_sign(least_squares, torch.tensor([-0.5, 0.4, 0.6, 2.0])).tolist() == [-1, -1, 1, 1]
 
 
 def test_a_run_on_part_of_its_data_logs_and_plots_r_t(tmp_path, fashion_root):

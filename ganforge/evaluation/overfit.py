@@ -15,15 +15,15 @@ is never seen by D. Both sets are scored every ``train.log_every`` steps, by D a
 (training mode, with whatever augmentation stands in front of it, its normalisation statistics left alone), in
 minibatches of the run's size, without gradients, and without moving training's random numbers.
 
-"D says real" is the loss's verdict: an output is on the real side when the loss's penalty for calling it real
-is the smaller one. For the logistic losses, hinge and the Wasserstein critic that is a positive output (sign of
-the logit, as ADA); for least squares it is an output nearer the real target b than the fake target a, so the
-boundary is (a + b)/2. A loss may name its own boundary with a ``real_boundary`` attribute.
+"D says real" is the loss's own verdict, the one ADA's adaptive augmentation reads (``Loss.real_sign``): the sign
+of the output for the logistic losses and hinge, the side of the midpoint of its two targets for least squares.
+Where D's offset is free (the relativistic losses, the Wasserstein critic: only differences of its outputs count)
+the loss gives none, and the probe takes the sign of the output: its level is then arbitrary, so ``rt_gap`` is
+the figure to read, not ``rt_train`` or ``rt_held_out`` alone.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -35,23 +35,12 @@ OVERFIT_EXAMPLES = 256  # reals scored on each side: the std of r_t's estimate i
 KEYS = ("rt_train", "rt_held_out", "rt_gap")
 
 
-def real_boundary(loss: Any) -> float:
-    """The output at which ``loss`` penalises calling an example real as much as calling it fake."""
-    boundary = getattr(loss, "real_boundary", None)
-    if boundary is not None:
-        return float(boundary)
-    real_target, fake_target = getattr(loss, "real_target", None), getattr(loss, "fake_target", None)
-    if isinstance(real_target, (int, float)) and isinstance(fake_target, (int, float)):
-        return (real_target + fake_target) / 2  # least squares: nearer b than a
-    return 0.0
-
-
 def real_sign(loss: Any, outputs: torch.Tensor) -> torch.Tensor:
-    """+1 where the loss reads D's ``outputs`` as "real", -1 where "fake" (0 exactly on the boundary)."""
-    boundary = real_boundary(loss)
-    if math.isfinite(boundary):
-        return torch.sign(outputs.float() - boundary)
-    raise ValueError(f"loss {type(loss).__name__} names a boundary of {boundary}; it must be finite")
+    """+1 where ``loss`` reads D's ``outputs`` as "real", -1 where "fake" (0 exactly on the boundary): the loss's
+    own ``real_sign``, or the sign of the output where it gives none."""
+    own = getattr(loss, "real_sign", None)
+    signs = None if own is None else own(outputs.float())
+    return torch.sign(outputs.float()) if signs is None else signs
 
 
 class OverfitProbe:
