@@ -197,10 +197,11 @@ def _leave_group() -> None:
     ended from inside C++, which aborts the process ("terminate called without an active exception", SIGABRT), so
     torchrun reports a failed job although every rank had finished. ``destroy_process_group`` alone does not join
     those threads: the group outlives it while other references to it remain. The pause (the GIL released) lets
-    the threads drop what they hold first.
+    the threads drop what they hold first. It comes even where the script destroyed the group itself: the threads
+    live on as long as the group does.
     """
+    time.sleep(RELEASE_WAIT_S)
     if dist.is_initialized():
-        time.sleep(RELEASE_WAIT_S)
         dist.destroy_process_group()
 
 

@@ -145,3 +145,16 @@ def test_every_rank_of_a_finished_job_exits_cleanly(tmp_path):
             if job.returncode != 0:
                 failed.append((number, [line for line in stderr.splitlines() if "terminate" in line or "exitcode" in line]))
     assert not failed, failed
+
+
+@pytest.mark.slow  # starts a job of two processes
+def test_a_script_that_leaves_the_group_itself_exits_without_an_error(tmp_path):
+    """ganforge leaves the group at exit only if it is still there: a script may have destroyed it already."""
+    worker = tmp_path / "worker.py"
+    worker.write_text(EXIT_WORKER + "torch.distributed.destroy_process_group()\n")
+    job = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(worker)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert job.returncode == 0, job.stderr[-3000:]
+    assert "Exception ignored" not in job.stderr, job.stderr[-3000:]
