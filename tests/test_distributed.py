@@ -37,9 +37,12 @@ with open(os.path.join(report, f"rank{os.environ['RANK']}.json"), "w") as file:
 """
 
 
-def torchrun(*args: str, nproc: int = 2) -> subprocess.CompletedProcess:
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    return subprocess.run([*launcher, *args], capture_output=True, text=True, timeout=240)
+def torchrun_command(nproc: int = 2) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+
+
+def torchrun(*args: str, nproc: int = 2, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([*torchrun_command(nproc), *args], capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.slow  # starts processes of its own
@@ -133,7 +136,7 @@ def test_every_rank_of_a_finished_job_exits_cleanly(tmp_path):
     """
     worker = tmp_path / "worker.py"
     worker.write_text(EXIT_WORKER)
-    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(worker)]
+    launch = [*torchrun_command(), str(worker)]
     failed: list[tuple[int, list[str]]] = []
     running: list[tuple[int, subprocess.Popen]] = []
     for attempt in range(12):
@@ -152,9 +155,6 @@ def test_a_script_that_leaves_the_group_itself_exits_without_an_error(tmp_path):
     """ganforge leaves the group at exit only if it is still there: a script may have destroyed it already."""
     worker = tmp_path / "worker.py"
     worker.write_text(EXIT_WORKER + "torch.distributed.destroy_process_group()\n")
-    job = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(worker)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    job = torchrun(str(worker), timeout=120)
     assert job.returncode == 0, job.stderr[-3000:]
     assert "Exception ignored" not in job.stderr, job.stderr[-3000:]

@@ -14,21 +14,14 @@ import ganforge
 from ganforge.cli import app
 from ganforge.images import write_image
 
-from conftest import TINY
-from variant_helpers import labelled_folder
+from variant_helpers import vanilla_and_cgan_runs
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("projection")
-    folder = labelled_folder(root / "images", classes=2, per_class=16, size=8)
-    settings = {**TINY, "data.root": str(folder), "train.max_steps": 4}
-    ganforge.train("vanilla", "image-folder", settings=settings, out=root / "vanilla")
-    conditional = {**settings, "generator.name": "conditional-mlp", "discriminator.name": "conditional-mlp"}
-    ganforge.train("cgan", "image-folder", settings=conditional, out=root / "cgan")
-    return root
+    return vanilla_and_cgan_runs(tmp_path_factory.mktemp("projection"), max_steps=4)
 
 
 def own_sample(run, tmp_path, label=None):

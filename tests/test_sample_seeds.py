@@ -11,8 +11,7 @@ from ganforge.cli import app
 from ganforge.errors import GanforgeError
 from ganforge.per_seed import parse_seeds
 
-from conftest import TINY
-from variant_helpers import labelled_folder
+from variant_helpers import vanilla_and_cgan_runs
 
 runner = CliRunner()
 
@@ -27,14 +26,7 @@ def test_seed_ranges_and_lists():
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A tiny unconditional and a tiny class-conditional run on a two-class image folder."""
-    root = tmp_path_factory.mktemp("seeds")
-    folder = labelled_folder(root / "images", classes=2, per_class=16, size=8)
-    settings = {**TINY, "data.root": str(folder), "train.max_steps": 2}
-    ganforge.train("vanilla", "image-folder", settings=settings, out=root / "vanilla")
-    conditional = {**settings, "generator.name": "conditional-mlp", "discriminator.name": "conditional-mlp"}
-    ganforge.train("cgan", "image-folder", settings=conditional, out=root / "cgan")
-    return root
+    return vanilla_and_cgan_runs(tmp_path_factory.mktemp("seeds"), max_steps=2)
 
 
 def sample(*args: str):

@@ -14,6 +14,8 @@ from ganforge.device import Precision
 from ganforge.rundir import RunDir
 from ganforge.trainer import RunResult, Trainer
 
+from conftest import TINY
+
 CPU = torch.device("cpu")
 
 # Tiny networks for the two multi-network recipes, settings as --set takes them.
@@ -73,6 +75,17 @@ def labelled_folder(root: Path, classes: int = 2, per_class: int = 8, size: int 
     """An ``image-folder`` dataset on disk: one subdirectory of grey images per class."""
     for label in range(classes):
         write_images(root / f"class{label}", per_class, size, seed=label)
+    return root
+
+
+def vanilla_and_cgan_runs(root: Path, max_steps: int) -> Path:
+    """``root``, holding a tiny unconditional run (``root/vanilla``) and a tiny class-conditional one
+    (``root/cgan``), each ``max_steps`` steps on a two-class image folder of 8-pixel images."""
+    folder = labelled_folder(root / "images", classes=2, per_class=16, size=8)
+    settings = {**TINY, "data.root": str(folder), "train.max_steps": max_steps}
+    ganforge.train("vanilla", "image-folder", settings=settings, out=root / "vanilla")
+    conditional = {**settings, "generator.name": "conditional-mlp", "discriminator.name": "conditional-mlp"}
+    ganforge.train("cgan", "image-folder", settings=conditional, out=root / "cgan")
     return root
 
 
